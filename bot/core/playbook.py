@@ -1,0 +1,288 @@
+"""Playbooks: one YAML file per recurring review issue, validated for the people who write them.
+
+A broken playbook must never take the others down: :func:`load_playbooks` returns every good
+playbook together with every problem found, each naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import re2
+
+from .yamlcheck import (
+    Document,
+    Field,
+    Problem,
+    at_least,
+    check_fields,
+    https_url,
+    not_empty,
+    parse_yaml,
+)
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """How many matching comments, within how many days, fire a nudge; and the quiet period after."""
+
+    comments: int = 2
+    within_days: int = 30
+    cooldown_days: int = 30
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class NudgeContent:
+    play: str
+    checklist: tuple[str, ...] = ()
+    link: Link | None = None
+    minutes: int = 2
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """One recurring issue: how to recognise it, when to act, and what to send."""
+
+    id: str
+    title: str
+    summary: str
+    patterns: tuple[str, ...]
+    nudge: NudgeContent
+    exclude: tuple[str, ...] = ()
+    significant: bool = False
+    trigger: Trigger = field(default_factory=Trigger)
+    examples_match: tuple[str, ...] = ()
+    examples_no_match: tuple[str, ...] = ()
+    evaluation_window_days: int = 60
+    paused: bool = False
+    source: str = ""
+
+
+@dataclass
+class LoadResult:
+    playbooks: list[Playbook]
+    problems: list[Problem]
+
+
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.case_sensitive = False
+RE2_OPTIONS.log_errors = False
+RE2_OPTIONS.max_mem = 8 << 20
+
+_PATTERN_HINT = (
+    "RE2 has no look-ahead, look-behind or back-references; quote the pattern in single quotes "
+    "and test it with: python -m bot classify"
+)
+
+
+def _pattern_check(value: str) -> str | None:
+    try:
+        re2.compile(value, RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return f"is not a valid pattern ({reason}); {_PATTERN_HINT}"
+    if re2.compile(value, RE2_OPTIONS).search("") is not None:
+        return "matches every comment, even an empty one; make it more specific"
+    return None
+
+
+_TEXT = Field("text", example="'some text'")
+_PATTERN = Field("text", example=r"'\bbind param'", checks=(_pattern_check,))
+
+SCHEMA: dict[str, Field] = {
+    "id": Field("text", required=True, example="sql-injection"),
+    "title": Field("text", required=True, example="SQL injection"),
+    "summary": Field("text", example="'One sentence on why it matters.'"),
+    "significant": Field("bool", example="false"),
+    "paused": Field("bool", example="false"),
+    "match": Field(
+        "mapping",
+        required=True,
+        children={
+            "patterns": Field(
+                "list", required=True, item=_PATTERN, checks=(not_empty("pattern"),)
+            ),
+            "exclude": Field("list", item=_PATTERN),
+        },
+    ),
+    "examples": Field(
+        "mapping",
+        children={"match": Field("list", item=_TEXT), "no_match": Field("list", item=_TEXT)},
+    ),
+    "trigger": Field(
+        "mapping",
+        children={
+            "comments": Field("int", example="2", checks=(at_least(1),)),
+            "within_days": Field("int", example="30", checks=(at_least(1),)),
+            "cooldown_days": Field("int", example="30", checks=(at_least(0),)),
+        },
+    ),
+    "nudge": Field(
+        "mapping",
+        required=True,
+        children={
+            "minutes": Field("int", example="2", checks=(at_least(1),)),
+            "play": Field("text", required=True, example="'Two to four sentences.'"),
+            "checklist": Field("list", item=_TEXT),
+            "link": Field(
+                "mapping",
+                children={
+                    "title": Field("text", required=True, example="'OWASP cheat sheet'"),
+                    "url": Field("text", required=True, example="https://...", checks=(https_url,)),
+                },
+            ),
+        },
+    ),
+    "evaluation": Field(
+        "mapping", children={"window_days": Field("int", example="60", checks=(at_least(7),))}
+    ),
+}
+
+
+def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
+    """Parse and validate one playbook file's text (pure: no file access)."""
+    doc, problems = parse_yaml(text, file)
+    if doc is None:
+        return None, problems
+    problems += check_fields(doc, SCHEMA)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    stem = Path(file).stem
+    pid = data.get("id")
+    if isinstance(pid, str):
+        if not ID_RE.match(pid):
+            problems.append(
+                doc.problem(("id",), "use lower-case letters, digits and dashes, like sql-injection")
+            )
+        elif pid != stem:
+            problems.append(
+                doc.problem(("id",), f"must equal the file name; write id: {stem} or rename the file")
+            )
+    if problems:
+        return None, problems
+    playbook = _build(data, file)
+    problems += _check_examples(playbook, doc)
+    if problems:
+        return None, problems
+    return playbook, []
+
+
+def _build(data: dict, file: str) -> Playbook:
+    match = data["match"]
+    nudge = data["nudge"]
+    trigger = data.get("trigger") or {}
+    examples = data.get("examples") or {}
+    link = nudge.get("link")
+    return Playbook(
+        id=data["id"],
+        title=data["title"].strip(),
+        summary=(data.get("summary") or "").strip(),
+        patterns=tuple(match["patterns"]),
+        exclude=tuple(match.get("exclude") or ()),
+        significant=bool(data.get("significant", False)),
+        paused=bool(data.get("paused", False)),
+        trigger=Trigger(
+            comments=trigger.get("comments", 2),
+            within_days=trigger.get("within_days", 30),
+            cooldown_days=trigger.get("cooldown_days", 30),
+        ),
+        nudge=NudgeContent(
+            play=" ".join(nudge["play"].split()),
+            checklist=tuple(" ".join(item.split()) for item in nudge.get("checklist") or ()),
+            link=Link(link["title"].strip(), link["url"].strip()) if link else None,
+            minutes=nudge.get("minutes", 2),
+        ),
+        examples_match=tuple(examples.get("match") or ()),
+        examples_no_match=tuple(examples.get("no_match") or ()),
+        evaluation_window_days=(data.get("evaluation") or {}).get("window_days", 60),
+        source=file,
+    )
+
+
+def matches(playbook: Playbook, text: str) -> bool:
+    """Whether ``text`` is this playbook's kind of comment (used for examples and previews)."""
+    hit = any(re2.search(p, text, RE2_OPTIONS) for p in playbook.patterns)
+    return hit and not any(re2.search(p, text, RE2_OPTIONS) for p in playbook.exclude)
+
+
+def _check_examples(playbook: Playbook, doc: Document) -> list[Problem]:
+    problems = []
+    for index, example in enumerate(playbook.examples_match):
+        if not matches(playbook, example):
+            problems.append(
+                doc.problem(
+                    ("examples", "match", index),
+                    "this example does not match; widen a pattern in match.patterns, "
+                    "or check match.exclude",
+                )
+            )
+    for index, example in enumerate(playbook.examples_no_match):
+        if matches(playbook, example):
+            problems.append(
+                doc.problem(
+                    ("examples", "no_match", index),
+                    "this example matches but must not; narrow match.patterns or add an "
+                    "exclude pattern",
+                )
+            )
+    return problems
+
+
+def playbook_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories to their ``*.yml``/``*.yaml`` files, sorted, keeping given files."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml"))
+        else:
+            files.append(path)
+    return files
+
+
+def parse_playbooks(sources: Iterable[tuple[str, str]]) -> LoadResult:
+    """Parse many ``(file name, text)`` pairs; one broken file never hides the others."""
+    result = LoadResult([], [])
+    seen: dict[str, str] = {}
+    for file, text in sources:
+        playbook, problems = parse_playbook(text, file)
+        result.problems += problems
+        if playbook is None:
+            continue
+        if playbook.id in seen:
+            result.problems.append(
+                Problem(file, 1, "id", f"'{playbook.id}' is already used by {seen[playbook.id]}")
+            )
+            continue
+        seen[playbook.id] = file
+        result.playbooks.append(playbook)
+    return result
+
+
+def load_playbooks(*paths: Path | str) -> LoadResult:
+    """Read playbook files (or directories of them) from disk and parse them.
+
+    This is the one function of the core that touches the file system, kept here so that
+    scripts and tests can say ``load_playbooks(directory)``; the parsing itself is pure.
+    """
+    sources = []
+    problems = []
+    for path in playbook_files(Path(p) for p in paths):
+        try:
+            sources.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(path), 1, "(file)", f"cannot be read: {exc}"))
+    result = parse_playbooks(sources)
+    result.problems = problems + result.problems
+    return result

@@ -1,0 +1,269 @@
+"""Read YAML written by people who are not programmers, and say exactly where it is wrong.
+
+Playbooks and org settings are edited by L&D staff. A stack trace helps nobody there, so every
+problem is a :class:`Problem` that names the file, the line, the field and what to write instead.
+The checks are declarative (:class:`Field`), so playbooks and settings share one vocabulary of
+error messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in one file, phrased for the person who edits it."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+def dotted(path: Path_) -> str:
+    """``("match", "patterns", 2)`` -> ``match.patterns[2]``, as an author reads it."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(file)"
+
+
+@dataclass
+class Document:
+    """Parsed YAML plus the line of every key and value, for error messages."""
+
+    file: str
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line(self, path: Path_) -> int:
+        """The line of the value at ``path``, or of its closest parent that exists."""
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        return Problem(self.file, self.line(path), dotted(path), message)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
+    """Parse ``text`` safely; on a syntax error return the line and a hint instead of raising."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = (exc.problem or "not valid YAML").strip()
+        return None, [
+            Problem(
+                file,
+                line,
+                "(yaml)",
+                f"{what}; check the indentation (spaces, not tabs) and that text containing "
+                "': ' or starting with a quote or backslash is wrapped in single quotes",
+            )
+        ]
+    except yaml.YAMLError as exc:
+        return None, [Problem(file, 1, "(yaml)", f"not valid YAML: {exc}")]
+    if node is None:
+        return Document(file, {}), []
+    doc = Document(file, None)
+    problems: list[Problem] = []
+    _record_lines(node, (), doc, problems)
+    loader = yaml.SafeLoader("")
+    try:
+        doc.data = loader.construct_document(node)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else 1
+        return None, [Problem(file, line, "(yaml)", f"{exc.problem}; remove the YAML tag")]
+    finally:
+        loader.dispose()
+    return doc, problems
+
+
+def _record_lines(node: yaml.Node, path: Path_, doc: Document, problems: list[Problem]) -> None:
+    doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                problems.append(
+                    Problem(
+                        doc.file,
+                        key_node.start_mark.line + 1,
+                        dotted(path + (key,)),
+                        "appears twice; keep one (the later one would silently win)",
+                    )
+                )
+            seen.add(key)
+            _record_lines(value_node, path + (key,), doc, problems)
+            # A key's own line is more useful than its value's when the value is a block.
+            doc.lines[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, path + (index,), doc, problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Declarative checks
+
+
+Check = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class Field:
+    """What one key may hold. ``kind`` is one of: text, int, number, bool, list, mapping, date."""
+
+    kind: str
+    required: bool = False
+    example: str = ""
+    children: Mapping[str, Field] | None = None  # for a mapping with known keys
+    item: Field | None = None  # for a list, or a mapping with free keys (``free_keys``)
+    free_keys: bool = False
+    checks: tuple[Check, ...] = ()
+
+
+_KIND_WORDS = {
+    "text": "text",
+    "int": "a whole number",
+    "number": "a number",
+    "bool": "true or false",
+    "list": "a list (one '- item' per line)",
+    "mapping": "a section of 'key: value' lines",
+    "date": "a date like 2026-01-05",
+}
+
+
+def _kind_ok(kind: str, value: Any) -> bool:
+    import datetime as _dt
+
+    if kind == "text":
+        return isinstance(value, str) and value.strip() != ""
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "mapping":
+        return isinstance(value, dict)
+    if kind == "date":
+        return isinstance(value, _dt.date)
+    raise ValueError(kind)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return "empty text" if not value.strip() else repr(value if len(value) < 40 else value[:37] + "...")
+    if isinstance(value, dict):
+        return "a section"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def check_fields(doc: Document, schema: Mapping[str, Field]) -> list[Problem]:
+    """Check ``doc.data`` against ``schema``; every problem found, not just the first."""
+    problems: list[Problem] = []
+    if not isinstance(doc.data, dict):
+        return [doc.problem((), "the file must be a section of 'key: value' lines")]
+    _check_mapping(doc, (), doc.data, schema, problems)
+    return problems
+
+
+def _check_mapping(
+    doc: Document, path: Path_, data: dict, schema: Mapping[str, Field], problems: list[Problem]
+) -> None:
+    for key in data:
+        if str(key) not in schema:
+            guess = difflib.get_close_matches(str(key), list(schema), n=1, cutoff=0.6)
+            hint = f"did you mean '{guess[0]}'?" if guess else "known fields: " + ", ".join(schema)
+            problems.append(doc.problem(path + (str(key),), f"unknown field; {hint}"))
+    for key, spec in schema.items():
+        if key not in data or data[key] is None:
+            if spec.required:
+                example = f", for example: {key}: {spec.example}" if spec.example else ""
+                problems.append(
+                    Problem(doc.file, doc.line(path), dotted(path + (key,)), f"is required; add it{example}")
+                )
+            continue
+        _check_value(doc, path + (key,), data[key], spec, problems)
+
+
+def _check_value(doc: Document, path: Path_, value: Any, spec: Field, problems: list[Problem]) -> None:
+    if not _kind_ok(spec.kind, value):
+        example = f" such as {spec.example}" if spec.example else ""
+        problems.append(
+            doc.problem(path, f"expected {_KIND_WORDS[spec.kind]}{example}, found {_describe(value)}")
+        )
+        return
+    for check in spec.checks:
+        message = check(value)
+        if message:
+            problems.append(doc.problem(path, message))
+    if spec.kind == "mapping":
+        if spec.children is not None:
+            _check_mapping(doc, path, value, spec.children, problems)
+        elif spec.free_keys and spec.item is not None:
+            for key, item in value.items():
+                _check_value(doc, path + (str(key),), item, spec.item, problems)
+    elif spec.kind == "list" and spec.item is not None:
+        for index, item in enumerate(value):
+            _check_value(doc, path + (index,), item, spec.item, problems)
+
+
+# Reusable checks -----------------------------------------------------------------------------
+
+
+def at_least(minimum: float) -> Check:
+    return lambda v: None if v >= minimum else f"must be at least {minimum}, found {v}"
+
+
+def between(low: float, high: float) -> Check:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}, found {v}"
+
+
+def not_empty(what: str) -> Check:
+    return lambda v: None if len(v) > 0 else f"needs at least one {what}"
+
+
+def https_url(value: str) -> str | None:
+    if value.startswith("https://") and " " not in value.strip():
+        return None
+    return f"must be a full link starting with https://, found {_describe(value)}"
+
+
+def one_of(options: Iterable[str]) -> Check:
+    allowed = list(options)
+
+    def check(value: str) -> str | None:
+        if value in allowed:
+            return None
+        guess = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"did you mean '{guess[0]}'?" if guess else "use one of: " + ", ".join(allowed)
+        return f"'{value}' is not known; {hint}"
+
+    return check
