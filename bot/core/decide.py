@@ -1,0 +1,211 @@
+"""From one review comment and an engineer's history to signals, nudges and reasons.
+
+The order of the gates matters and is the product's policy:
+``classify → signal → trigger? → cooldown? → holdout? → budget? → co-sign? → planned``.
+Holdout comes before budget so that engineers kept out of a playbook spend no attention on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .classify import Match
+from .events import ReviewComment
+from .model import RETRYABLE_STATES, Decision, Note, Nudge, NudgeState, Signal, nudge_key
+from .org import OrgSettings
+from .playbook import Playbook
+from .policy import HOLDOUT, Reaction, assign_holdout, check_budget, resolve_cosign, sprint_at
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store knows about one engineer, as much as the core needs."""
+
+    signals: Sequence[Signal] = ()
+    nudges: Sequence[Nudge] = ()
+    assignments: Mapping[str, str] = field(default_factory=dict)  # playbook id -> group
+
+
+@dataclass(frozen=True)
+class Context:
+    playbooks: Mapping[str, Playbook]
+    org: OrgSettings = field(default_factory=OrgSettings)
+    teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # slug -> logins
+
+
+@dataclass
+class CommentDecision(Decision):
+    assignments: dict[str, str] = field(default_factory=dict)
+
+
+def ignore_reason(comment: ReviewComment) -> str | None:
+    """Comments we never learn from: bots (ourselves included), and authors talking to themselves."""
+    if comment.reviewer.is_bot:
+        return f"comment by a bot ({comment.reviewer.login})"
+    if comment.engineer.is_bot:
+        return f"pull request by a bot ({comment.engineer.login})"
+    if comment.reviewer.login.lower() == comment.engineer.login.lower():
+        return "the author commenting on their own pull request"
+    if not comment.body.strip():
+        return "empty review body"
+    return None
+
+
+def decide_comment(
+    comment: ReviewComment,
+    matches: Sequence[Match],
+    history: History,
+    ctx: Context,
+    now: dt.datetime,
+) -> CommentDecision:
+    engineer = comment.engineer.login
+    decision = CommentDecision()
+    reason = ignore_reason(comment)
+    if reason:
+        decision.notes.append(Note(engineer, None, "ignored", reason))
+        return decision
+    if not matches:
+        decision.notes.append(Note(engineer, None, "no_match", "no playbook matched"))
+        return decision
+    nudges = list(history.nudges)
+    for match in matches:
+        playbook = ctx.playbooks.get(match.playbook_id)
+        if playbook is None:
+            continue
+        signal = Signal(
+            installation_id=comment.pull.installation_id,
+            repo=comment.pull.repo,
+            pr_number=comment.pull.number,
+            engineer=engineer,
+            playbook_id=playbook.id,
+            comment_id=comment.comment_id,
+            source=comment.source,
+            reviewer=comment.reviewer.login,
+            at=comment.at,
+            quote=match.quote,
+            url=comment.url,
+        )
+        decision.signals.append(signal)
+        nudge, note = _plan(comment, playbook, signal, history, nudges, decision, ctx, now)
+        decision.notes.append(note)
+        if nudge is not None:
+            decision.nudges.append(nudge)
+            nudges.append(nudge)
+    return decision
+
+
+def _plan(
+    comment: ReviewComment,
+    playbook: Playbook,
+    signal: Signal,
+    history: History,
+    nudges: list[Nudge],
+    decision: CommentDecision,
+    ctx: Context,
+    now: dt.datetime,
+) -> tuple[Nudge | None, Note]:
+    engineer = signal.engineer
+    pid = playbook.id
+
+    def note(outcome: str, reason: str) -> Note:
+        return Note(engineer, pid, outcome, reason)
+
+    if playbook.paused:
+        return None, note("paused", "playbook is paused; the comment is still counted for outcomes")
+    trigger = playbook.trigger
+    since = signal.at - dt.timedelta(days=trigger.within_days)
+    recent = {
+        s.comment_id: s
+        for s in (*history.signals, signal)
+        if s.playbook_id == pid and since <= s.at <= signal.at
+    }
+    if len(recent) < trigger.comments:
+        return None, note(
+            "signal",
+            f"{len(recent)} of {trigger.comments} matching comments within "
+            f"{trigger.within_days} days; not yet",
+        )
+    quiet_since = signal.at - dt.timedelta(days=trigger.cooldown_days)
+    earlier = [
+        n
+        for n in nudges
+        if n.playbook_id == pid and n.trigger_at > quiet_since and n.state not in RETRYABLE_STATES
+    ]
+    if earlier:
+        last = max(earlier, key=lambda n: n.trigger_at)
+        return None, note(
+            "cooldown",
+            f"already decided on {last.trigger_at:%Y-%m-%d} ({last.state.value}); quiet for "
+            f"{trigger.cooldown_days} days",
+        )
+
+    sprint = sprint_at(now, ctx.org)
+    evidence = tuple(sorted(recent.values(), key=lambda s: s.at))
+    base = Nudge(
+        key=nudge_key(signal.installation_id, signal.repo, engineer, pid, signal.comment_id),
+        installation_id=signal.installation_id,
+        repo=signal.repo,
+        pr_number=signal.pr_number,
+        engineer=engineer,
+        playbook_id=pid,
+        state=NudgeState.PLANNED,
+        reason="",
+        created_at=now,
+        trigger_at=signal.at,
+        thread_id=comment.thread_id,
+        minutes=playbook.nudge.minutes,
+        evidence=evidence,
+        sprint=sprint.index,
+    )
+
+    group = history.assignments.get(pid) or decision.assignments.get(pid)
+    if group is None:
+        group = assign_holdout(
+            ctx.org.holdout_seed, signal.installation_id, engineer, pid, ctx.org.holdout_share
+        )
+        decision.assignments[pid] = group
+    if group == HOLDOUT:
+        nudge = base.moved(NudgeState.HELD_OUT, "in the randomized holdout for this playbook")
+        return nudge, note(nudge.state, nudge.reason)
+
+    role = ctx.org.role_of(engineer, ctx.teams)
+    budget = check_budget(role, sprint, playbook.nudge.minutes, nudges)
+    if not budget.allowed:
+        nudge = base.moved(NudgeState.SUPPRESSED_BUDGET, budget.reason)
+        return nudge, note(nudge.state, nudge.reason)
+
+    if playbook.significant:
+        leads = ctx.org.leads_of(engineer, ctx.teams)
+        if not leads:
+            nudge = base.moved(
+                NudgeState.NO_LEAD, "significant playbook, but no lead is configured for this engineer"
+            )
+        else:
+            nudge = base.moved(
+                NudgeState.AWAITING_COSIGN, f"waiting for a co-sign from {', '.join(leads)}", leads=leads
+            )
+        return nudge, note(nudge.state, nudge.reason)
+
+    nudge = base.moved(NudgeState.PLANNED, f"{len(recent)} matching comments; {budget.reason}")
+    return nudge, note(nudge.state, nudge.reason)
+
+
+def decide_cosign(
+    nudge: Nudge, reactions: Sequence[Reaction], org: OrgSettings, now: dt.datetime
+) -> tuple[Nudge, tuple[Reaction, ...]]:
+    """Move a nudge awaiting co-sign on, from the reactions on its request."""
+    result = resolve_cosign(
+        reactions, nudge.leads, nudge.engineer, nudge.created_at, now, org.cosign_expiry_days
+    )
+    if result.state == "approved":
+        return nudge.moved(NudgeState.COSIGNED, f"co-signed by {result.by}", resolved_by=result.by), result.ignored
+    if result.state == "vetoed":
+        return nudge.moved(NudgeState.VETOED, f"vetoed by {result.by}", resolved_by=result.by), result.ignored
+    if result.state == "expired":
+        return (
+            nudge.moved(NudgeState.EXPIRED, f"no lead answered within {org.cosign_expiry_days} days"),
+            result.ignored,
+        )
+    return nudge, result.ignored

@@ -1,0 +1,140 @@
+"""Turn GitHub webhook payloads into the few facts the core decides on.
+
+Parsing is strict about what it needs and says which field was missing, so a malformed delivery
+is recorded as failed with a reason a person can act on, and the worker moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+BOT_SUFFIX = "[bot]"
+
+
+class PayloadError(ValueError):
+    """A delivery lacks a field we need; the message names it."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    login: str
+    is_bot: bool
+
+    @classmethod
+    def from_user(cls, user: Mapping[str, Any]) -> Actor:
+        login = str(user["login"])
+        return cls(login, user.get("type") == "Bot" or login.lower().endswith(BOT_SUFFIX))
+
+
+@dataclass(frozen=True)
+class PullRequestRef:
+    installation_id: int
+    repo: str  # "owner/name"
+    number: int
+    author: Actor
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    """A reviewer's words on a pull request: a line comment, or the body of a submitted review."""
+
+    pull: PullRequestRef
+    reviewer: Actor
+    body: str
+    at: datetime
+    source: Literal["review_comment", "review"]
+    comment_id: int  # the review comment's id, or the review's id
+    thread_id: int | None  # the top-level comment of the thread to reply in; None for a review
+    url: str = ""
+
+    @property
+    def engineer(self) -> Actor:
+        return self.pull.author
+
+
+@dataclass(frozen=True)
+class PullRequestEvent:
+    pull: PullRequestRef
+    action: str
+    at: datetime
+
+
+def _get(payload: Mapping[str, Any], *path: str) -> Any:
+    value: Any = payload
+    for index, key in enumerate(path):
+        if not isinstance(value, Mapping) or value.get(key) is None:
+            raise PayloadError(f"payload has no {'.'.join(path[: index + 1])}")
+        value = value[key]
+    return value
+
+
+def parse_time(value: str) -> datetime:
+    """GitHub's ISO 8601 timestamps (``...Z``) as aware datetimes."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError) as exc:
+        raise PayloadError(f"not a timestamp: {value!r}") from exc
+
+
+def pull_request_ref(payload: Mapping[str, Any]) -> PullRequestRef:
+    try:
+        return PullRequestRef(
+            installation_id=int(_get(payload, "installation", "id")),
+            repo=str(_get(payload, "repository", "full_name")),
+            number=int(_get(payload, "pull_request", "number")),
+            author=Actor.from_user(_get(payload, "pull_request", "user")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, PayloadError):
+            raise
+        raise PayloadError(f"malformed pull request fields: {exc}") from exc
+
+
+def review_comment_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
+    """A ``pull_request_review_comment`` delivery."""
+    comment = _get(payload, "comment")
+    reply_to = comment.get("in_reply_to_id")
+    try:
+        return ReviewComment(
+            pull=pull_request_ref(payload),
+            reviewer=Actor.from_user(_get(comment, "user")),
+            body=str(comment.get("body") or ""),
+            at=parse_time(_get(comment, "created_at")),
+            source="review_comment",
+            comment_id=int(_get(comment, "id")),
+            thread_id=int(reply_to) if reply_to else int(comment["id"]),
+            url=str(comment.get("html_url") or ""),
+        )
+    except (KeyError, TypeError) as exc:
+        raise PayloadError(f"malformed comment: {exc}") from exc
+
+
+def review_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
+    """A ``pull_request_review`` delivery; its body is classified like a comment."""
+    review = _get(payload, "review")
+    try:
+        return ReviewComment(
+            pull=pull_request_ref(payload),
+            reviewer=Actor.from_user(_get(review, "user")),
+            body=str(review.get("body") or ""),
+            at=parse_time(_get(review, "submitted_at")),
+            source="review",
+            comment_id=int(_get(review, "id")),
+            thread_id=None,
+            url=str(review.get("html_url") or ""),
+        )
+    except (KeyError, TypeError) as exc:
+        raise PayloadError(f"malformed review: {exc}") from exc
+
+
+def pull_request_from_payload(payload: Mapping[str, Any]) -> PullRequestEvent:
+    pull = _get(payload, "pull_request")
+    stamp = pull.get("closed_at") if payload.get("action") == "closed" else pull.get("created_at")
+    return PullRequestEvent(
+        pull=pull_request_ref(payload),
+        action=str(_get(payload, "action")),
+        at=parse_time(stamp or _get(pull, "updated_at")),
+    )

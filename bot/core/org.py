@@ -1,0 +1,188 @@
+"""Org settings: sprints, roles and their budgets, who leads whom, the holdout share.
+
+One YAML file (``org.yml``) beside the playbooks, validated with the same file:line messages.
+Team slugs (``team:backend``) are resolved to logins at the edge; the core only sees logins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .yamlcheck import Document, Field, Problem, at_least, between, check_fields, parse_yaml
+
+ORG_FILE = "org.yml"
+TEAM_PREFIX = "team:"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    nudges: int | None = None  # per sprint; None means no count limit
+    minutes: int | None = None  # minutes of reading per sprint; None means no limit
+    members: tuple[str, ...] = ()  # logins and team:slug entries
+
+
+DEFAULT_ROLE = Role("engineer", nudges=2, minutes=10)
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    sprint_days: int = 14
+    sprint_start: dt.date = dt.date(2026, 1, 5)
+    roles: Mapping[str, Role] = field(default_factory=lambda: {DEFAULT_ROLE.name: DEFAULT_ROLE})
+    default_role: str = DEFAULT_ROLE.name
+    leads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # lead -> logins/teams led
+    holdout_share: float = 0.2
+    holdout_seed: str = "learning-nudges"
+    cosign_expiry_days: int = 7
+    evidence_repo: str | None = None
+    source: str = "(defaults)"
+
+    def role_of(self, login: str, teams: Mapping[str, frozenset[str]] = {}) -> Role:
+        """The engineer's role: a direct listing wins over a team listing; else the default."""
+        lowered = login.lower()
+        for role in self.roles.values():
+            if any(m.lower() == lowered for m in role.members):
+                return role
+        for role in self.roles.values():
+            for member in role.members:
+                if member.startswith(TEAM_PREFIX) and lowered in teams.get(member[len(TEAM_PREFIX):], ()):
+                    return role
+        return self.roles.get(self.default_role, DEFAULT_ROLE)
+
+    def leads_of(self, login: str, teams: Mapping[str, frozenset[str]] = {}) -> tuple[str, ...]:
+        """Who may co-sign for ``login`` (never ``login`` themself)."""
+        lowered = login.lower()
+        found = []
+        for lead, led in self.leads.items():
+            if lead.lower() == lowered:
+                continue
+            for entry in led:
+                if entry.lower() == lowered or (
+                    entry.startswith(TEAM_PREFIX) and lowered in teams.get(entry[len(TEAM_PREFIX):], ())
+                ):
+                    found.append(lead)
+                    break
+        return tuple(sorted(found))
+
+    def team_slugs(self) -> set[str]:
+        entries = [m for r in self.roles.values() for m in r.members]
+        entries += [e for led in self.leads.values() for e in led]
+        return {e[len(TEAM_PREFIX):] for e in entries if e.startswith(TEAM_PREFIX)}
+
+
+def _login_list_check(value: list) -> str | None:
+    bad = [v for v in value if not isinstance(v, str) or not v.strip() or v.startswith("@")]
+    if bad:
+        return (
+            f"{bad[0]!r} is not a GitHub login; write logins without '@' (alice) "
+            "or a team as team:slug"
+        )
+    return None
+
+
+_LOGINS = Field("list", example="[alice, team:backend]", checks=(_login_list_check,))
+
+_ROLE = Field(
+    "mapping",
+    children={
+        "nudges": Field("int", example="3", checks=(at_least(0),)),
+        "minutes": Field("int", example="10", checks=(at_least(0),)),
+        "members": _LOGINS,
+    },
+)
+
+SCHEMA: dict[str, Field] = {
+    "sprint": Field(
+        "mapping",
+        children={
+            "days": Field("int", example="14", checks=(at_least(1),)),
+            "starts": Field("date", example="2026-01-05"),
+        },
+    ),
+    "roles": Field("mapping", free_keys=True, item=_ROLE),
+    "default_role": Field("text", example="engineer"),
+    "leads": Field("mapping", free_keys=True, item=_LOGINS),
+    "holdout_share": Field("number", example="0.2", checks=(between(0.0, 0.9),)),
+    "holdout_seed": Field("text", example="our-org-2026"),
+    "cosign_expiry_days": Field("int", example="7", checks=(at_least(1),)),
+    "evidence_repo": Field("text", example="my-org/learning-evidence"),
+}
+
+
+def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[Problem]]:
+    """Parse and validate ``org.yml`` (pure)."""
+    doc, problems = parse_yaml(text, file)
+    if doc is None:
+        return None, problems
+    problems += check_fields(doc, SCHEMA)
+    if problems:
+        return None, problems
+    data = doc.data or {}
+    problems += _cross_checks(doc, data)
+    if problems:
+        return None, problems
+    sprint = data.get("sprint") or {}
+    roles = {
+        name: Role(
+            name=name,
+            nudges=spec.get("nudges"),
+            minutes=spec.get("minutes"),
+            members=tuple(spec.get("members") or ()),
+        )
+        for name, spec in (data.get("roles") or {}).items()
+    } or {DEFAULT_ROLE.name: DEFAULT_ROLE}
+    return (
+        OrgSettings(
+            sprint_days=sprint.get("days", 14),
+            sprint_start=sprint.get("starts", dt.date(2026, 1, 5)),
+            roles=roles,
+            default_role=data.get("default_role") or next(iter(roles)),
+            leads={lead: tuple(led) for lead, led in (data.get("leads") or {}).items()},
+            holdout_share=float(data.get("holdout_share", 0.2)),
+            holdout_seed=data.get("holdout_seed", "learning-nudges"),
+            cosign_expiry_days=data.get("cosign_expiry_days", 7),
+            evidence_repo=data.get("evidence_repo"),
+            source=file,
+        ),
+        [],
+    )
+
+
+def _cross_checks(doc: Document, data: dict) -> list[Problem]:
+    problems = []
+    roles = data.get("roles") or {}
+    default = data.get("default_role")
+    if default is not None and roles and default not in roles:
+        problems.append(
+            doc.problem(
+                ("default_role",),
+                f"'{default}' is not one of the roles defined above ({', '.join(roles)}); "
+                "use one of them",
+            )
+        )
+    seen: dict[str, str] = {}
+    for name, spec in roles.items():
+        for index, member in enumerate((spec or {}).get("members") or ()):
+            key = str(member).lower()
+            if key in seen and seen[key] != name:
+                problems.append(
+                    doc.problem(
+                        ("roles", name, "members", index),
+                        f"{member} is already listed under role '{seen[key]}'; keep one",
+                    )
+                )
+            seen[key] = name
+    for lead, led in (data.get("leads") or {}).items():
+        for index, entry in enumerate(led or ()):
+            if str(entry).lower() == str(lead).lower():
+                problems.append(
+                    doc.problem(
+                        ("leads", lead, index),
+                        f"{lead} cannot co-sign their own nudges; remove {entry} from this list "
+                        "and name their own lead under leads",
+                    )
+                )
+    return problems

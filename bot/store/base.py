@@ -1,0 +1,190 @@
+"""One store interface for the inbox, the outbox and every record; SQLite and PostgreSQL behind it.
+
+The inbox holds verified deliveries until the worker has decided on them; the outbox is the set
+of nudges in a state that asks for a GitHub call (planned, co-signed, awaiting a co-sign request).
+Both survive a crash, so nothing accepted is lost and nothing decided is posted twice.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.decide import CommentDecision, History
+from ..core.events import PullRequestEvent
+from ..core.model import Note, Nudge, NudgeState, Signal
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event: str
+    body: bytes
+    received_at: dt.datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: str
+    event: str
+    status: str  # pending · processing · done · failed
+    attempts: int
+    error: str | None
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    delivery_id: str | None
+    at: dt.datetime
+    note: Note
+
+
+@dataclass(frozen=True)
+class ReactionRecord:
+    nudge_key: str
+    target: str  # "cosign" (the request) or "nudge" (the posted nudge)
+    user: str
+    content: str
+    role: str  # lead · engineer · other
+    counted: bool
+    seen_at: dt.datetime
+
+
+# Nudges in these states need a GitHub call from the outbox.
+OUTBOX_STATES = (NudgeState.PLANNED, NudgeState.COSIGNED, NudgeState.AWAITING_COSIGN)
+
+
+class Store(abc.ABC):
+    """Everything the app keeps. Methods are coroutines so the PostgreSQL one can be async."""
+
+    # lifecycle --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def migrate(self) -> None:
+        """Bring the schema to the current version (safe to run from several processes)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # inbox ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_delivery(
+        self, delivery_id: str, event: str, body: bytes, received_at: dt.datetime
+    ) -> bool:
+        """Store a verified delivery; False when this delivery id was already stored."""
+
+    @abc.abstractmethod
+    async def add_failed_delivery(
+        self, delivery_id: str, event: str, reason: str, received_at: dt.datetime
+    ) -> bool:
+        """Record a verified delivery that cannot be processed (not JSON, say), with why."""
+
+    @abc.abstractmethod
+    async def claim_delivery(self, now: dt.datetime, lease: dt.timedelta, worker: str) -> Delivery | None:
+        """Take the oldest pending delivery (or one whose lease ran out) for ``lease``."""
+
+    @abc.abstractmethod
+    async def finish_delivery(self, delivery_id: str, now: dt.datetime) -> None:
+        """Done: the body is dropped, only the id, event and times stay."""
+
+    @abc.abstractmethod
+    async def fail_delivery(
+        self, delivery_id: str, reason: str, now: dt.datetime, retry_at: dt.datetime | None
+    ) -> None:
+        """Failed: tried again at ``retry_at``, or for good when it is None."""
+
+    @abc.abstractmethod
+    async def deliveries(self, status: str | None = None) -> list[DeliveryRecord]: ...
+
+    @abc.abstractmethod
+    async def inbox_stats(self, now: dt.datetime) -> dict[str, float]:
+        """Pending count and the age in seconds of the oldest pending delivery."""
+
+    # decisions --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def history(self, installation_id: int, engineer: str, since: dt.datetime) -> History:
+        """The engineer's signals since ``since``, all their nudges, and their group assignments."""
+
+    @abc.abstractmethod
+    async def save_decision(
+        self, decision: CommentDecision, delivery_id: str | None, now: dt.datetime
+    ) -> list[Nudge]:
+        """Keep signals, nudges, assignments and notes; returns the nudges that were new.
+
+        Idempotent: a redelivered comment adds no second signal and no second nudge.
+        """
+
+    @abc.abstractmethod
+    async def add_notes(self, notes: list[Note], delivery_id: str | None, now: dt.datetime) -> None: ...
+
+    @abc.abstractmethod
+    async def notes(self, limit: int = 1000) -> list[NoteRecord]: ...
+
+    @abc.abstractmethod
+    async def update_nudge(self, nudge: Nudge, now: dt.datetime) -> None: ...
+
+    @abc.abstractmethod
+    async def nudge(self, key: str) -> Nudge | None: ...
+
+    @abc.abstractmethod
+    async def nudges(
+        self,
+        states: tuple[NudgeState, ...] | None = None,
+        *,
+        repo: str | None = None,
+        pr_number: int | None = None,
+        due_by: dt.datetime | None = None,
+    ) -> list[Nudge]:
+        """Nudges, oldest first; ``due_by`` keeps those not waiting for a retry after it."""
+
+    @abc.abstractmethod
+    async def postpone_nudge(self, key: str, error: str, retry_at: dt.datetime) -> int:
+        """A GitHub call for this nudge failed; try again later. Returns the attempts so far."""
+
+    @abc.abstractmethod
+    async def record_reactions(self, records: list[ReactionRecord]) -> int:
+        """Keep reactions seen when polling; returns how many were new."""
+
+    @abc.abstractmethod
+    async def reactions(self, nudge_key: str | None = None) -> list[ReactionRecord]: ...
+
+    @abc.abstractmethod
+    async def record_pull(self, event: PullRequestEvent) -> None: ...
+
+    @abc.abstractmethod
+    async def signals(self, installation_id: int | None = None) -> list[Signal]: ...
+
+
+# Row conversion shared by both implementations ------------------------------------------------
+
+
+def signal_to_json(signal: Signal) -> dict[str, Any]:
+    return {
+        "installation_id": signal.installation_id,
+        "repo": signal.repo,
+        "pr_number": signal.pr_number,
+        "engineer": signal.engineer,
+        "playbook_id": signal.playbook_id,
+        "comment_id": signal.comment_id,
+        "source": signal.source,
+        "reviewer": signal.reviewer,
+        "at": signal.at.isoformat(),
+        "quote": signal.quote,
+        "url": signal.url,
+    }
+
+
+def signal_from_json(data: dict[str, Any]) -> Signal:
+    return Signal(**{**data, "at": dt.datetime.fromisoformat(data["at"])})
+
+
+def evidence_json(nudge: Nudge) -> str:
+    return json.dumps([signal_to_json(s) for s in nudge.evidence])
+
+
+def evidence_from(text: str | None) -> tuple[Signal, ...]:
+    return tuple(signal_from_json(s) for s in json.loads(text or "[]"))

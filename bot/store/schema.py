@@ -1,0 +1,117 @@
+"""Versioned schema migrations, written once for both SQLite and PostgreSQL.
+
+A migration is a function of the dialect returning statements; the version table records which
+ran. Only ids, playbooks, times and short evidence quotes are kept, never whole comment bodies
+(the inbox drops a delivery's body once it is processed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def _types(dialect: str) -> dict[str, str]:
+    if dialect == "postgres":
+        return {"ts": "TIMESTAMPTZ", "blob": "BYTEA", "id": "BIGINT", "serial": "BIGSERIAL PRIMARY KEY"}
+    return {"ts": "TEXT", "blob": "BLOB", "id": "INTEGER", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"}
+
+
+def _v1(dialect: str) -> list[str]:
+    t = _types(dialect)
+    return [
+        f"""CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            body {t['blob']},
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            worker TEXT,
+            received_at {t['ts']} NOT NULL,
+            lease_until {t['ts']},
+            next_attempt_at {t['ts']},
+            finished_at {t['ts']}
+        )""",
+        "CREATE INDEX deliveries_queue ON deliveries (status, received_at)",
+        f"""CREATE TABLE signals (
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            pr_number INTEGER NOT NULL,
+            engineer TEXT NOT NULL,
+            playbook_id TEXT NOT NULL,
+            comment_id {t['id']} NOT NULL,
+            source TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            at {t['ts']} NOT NULL,
+            quote TEXT,
+            url TEXT,
+            PRIMARY KEY (installation_id, repo, source, comment_id, playbook_id)
+        )""",
+        "CREATE INDEX signals_engineer ON signals (installation_id, engineer, at)",
+        f"""CREATE TABLE nudges (
+            key TEXT PRIMARY KEY,
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            pr_number INTEGER NOT NULL,
+            engineer TEXT NOT NULL,
+            playbook_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at {t['ts']} NOT NULL,
+            trigger_at {t['ts']} NOT NULL,
+            thread_id {t['id']},
+            minutes INTEGER NOT NULL,
+            evidence TEXT NOT NULL,
+            leads TEXT NOT NULL,
+            sprint INTEGER NOT NULL,
+            cosign_comment_id {t['id']},
+            comment_id {t['id']},
+            posted_at {t['ts']},
+            resolved_by TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at {t['ts']},
+            last_error TEXT,
+            updated_at {t['ts']} NOT NULL
+        )""",
+        "CREATE INDEX nudges_engineer ON nudges (installation_id, engineer)",
+        "CREATE INDEX nudges_state ON nudges (state)",
+        f"""CREATE TABLE assignments (
+            installation_id {t['id']} NOT NULL,
+            engineer TEXT NOT NULL,
+            playbook_id TEXT NOT NULL,
+            grp TEXT NOT NULL,
+            assigned_at {t['ts']} NOT NULL,
+            PRIMARY KEY (installation_id, engineer, playbook_id)
+        )""",
+        f"""CREATE TABLE notes (
+            seq {t['serial']},
+            delivery_id TEXT,
+            at {t['ts']} NOT NULL,
+            engineer TEXT NOT NULL,
+            playbook_id TEXT,
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL
+        )""",
+        f"""CREATE TABLE reactions (
+            nudge_key TEXT NOT NULL,
+            target TEXT NOT NULL,
+            login TEXT NOT NULL,
+            content TEXT NOT NULL,
+            role TEXT NOT NULL,
+            counted INTEGER NOT NULL,
+            seen_at {t['ts']} NOT NULL,
+            PRIMARY KEY (nudge_key, target, login, content)
+        )""",
+        f"""CREATE TABLE pulls (
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            opened_at {t['ts']},
+            closed_at {t['ts']},
+            PRIMARY KEY (installation_id, repo, number)
+        )""",
+    ]
+
+
+MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [(1, _v1)]
