@@ -76,6 +76,7 @@ class Nudge:
     posted_at: datetime | None = None
     resolved_by: str | None = None  # the lead who approved or vetoed
     sprint: int = 0
+    attempts: int = 0  # failed GitHub attempts so far (the outbox's retry count)
 
     def moved(self, state: NudgeState, reason: str, **changes: object) -> Nudge:
         return replace(self, state=state, reason=reason, **changes)  # type: ignore[arg-type]

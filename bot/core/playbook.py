@@ -24,6 +24,8 @@ from .yamlcheck import (
     parse_yaml,
 )
 
+# Files beside the playbooks that are not playbooks (the org settings).
+NOT_PLAYBOOKS = frozenset({"org.yml", "org.yaml"})
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
@@ -245,7 +247,9 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml"))
+            files += sorted(
+                p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.name not in NOT_PLAYBOOKS
+            )
         else:
             files.append(path)
     return files

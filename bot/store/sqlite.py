@@ -330,5 +330,5 @@ def _nudge(r: sqlite3.Row) -> Nudge:
         thread_id=r["thread_id"], minutes=r["minutes"], evidence=evidence_from(r["evidence"]),
         leads=tuple(json.loads(r["leads"] or "[]")), cosign_comment_id=r["cosign_comment_id"],
         comment_id=r["comment_id"], posted_at=from_ts(r["posted_at"]), resolved_by=r["resolved_by"],
-        sprint=r["sprint"],
+        sprint=r["sprint"], attempts=r["attempts"],
     )

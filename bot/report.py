@@ -1,0 +1,91 @@
+"""``python -m bot report``: what the bot decided, per playbook and per role, and what failed."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from .core.model import Nudge, NudgeState
+from .core.org import OrgSettings
+from .store import ReactionRecord, Store
+
+COLUMNS = [
+    ("planned", None),
+    ("held out", NudgeState.HELD_OUT),
+    ("over budget", NudgeState.SUPPRESSED_BUDGET),
+    ("no lead", NudgeState.NO_LEAD),
+    ("awaiting co-sign", NudgeState.AWAITING_COSIGN),
+    ("vetoed", NudgeState.VETOED),
+    ("expired", NudgeState.EXPIRED),
+    ("posted", NudgeState.POSTED),
+    ("failed", NudgeState.FAILED),
+]
+
+
+def _rows(groups: dict[str, list[Nudge]], feedback: dict[str, Counter]) -> list[list[str]]:
+    rows = []
+    for name in sorted(groups):
+        nudges = groups[name]
+        states = Counter(n.state for n in nudges)
+        row = [name]
+        for _label, state in COLUMNS:
+            row.append(str(len(nudges) if state is None else states.get(state, 0)))
+        fb = feedback.get(name, Counter())
+        row += [str(fb["engineer:+1"]), str(fb["engineer:-1"]), str(fb["lead"]), str(fb["ignored"])]
+        rows.append(row)
+    return rows
+
+
+def _table(title: str, rows: list[list[str]]) -> str:
+    header = [title] + [label for label, _ in COLUMNS] + ["👍 engineer", "👎 engineer", "lead reactions", "not counted"]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    out = [line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows] or ["(nothing yet)"]
+    return "\n".join(out)
+
+
+def _feedback(nudges: Iterable[Nudge], reactions: list[ReactionRecord], group_of) -> dict[str, Counter]:
+    by_key = {n.key: n for n in nudges}
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for r in reactions:
+        nudge = by_key.get(r.nudge_key)
+        if nudge is None:
+            continue
+        c = counts[group_of(nudge)]
+        if not r.counted:
+            c["ignored"] += 1
+        elif r.role == "engineer":
+            c[f"engineer:{r.content}"] += 1
+        elif r.role == "lead":
+            c["lead"] += 1
+    return counts
+
+
+async def build_report(store: Store, org: OrgSettings | None = None) -> str:
+    org = org or OrgSettings()
+    nudges = await store.nudges()
+    reactions = await store.reactions()
+    by_playbook: dict[str, list[Nudge]] = defaultdict(list)
+    by_role: dict[str, list[Nudge]] = defaultdict(list)
+    for n in nudges:
+        by_playbook[n.playbook_id].append(n)
+        by_role[org.role_of(n.engineer).name].append(n)
+    parts = [
+        "Nudge decisions per playbook",
+        _table("playbook", _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id))),
+        "",
+        "Nudge decisions per role",
+        _table("role", _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name))),
+        "",
+    ]
+    deliveries = await store.deliveries()
+    status = Counter(d.status for d in deliveries)
+    parts.append(
+        "Deliveries: "
+        + ", ".join(f"{status.get(s, 0)} {s}" for s in ("done", "pending", "processing", "failed"))
+    )
+    for d in deliveries:
+        if d.status == "failed":
+            parts.append(f"  failed {d.id} ({d.event}, {d.attempts} attempts): {d.error}")
+    return "\n".join(parts) + "\n"
