@@ -50,7 +50,7 @@ class _PatternSet:
     def hits(self, text: str) -> set[str]:
         if self._set is None:
             return set()
-        return {self.owners[i] for i in self._set.Match(text)}
+        return {self.owners[i] for i in self._set.Match(text) or ()}
 
 
 class Classifier:
