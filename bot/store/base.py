@@ -158,6 +158,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def signals(self, installation_id: int | None = None) -> list[Signal]: ...
 
+    # scheduling -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def try_lease(self, name: str, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+        """Take or renew the named lease until ``now + ttl``, so a job runs in one process per tick.
+
+        True when ``holder`` got the lease (it was free, had expired, or was already theirs and is
+        renewed); False while another holder's lease has not expired. A lease held until ``until``
+        is free again from ``until`` on.
+        """
+
 
 # Row conversion shared by both implementations ------------------------------------------------
 

@@ -114,4 +114,16 @@ def _v1(dialect: str) -> list[str]:
     ]
 
 
-MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [(1, _v1)]
+def _v2(dialect: str) -> list[str]:
+    """Named leases, so a scheduled job runs once per tick however many processes share the store."""
+    t = _types(dialect)
+    return [
+        f"""CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until {t['ts']} NOT NULL
+        )""",
+    ]
+
+
+MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [(1, _v1), (2, _v2)]

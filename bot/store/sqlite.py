@@ -232,10 +232,11 @@ class SQLiteStore(Store):
     async def update_nudge(self, nudge: Nudge, now) -> None:
         self.db.execute(
             "UPDATE nudges SET state = ?, reason = ?, cosign_comment_id = ?, comment_id = ?,"
-            " posted_at = ?, resolved_by = ?, leads = ?, updated_at = ?, next_attempt_at = NULL,"
-            " last_error = NULL WHERE key = ?",
+            " posted_at = ?, resolved_by = ?, leads = ?, evidence = ?, updated_at = ?,"
+            " next_attempt_at = NULL, last_error = NULL WHERE key = ?",
             (nudge.state.value, nudge.reason, nudge.cosign_comment_id, nudge.comment_id,
-             ts(nudge.posted_at), nudge.resolved_by, json.dumps(list(nudge.leads)), ts(now), nudge.key),
+             ts(nudge.posted_at), nudge.resolved_by, json.dumps(list(nudge.leads)), evidence_json(nudge),
+             ts(now), nudge.key),
         )
 
     async def nudge(self, key) -> Nudge | None:
@@ -311,6 +312,17 @@ class SQLiteStore(Store):
         if installation_id is not None:
             query, args = query + " WHERE installation_id = ?", (installation_id,)
         return [_signal(r) for r in self.db.execute(query + " ORDER BY at", args)]
+
+    # scheduling -------------------------------------------------------------------------------
+    async def try_lease(self, name, holder, now, ttl) -> bool:
+        rows = self.db.execute(
+            "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until"
+            " WHERE leases.holder = excluded.holder OR leases.until <= ?"
+            " RETURNING holder",
+            (name, holder, ts(now + ttl), ts(now)),
+        ).fetchall()
+        return bool(rows)
 
 
 def _signal(r: sqlite3.Row) -> Signal:
