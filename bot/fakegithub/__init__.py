@@ -1,0 +1,6 @@
+"""A strict, stateful fake of GitHub's REST API, for the test-suite and ``python -m bot demo``."""
+
+from .server import FakeGitHub, RecordedRequest
+from .spec import DESCRIPTION_FILE, description
+
+__all__ = ["DESCRIPTION_FILE", "FakeGitHub", "RecordedRequest", "description"]

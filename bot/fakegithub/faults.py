@@ -1,0 +1,76 @@
+"""Injected faults: the next few requests matching a method and a path get a canned answer."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+DEFAULT_MESSAGES = {
+    403: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    429: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    500: "Server Error",
+    502: "Server Error",
+}
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: str | re.Pattern[str]
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    times: int
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in ("*", method.upper()):
+            return False
+        if isinstance(self.pattern, re.Pattern):
+            return self.pattern.search(path) is not None
+        return fnmatch.fnmatchcase(path, self.pattern)
+
+
+def _as_pattern(path_pattern: str | re.Pattern[str]) -> str | re.Pattern[str]:
+    """A compiled regex or a string starting with ``^`` is a regex; anything else is a glob."""
+    if isinstance(path_pattern, str) and path_pattern.startswith("^"):
+        return re.compile(path_pattern)
+    return path_pattern
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._pending: list[Fault] = []
+
+    def add(
+        self,
+        method: str,
+        path_pattern: str | re.Pattern[str],
+        *,
+        status: int,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        times: int = 1,
+    ) -> None:
+        if body is None:
+            body = {
+                "message": DEFAULT_MESSAGES.get(status, HTTPStatus(status).phrase),
+                "documentation_url": "https://docs.github.com/rest",
+            }
+        self._pending.append(
+            Fault(
+                method.upper(), _as_pattern(path_pattern), status, dict(headers or {}), body, times
+            )
+        )
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first pending fault for this request, used up once per call."""
+        for fault in self._pending:
+            if fault.matches(method, path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._pending.remove(fault)
+                return fault
+        return None
