@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import tempfile
 import textwrap
@@ -154,6 +155,9 @@ def _excerpt(body: str, width: int = 88) -> list[str]:
 
 async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
     began = time.perf_counter()
+    # The story prints every decision itself; the operational log would only repeat it.
+    logging.getLogger("bot").addHandler(logging.NullHandler())
+    logging.getLogger("bot").propagate = False
     say = _Printer(out, quiet)
     clock = ManualClock(START)
     private, public = _keypair()
@@ -184,7 +188,7 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
             say(f"Learning Nudges demo: {len(service.worker.playbooks.playbooks)} playbooks loaded, "
                 f"server on {url}, GitHub stand-in on {base_url}")
             say("Team: alice and dave are juniors (2 nudges a sprint), bob and erin seniors; carol leads them.")
-            say("Rule of the shipped playbooks: 2 matching review comments within 30 days trigger one nudge.")
+            say("Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge.")
             try:
                 async with aiohttp.ClientSession() as http:
                     await _play(STORY, say, clock, fake, service, http, url, webhook_secret, tally)
@@ -254,8 +258,8 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally) -> N
             if comment["id"] in shown["comments"]:
                 continue
             shown["comments"].add(comment["id"])
-            where = "a reply in the review thread" if comment.get("in_reply_to_id") else "a comment on the PR"
-            say(f"    ✉ bot posted {where} of PR #{comment['_pr']}:")
+            where = "a reply in the review thread of" if comment.get("in_reply_to_id") else "a comment on"
+            say(f"    ✉ bot posted {where} PR #{comment['_pr']}:")
             for line in _excerpt(comment["body"]):
                 say(f"      │ {line}")
     markers = [MARKER_RE.search(c["body"]) for c in _bot_comments(fake, pulls)]
@@ -311,6 +315,6 @@ def _bot_comments(fake: FakeGitHub, pulls: set[int]) -> list[dict]:
     found = []
     for pr in sorted(pulls):
         for c in fake.review_comments(OWNER, REPO, pr) + fake.issue_comments(OWNER, REPO, pr):
-            if c["user"]["type"] == "Bot":
+            if c["user"]["login"] == fake.bot_login:
                 found.append({**c, "_pr": pr})
     return sorted(found, key=lambda c: c["id"])

@@ -9,6 +9,7 @@ wrong one gets 401 and nothing of it is stored.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 
@@ -54,7 +55,7 @@ def webhook_routes(
             return _refuse(metrics, 401, "bad signature", delivery_id)
         except BadRequest as exc:
             # Signed by GitHub (the signature is checked first) but unreadable: keep a record.
-            reason = f"unreadable body ({headers.get('content-type', 'no content-type')}): {exc}"
+            reason = _unreadable(headers.get("content-type", ""), body, exc)
             await store.add_failed_delivery(delivery_id, event_name, reason, clock())
             metrics.deliveries_refused.labels("unreadable").inc()
             log.warning("delivery=%s event=%s recorded as failed: %s", delivery_id, event_name, reason)
@@ -79,6 +80,17 @@ def webhook_routes(
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
     return routes
+
+
+def _unreadable(content_type: str, body: bytes, exc: Exception) -> str:
+    """Say precisely why a signed body cannot be read (gidgethub reports every case as 415)."""
+    if "json" not in content_type:
+        return f"unreadable body: content-type {content_type or '(none)'} is not application/json"
+    try:
+        json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return f"unreadable body: not valid JSON ({error})"
+    return f"unreadable body: {exc}"
 
 
 def _refuse(metrics: Metrics, status: int, reason: str, delivery_id: str) -> web.Response:

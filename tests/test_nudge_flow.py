@@ -15,7 +15,8 @@ SQL_2 = "Same problem as before: concatenating user input into SQL; use a parame
 
 
 def bot_comments(github, pr):
-    return [c for c in github.review_comments(OWNER, REPO, pr) if c["user"]["type"] == "Bot"]
+    """What this app posted in the pull request's review threads."""
+    return [c for c in github.review_comments(OWNER, REPO, pr) if c["user"]["login"] == github.bot_login]
 
 
 async def two_sql_comments(bot, *, pr=7, first_pr=6):
@@ -146,7 +147,7 @@ async def test_review_body_signal_posts_nudge_as_pr_comment(bot):
     second = bot.review(pr=11, author="dana", reviewer="erin", body=SQL_2)
     await bot.deliver("pull_request_review", second)
     await bot.worker.drain()
-    posted = [c for c in bot.github.issue_comments(OWNER, REPO, 11) if c["user"]["type"] == "Bot"]
+    posted = [c for c in bot.github.issue_comments(OWNER, REPO, 11) if c["user"]["login"] == bot.github.bot_login]
     assert len(posted) == 1 and "learning-nudge:" in posted[0]["body"]
 
 

@@ -181,7 +181,7 @@ def test_a_role_without_limits_has_no_limits():
         pytest.param(
             edit("  starts: 2026-01-05", "  starts: next monday"),
             [
-                f"{FILE}:3: sprint.starts: expected a date like 2026-01-05 such as 2026-01-05, found 'next monday'"
+                f"{FILE}:3: sprint.starts: expected a date like 2026-01-05, found 'next monday'"
             ],
             id="sprint-start-not-a-date",
         ),

@@ -55,11 +55,12 @@ async def team(tmp_path, github, clock, rsa_key):
         yield bot
 
 
-async def trigger(bot, engineer: str, texts: list[str], pr: int) -> None:
+async def trigger(bot, engineer: str, texts: list[str], pr: int, *, hours_between: float = 1) -> None:
     for i, text in enumerate(texts):
+        if i:
+            bot.clock.advance(hours=hours_between)
         payload = bot.review_comment(pr=pr, author=engineer, reviewer=f"rev{i}", body=text)
         await bot.deliver("pull_request_review_comment", payload)
-        bot.clock.advance(hours=1)
     await bot.worker.drain()
 
 
@@ -83,12 +84,13 @@ async def test_budget_spent_mid_sprint_and_refilled_next_sprint(team):
     [suppressed] = [n for n in await team.store.nudges() if n.state == NudgeState.SUPPRESSED_BUDGET]
     assert "1 of 1 nudges" in suppressed.reason and "role senior" in suppressed.reason
 
-    # The last second of the sprint: still spent.
-    team.clock.now = START + dt.timedelta(days=14) - dt.timedelta(seconds=1)
+    # Sprints start at 00:00 UTC. The last second of the first sprint: still spent.
+    next_sprint = dt.datetime.combine(START.date() + dt.timedelta(days=14), dt.time(), dt.UTC)
+    team.clock.now = next_sprint - dt.timedelta(seconds=1)
     await trigger(team, "sam", SWALLOW[:1], pr=23)
     assert posted_nudges(team.github, 23) == []
     # The first second of the next sprint: refilled.
-    team.clock.now = START + dt.timedelta(days=14)
+    team.clock.now = next_sprint
     await trigger(team, "sam", SWALLOW[1:], pr=24)
     assert len(posted_nudges(team.github, 24)) == 1
 
@@ -135,7 +137,7 @@ async def test_veto_and_expiry(team):
     assert (await states(team, "june"))["secrets-in-code"] == NudgeState.VETOED
     assert "Declined by lee" in team.github.issue_comments(OWNER, REPO, 41)[0]["body"]
 
-    team.clock.advance(days=40)  # out of the cooldown: a new trigger, a new request
+    team.clock.advance(days=70)  # past the playbook's 60-day cooldown: a new trigger, a new request
     await trigger(team, "june", SECRET, pr=42)
     waiting = [n for n in await team.store.nudges() if n.state == NudgeState.AWAITING_COSIGN]
     assert len(waiting) == 1

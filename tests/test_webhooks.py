@@ -64,7 +64,7 @@ async def test_signed_body_that_is_not_json_is_recorded_as_failed_and_the_worker
     await bot.worker.drain()
     records = {d.id: d for d in await bot.store.deliveries()}
     assert records["broken"].status == "failed"
-    assert "unreadable body" in records["broken"].error
+    assert "not valid JSON" in records["broken"].error
     assert records["fine"].status == "done"
 
 

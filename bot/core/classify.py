@@ -90,6 +90,9 @@ def short_quote(text: str, start: int, end: int) -> str:
     lead = max(0, min(lead, len(flat)))
     width = max(QUOTE_CHARS, 0)
     begin = max(0, lead - width // 3)
+    if begin > 0:  # start at a word, not in the middle of one
+        space = flat.find(" ", begin)
+        begin = space + 1 if 0 <= space < lead else begin
     snippet = flat[begin : begin + width]
     prefix = "…" if begin > 0 else ""
     suffix = "…" if begin + width < len(flat) else ""

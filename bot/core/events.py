@@ -62,7 +62,7 @@ class PullRequestEvent:
     at: datetime
 
 
-def _get(payload: Mapping[str, Any], *path: str) -> Any:
+def _get(payload: Any, *path: str) -> Any:
     value: Any = payload
     for index, key in enumerate(path):
         if not isinstance(value, Mapping) or value.get(key) is None:
@@ -96,8 +96,8 @@ def pull_request_ref(payload: Mapping[str, Any]) -> PullRequestRef:
 def review_comment_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
     """A ``pull_request_review_comment`` delivery."""
     comment = _get(payload, "comment")
-    reply_to = comment.get("in_reply_to_id")
     try:
+        reply_to = comment.get("in_reply_to_id")
         return ReviewComment(
             pull=pull_request_ref(payload),
             reviewer=Actor.from_user(_get(comment, "user")),
@@ -108,7 +108,9 @@ def review_comment_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
             thread_id=int(reply_to) if reply_to else int(comment["id"]),
             url=str(comment.get("html_url") or ""),
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, PayloadError):
+            raise
         raise PayloadError(f"malformed comment: {exc}") from exc
 
 
@@ -126,15 +128,14 @@ def review_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
             thread_id=None,
             url=str(review.get("html_url") or ""),
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, PayloadError):
+            raise
         raise PayloadError(f"malformed review: {exc}") from exc
 
 
 def pull_request_from_payload(payload: Mapping[str, Any]) -> PullRequestEvent:
     pull = _get(payload, "pull_request")
-    stamp = pull.get("closed_at") if payload.get("action") == "closed" else pull.get("created_at")
-    return PullRequestEvent(
-        pull=pull_request_ref(payload),
-        action=str(_get(payload, "action")),
-        at=parse_time(stamp or _get(pull, "updated_at")),
-    )
+    action = str(_get(payload, "action"))
+    stamp = _get(pull, "closed_at" if action == "closed" else "created_at")
+    return PullRequestEvent(pull=pull_request_ref(payload), action=action, at=parse_time(stamp))

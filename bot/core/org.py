@@ -153,9 +153,9 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
 
 def _cross_checks(doc: Document, data: dict) -> list[Problem]:
     problems = []
-    roles = data.get("roles") or {}
+    roles = data.get("roles") or {DEFAULT_ROLE.name: None}
     default = data.get("default_role")
-    if default is not None and roles and default not in roles:
+    if default is not None and default not in roles:
         problems.append(
             doc.problem(
                 ("default_role",),
@@ -176,6 +176,11 @@ def _cross_checks(doc: Document, data: dict) -> list[Problem]:
                 )
             seen[key] = name
     for lead, led in (data.get("leads") or {}).items():
+        message = _login_list_check([lead])
+        if message or str(lead).startswith(TEAM_PREFIX):
+            problems.append(
+                doc.problem(("leads", lead), f"a lead must be one GitHub login without '@', like carol; found {lead!r}")
+            )
         for index, entry in enumerate(led or ()):
             if str(entry).lower() == str(lead).lower():
                 problems.append(

@@ -96,9 +96,16 @@ def _pattern_check(value: str) -> str | None:
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         return f"is not a valid pattern ({reason}); {_PATTERN_HINT}"
-    if re2.compile(value, RE2_OPTIONS).search("") is not None:
-        return "matches every comment, even an empty one; make it more specific"
+    compiled = re2.compile(value, RE2_OPTIONS)
+    for probe in _EMPTY_PROBES:
+        hit = compiled.search(probe)
+        if hit is not None and hit.end() == hit.start():
+            return "matches every comment, even an empty one; make it more specific"
     return None
+
+
+# Texts on which a pattern that can match nothing would show a zero-length match.
+_EMPTY_PROBES = ("", "x", "a word", "123 4", ".,;!? ", "\n\t")
 
 
 _TEXT = Field("text", example="'some text'")

@@ -121,7 +121,13 @@ def resolve_cosign(
     Reactions from anyone else, the engineer included, are returned as ignored.
     """
     allowed = {lead.lower() for lead in leads} - {engineer.lower()}
-    counted = [r for r in reactions if r.user.lower() in allowed and r.content in (APPROVE, VETO)]
+    deadline = requested_at + dt.timedelta(days=expiry_days)
+    # A reaction counts only within the co-sign period, so the outcome never depends on when we poll.
+    counted = [
+        r
+        for r in reactions
+        if r.user.lower() in allowed and r.content in (APPROVE, VETO) and r.at < deadline
+    ]
     ignored = tuple(r for r in reactions if r not in counted)
     vetoes = sorted((r for r in counted if r.content == VETO), key=lambda r: r.at)
     if vetoes:
@@ -129,6 +135,6 @@ def resolve_cosign(
     approvals = sorted((r for r in counted if r.content == APPROVE), key=lambda r: r.at)
     if approvals:
         return CosignResult("approved", approvals[0].user, ignored)
-    if now >= requested_at + dt.timedelta(days=expiry_days):
+    if now >= deadline:
         return CosignResult("expired", None, ignored)
     return CosignResult("waiting", None, ignored)

@@ -41,7 +41,7 @@ def _why(nudge: Nudge, playbook: Playbook) -> str:
     count = len(nudge.evidence)
     return (
         f"{count} review comments in the last {playbook.trigger.within_days} days pointed at "
-        f"{playbook.title.lower()}"
+        f"{defuse(playbook.title)}"
     )
 
 

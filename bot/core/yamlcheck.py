@@ -83,7 +83,9 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
         return Document(file, {}), []
     doc = Document(file, None)
     problems: list[Problem] = []
-    _record_lines(node, (), doc, problems)
+    _record_lines(node, (), doc, problems, set())
+    if any(p.message.startswith(_ALIAS) for p in problems):
+        return None, problems
     loader = yaml.SafeLoader("")
     try:
         doc.data = loader.construct_document(node)
@@ -96,8 +98,23 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     return doc, problems
 
 
-def _record_lines(node: yaml.Node, path: Path_, doc: Document, problems: list[Problem]) -> None:
+_ALIAS = "uses a YAML alias"
+
+
+def _record_lines(
+    node: yaml.Node, path: Path_, doc: Document, problems: list[Problem], seen_nodes: set[int]
+) -> None:
     doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        # An alias makes the same node appear twice (or inside itself): refuse it, since it can
+        # loop forever or blow up exponentially, and nobody needs it to write a playbook.
+        if id(node) in seen_nodes:
+            problems.append(
+                Problem(doc.file, node.start_mark.line + 1, dotted(path),
+                        f"{_ALIAS} (*name); write the value out in full instead")
+            )
+            return
+        seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -112,12 +129,12 @@ def _record_lines(node: yaml.Node, path: Path_, doc: Document, problems: list[Pr
                     )
                 )
             seen.add(key)
-            _record_lines(value_node, path + (key,), doc, problems)
+            _record_lines(value_node, path + (key,), doc, problems, seen_nodes)
             # A key's own line is more useful than its value's when the value is a block.
             doc.lines[path + (key,)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _record_lines(item, path + (index,), doc, problems)
+            _record_lines(item, path + (index,), doc, problems, seen_nodes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,8 +223,9 @@ def _check_mapping(
         if key not in data or data[key] is None:
             if spec.required:
                 example = f", for example: {key}: {spec.example}" if spec.example else ""
+                where = path + (key,) if key in data else path
                 problems.append(
-                    Problem(doc.file, doc.line(path), dotted(path + (key,)), f"is required; add it{example}")
+                    Problem(doc.file, doc.line(where), dotted(path + (key,)), f"is required; add it{example}")
                 )
             continue
         _check_value(doc, path + (key,), data[key], spec, problems)
@@ -215,9 +233,10 @@ def _check_mapping(
 
 def _check_value(doc: Document, path: Path_, value: Any, spec: Field, problems: list[Problem]) -> None:
     if not _kind_ok(spec.kind, value):
-        example = f" such as {spec.example}" if spec.example else ""
+        words = _KIND_WORDS[spec.kind]
+        example = f" such as {spec.example}" if spec.example and spec.example not in words else ""
         problems.append(
-            doc.problem(path, f"expected {_KIND_WORDS[spec.kind]}{example}, found {_describe(value)}")
+            doc.problem(path, f"expected {words}{example}, found {_describe(value)}")
         )
         return
     for check in spec.checks:
