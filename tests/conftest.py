@@ -27,9 +27,8 @@ from bot.service import Service, build_service
 from bot.settings import PACKAGE_ROOT, Settings
 
 ROOT = PACKAGE_ROOT
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "github-webhooks"
-if not FIXTURES.exists():  # a clone with shared/ beside it, as in CI
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "github-webhooks"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github-webhooks"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 SECRET = "test-webhook-secret"
 APP_ID = 4242
 INSTALLATION = 77

@@ -20,15 +20,7 @@ from bot.core.events import (
     review_from_payload,
 )
 
-_HERE = Path(__file__).resolve()
-FIXTURES = next(
-    candidate
-    for candidate in (
-        _HERE.parents[2] / "shared" / "fixtures" / "github-webhooks",
-        _HERE.parents[1] / "shared" / "fixtures" / "github-webhooks",
-    )
-    if candidate.exists()
-)
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github-webhooks"
 
 
 def payload(name: str) -> dict[str, Any]:
