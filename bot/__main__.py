@@ -142,13 +142,15 @@ def classify(playbooks_dir: Path, inp: TextIO = sys.stdin, out: TextIO = sys.std
 # report --------------------------------------------------------------------------------------
 
 
-async def _report(database_url: str, out: TextIO) -> None:
+async def _report(database_url: str, playbooks_dir: Path, out: TextIO) -> None:
     from .report import build_report
+    from .service import load_config
     from .store import open_store
 
+    _playbooks, org, _problems = load_config(playbooks_dir)
     store = await open_store(database_url)
     try:
-        out.write(await build_report(store))
+        out.write(await build_report(store, org))
     finally:
         await store.close()
 
@@ -177,7 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from .settings import DEFAULT_DATABASE_URL
 
-        asyncio.run(_report(args.database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL, sys.stdout))
+        url = args.database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        playbooks = Path(os.environ.get("PLAYBOOKS_DIR") or DEFAULT_PLAYBOOKS)
+        asyncio.run(_report(url, playbooks, sys.stdout))
         return 0
     if args.command == "demo":
         from .demo import run_demo

@@ -1,0 +1,110 @@
+"""The command line as operators and playbook authors meet it: real processes, real output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import PACKAGE_ROOT, Settings, SettingsError
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str = "", cwd=None) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+        env={**base, **(env or {})}, cwd=cwd or PACKAGE_ROOT, timeout=60,
+    )
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret():
+    result = run("serve", env={"APP_ID": "1", "PRIVATE_KEY_PATH": "/nonexistent.pem"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "WEBHOOK_SECRET is not set" in lines[0]
+
+
+def test_serve_names_the_missing_key_without_printing_secrets():
+    result = run("serve", env={"WEBHOOK_SECRET": "s3cr3t-value", "APP_ID": "12"})
+    assert result.returncode == 2
+    assert "PRIVATE_KEY or PRIVATE_KEY_PATH is not set" in result.stderr
+    assert "s3cr3t-value" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"WEBHOOK_SECRET": "x"}, "APP_ID"),
+        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY": "not a key"}, "PRIVATE_KEY does not look"),
+        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY_PATH": "/nope.pem"}, "PRIVATE_KEY_PATH=/nope.pem cannot be read"),
+        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----", "PORT": "http"}, "PORT"),
+        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----", "GITHUB_API_URL": "api.github.com"}, "GITHUB_API_URL"),
+    ],
+)
+def test_each_unusable_setting_is_named(env, names):
+    with pytest.raises(SettingsError, match=names.replace("(", r"\(")) as raised:
+        Settings.from_env(env)
+    assert env.get("PRIVATE_KEY", "-") not in str(raised.value), "the key itself is never echoed"
+
+
+def test_settings_repr_hides_secrets():
+    settings = Settings.from_env(
+        {"WEBHOOK_SECRET": "hush", "APP_ID": "7", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nAAAA"}
+    )
+    assert "hush" not in repr(settings) and "AAAA" not in repr(settings)
+    assert settings.github_api_url == "https://api.github.com"
+    assert settings.database_url.startswith("sqlite:///")
+
+
+def test_validate_reports_every_broken_file_and_exits_1(tmp_path):
+    shutil.copy(PACKAGE_ROOT / "playbooks" / "sql-injection.yml", tmp_path)
+    (tmp_path / "typo.yml").write_text(
+        "id: typo\ntitle: Typo\nmatch:\n  patterns: ['\\bfoo']\ntrgger:\n  comments: 2\nnudge:\n  play: hi\n"
+    )
+    (tmp_path / "bad-yaml.yml").write_text("id: bad-yaml\ntitle: [unclosed\n")
+    result = run("validate", str(tmp_path))
+    assert result.returncode == 1
+    out = result.stdout
+    assert f"{tmp_path / 'typo.yml'}:5: trgger: unknown field; did you mean 'trigger'?" in out
+    assert f"{tmp_path / 'bad-yaml.yml'}:" in out and "(yaml)" in out
+    assert "1 playbook OK; 2 files with problems" in out
+
+
+def test_validate_passes_on_the_shipped_playbooks():
+    result = run("validate")
+    assert result.returncode == 0, result.stdout
+    assert "9 playbooks OK" in result.stdout
+
+
+def test_classify_reads_json_lines_and_adds_the_matching_playbooks():
+    lines = [
+        {"text": "use bind params here", "id": 1},
+        {"text": "nice work!", "id": 2},
+        {"text": "bare except: pass swallows the error", "id": 3},
+    ]
+    stdin = "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"
+    result = run("classify", stdin=stdin)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["id"], o["playbooks"]) for o in out] == [(1, ["sql-injection"]), (2, []), (3, ["swallowed-errors"])]
+    assert "line 4: skipped" in result.stderr
+    assert result.returncode == 1
+
+
+def test_report_on_an_empty_store(tmp_path):
+    result = run("report", "--database-url", f"sqlite:///{tmp_path / 'r.db'}")
+    assert result.returncode == 0
+    assert "Nudge decisions per playbook" in result.stdout and "(nothing yet)" in result.stdout
+
+
+def test_demo_tells_the_story_and_ends_with_a_summary():
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("Summary: 14 webhooks; 3 nudges posted (1 after a lead's co-sign), 1 held out, 1 over budget")
+    assert "0 duplicate posts" in last
+    for expected in ("held out", "401 refused", "recorded as failed", "does not count", "budget spent"):
+        assert expected in result.stdout
