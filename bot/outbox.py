@@ -19,6 +19,7 @@ from gidgethub import BadRequest, GitHubException
 
 from .core.decide import decide_cosign
 from .core.model import Nudge, NudgeState
+from .core.playbook import Playbook
 from .core.policy import Reaction
 from .core.render import find_marker, render_cosign_outcome, render_cosign_request, render_nudge
 from .github.retry import RetryPolicy, backoff
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 FEEDBACK_DAYS = 14
 OUTBOX_BACKOFF = RetryPolicy(base_seconds=30, cap_seconds=3600)
+# How long one process keeps a nudge to itself while it writes to GitHub for it: longer than the
+# longest wait the client accepts (retry-after or a rate-limit reset), so that no other process
+# looks for the marker while this one may still post.
+CLAIM = dt.timedelta(minutes=20)
 
 
 def _split(repo: str) -> tuple[str, str]:
@@ -53,17 +58,35 @@ class Outbox:
             (NudgeState.PLANNED, NudgeState.COSIGNED, NudgeState.AWAITING_COSIGN), due_by=now
         )
         for nudge in due:
-            if nudge.state == NudgeState.AWAITING_COSIGN and nudge.cosign_comment_id is not None:
+            if not _needs_write(nudge):
                 continue  # waiting for a lead; polled, not posted
+            claimed = await self._claim(nudge, now)
+            if claimed is None or not _needs_write(claimed):
+                continue  # another process has it, or has just done it
             try:
-                if nudge.state == NudgeState.AWAITING_COSIGN:
-                    await self.request_cosign(nudge, now)
+                if claimed.state == NudgeState.AWAITING_COSIGN:
+                    await self.request_cosign(claimed, now)
                 else:
-                    await self.post_nudge(nudge, now)
+                    await self.post_nudge(claimed, now)
                 done += 1
             except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
-                await self._postpone(nudge, exc, now)
+                await self._postpone(claimed, exc, now)
+            await self._release(claimed, now)
         return done
+
+    async def _claim(self, nudge: Nudge, now: dt.datetime) -> Nudge | None:
+        """This nudge as now on record, if this process may write for it; None if another does.
+
+        Several processes flush the outbox; the marker check alone cannot stop two of them that
+        look at the same moment, so each nudge is leased to one process while it is written.
+        """
+        if not await self.worker.store.try_lease(f"nudge:{nudge.key}", self.worker.name, now, CLAIM):
+            return None
+        return await self.worker.store.nudge(nudge.key)
+
+    async def _release(self, nudge: Nudge, now: dt.datetime) -> None:
+        """Give the nudge back (a lease renewed to end now is free from now on)."""
+        await self.worker.store.try_lease(f"nudge:{nudge.key}", self.worker.name, now, dt.timedelta(0))
 
     async def _postpone(self, nudge: Nudge, exc: Exception, now: dt.datetime) -> None:
         reason = _describe(exc)
@@ -79,12 +102,18 @@ class Outbox:
         await self.worker.store.postpone_nudge(nudge.key, reason, now + dt.timedelta(seconds=wait))
         log.warning("nudge=%s not posted (%s); retry in %.0fs", nudge.key, reason, wait)
 
-    async def post_nudge(self, nudge: Nudge, now: dt.datetime) -> Nudge:
+    async def _playbook_or_fail(self, nudge: Nudge, now: dt.datetime) -> Playbook | None:
+        """The nudge's playbook; if an author removed it, the nudge fails with that reason."""
         playbook = self.worker.playbooks.get(nudge.playbook_id)
         if playbook is None:
             moved = nudge.moved(NudgeState.FAILED, f"playbook {nudge.playbook_id} is no longer loaded")
             await self.worker.store.update_nudge(moved, now)
-            return moved
+        return playbook
+
+    async def post_nudge(self, nudge: Nudge, now: dt.datetime) -> Nudge:
+        playbook = await self._playbook_or_fail(nudge, now)
+        if playbook is None:
+            return nudge
         gh = await self.worker.github.installation(nudge.installation_id)
         owner, repo = _split(nudge.repo)
         url_vars = {"owner": owner, "repo": repo, "n": nudge.pr_number}
@@ -115,11 +144,9 @@ class Outbox:
         return moved
 
     async def request_cosign(self, nudge: Nudge, now: dt.datetime) -> Nudge:
-        playbook = self.worker.playbooks.get(nudge.playbook_id)
+        playbook = await self._playbook_or_fail(nudge, now)
         if playbook is None:
-            moved = nudge.moved(NudgeState.FAILED, f"playbook {nudge.playbook_id} is no longer loaded")
-            await self.worker.store.update_nudge(moved, now)
-            return moved
+            return nudge
         gh = await self.worker.github.installation(nudge.installation_id)
         owner, repo = _split(nudge.repo)
         comment = await self._find(gh, nudge, cosign=True)
@@ -154,8 +181,11 @@ class Outbox:
         waiting = await self.worker.store.nudges(
             (NudgeState.AWAITING_COSIGN,), repo=repo, pr_number=pr_number
         )
-        for nudge in waiting:
-            if nudge.cosign_comment_id is None:
+        for listed in waiting:
+            if listed.cosign_comment_id is None:
+                continue
+            nudge = await self._claim(listed, now)
+            if nudge is None or nudge.state != NudgeState.AWAITING_COSIGN:
                 continue
             try:
                 reactions = await self._reactions(nudge, "issues", nudge.cosign_comment_id)
@@ -172,6 +202,8 @@ class Outbox:
                     await self.post_nudge(moved, now)
             except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("nudge=%s co-sign poll failed: %s", nudge.key, _describe(exc))
+            finally:
+                await self._release(nudge, now)
         return resolved
 
     async def _close_request(self, nudge: Nudge, now: dt.datetime) -> None:
@@ -241,6 +273,13 @@ class Outbox:
             ignored_now = [f"{r.content} by {r.user} ({r.role})" for r in records if not r.counted]
             log.info("nudge=%s %d new reaction(s) on the %s; not counted: %s", nudge.key, added, target, ", ".join(ignored_now) or "none")
         return added
+
+
+def _needs_write(nudge: Nudge) -> bool:
+    """Whether the outbox still owes GitHub a write for this nudge."""
+    if nudge.state == NudgeState.AWAITING_COSIGN:
+        return nudge.cosign_comment_id is None
+    return nudge.state in (NudgeState.PLANNED, NudgeState.COSIGNED)
 
 
 def _describe(exc: Exception) -> str:

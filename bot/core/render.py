@@ -83,8 +83,8 @@ def render_cosign_request(nudge: Nudge, playbook: Playbook) -> str:
         "",
         *evidence,
         "",
-        f"It is marked significant, so it waits for a lead: react 👍 to send it, 👎 to drop it. "
-        f"Without an answer it is dropped after the co-sign period.",
+        "It is marked significant, so it waits for a lead: react 👍 to send it, 👎 to drop it. "
+        "Without an answer it is dropped after the co-sign period.",
         marker(nudge.key, cosign=True),
     ]
     return "\n".join(lines)
