@@ -1,4 +1,4 @@
-"""``python -m bot report``: what the bot decided, per playbook and per role, and what failed."""
+"""``python -m bot report``: what the bot decided, per playbook, role and team, and what failed."""
 
 from __future__ import annotations
 
@@ -68,15 +68,26 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
     reactions = await store.reactions()
     by_playbook: dict[str, list[Nudge]] = defaultdict(list)
     by_role: dict[str, list[Nudge]] = defaultdict(list)
+    by_team: dict[str, list[Nudge]] = defaultdict(list)
+
+    def team_of(nudge: Nudge) -> str:
+        """A team is the people one lead co-signs for (from the org settings)."""
+        leads = org.leads_of(nudge.engineer)
+        return "led by " + " & ".join(leads) if leads else "(no lead)"
+
     for n in nudges:
         by_playbook[n.playbook_id].append(n)
         by_role[org.role_of(n.engineer).name].append(n)
+        by_team[team_of(n)].append(n)
     parts = [
         "Nudge decisions per playbook",
         _table("playbook", _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id))),
         "",
         "Nudge decisions per role",
         _table("role", _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name))),
+        "",
+        "Nudge decisions per team",
+        _table("team", _rows(by_team, _feedback(nudges, reactions, team_of))),
         "",
     ]
     deliveries = await store.deliveries()

@@ -190,3 +190,5 @@ async def test_report_counts_each_decision(team):
     assert rows["sql-injection"][:9] == ["2", "1", "0", "0", "0", "0", "0", "1", "0"]
     assert rows["swallowed-errors"][:9] == ["1", "0", "1", "0", "0", "0", "0", "0", "0"]
     assert rows["senior"][:9] == ["2", "0", "1", "0", "0", "0", "0", "1", "0"]
+    [team] = [line.split()[3:12] for line in report.splitlines() if line.startswith("led by lee")]
+    assert team == ["3", "1", "1", "0", "0", "0", "0", "1", "0"]
