@@ -89,7 +89,7 @@ async def build_service(
         )
         worker = Worker(
             store=store, github=github, playbooks=playbooks, org=org, clock=clock, metrics=metrics,
-            poll_every=poll_every,
+            poll_every=poll_every, lease=dt.timedelta(seconds=settings.delivery_lease_seconds),
         )
         app = create_app(
             secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,

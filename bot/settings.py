@@ -32,6 +32,7 @@ class Settings:
     playbooks_dir: Path = PACKAGE_ROOT / "playbooks"
     bot_login: str = "learning-nudges[bot]"
     run_worker: bool = True
+    delivery_lease_seconds: int = 120
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_github: bool = True) -> Settings:
@@ -74,6 +75,12 @@ class Settings:
         port_text = env.get("PORT", "8080")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SettingsError(f"PORT={port_text!r} is not a port number between 1 and 65535")
+        lease_text = env.get("DELIVERY_LEASE_SECONDS", "120").strip()
+        if not lease_text.isdigit() or int(lease_text) < 1:
+            raise SettingsError(
+                f"DELIVERY_LEASE_SECONDS={lease_text!r} is not a whole number of seconds (at least 1); "
+                "it is how long a process keeps a delivery before another may take it over"
+            )
         api_url = env.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
         if not api_url.startswith(("https://", "http://")):
             raise SettingsError(
@@ -90,4 +97,5 @@ class Settings:
             playbooks_dir=Path(env.get("PLAYBOOKS_DIR") or PACKAGE_ROOT / "playbooks"),
             bot_login=env.get("BOT_LOGIN") or "learning-nudges[bot]",
             run_worker=env.get("RUN_WORKER", "1") not in ("0", "false", "no"),
+            delivery_lease_seconds=int(lease_text),
         )

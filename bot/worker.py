@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 LEASE = dt.timedelta(minutes=2)
+SCHEDULER_LEASE = "scheduler"
 MAX_DELIVERY_ATTEMPTS = 5
 DELIVERY_BACKOFF = RetryPolicy(base_seconds=10, cap_seconds=600)
 
@@ -71,6 +72,7 @@ class Worker:
         poll_every: dt.timedelta = dt.timedelta(minutes=15),
         rng: random.Random | None = None,
         name: str | None = None,
+        lease: dt.timedelta = LEASE,
     ):
         self.store = store
         self.github = github
@@ -82,6 +84,7 @@ class Worker:
         self.poll_every = poll_every
         self.rng = rng or random.Random()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = lease
         self.outbox = Outbox(self, self.rng)
         self.touched: set[tuple[int, str, int]] = set()
         self.wake = asyncio.Event()
@@ -94,7 +97,7 @@ class Worker:
     async def process_one(self) -> bool:
         """Claim and process one delivery; False when the inbox has nothing due."""
         now = self.clock()
-        delivery = await self.store.claim_delivery(now, LEASE, self.name)
+        delivery = await self.store.claim_delivery(now, self.lease, self.name)
         if delivery is None:
             return False
         try:
@@ -147,16 +150,24 @@ class Worker:
         for _installation, repo, number in sorted(touched):
             await self.outbox.poll_cosigns(now, repo=repo, pr_number=number)
 
-    async def tick(self) -> None:
-        """The scheduled part: retry the outbox, poll co-sign requests and feedback."""
+    async def tick(self) -> bool:
+        """The scheduled part: retry the outbox, poll co-sign requests and feedback.
+
+        However many processes share the store, the jobs run in the one holding the
+        ``scheduler`` lease (a little longer than the poll period, renewed by each tick it
+        runs); the others skip them until that holder stops renewing. True when the jobs ran.
+        """
         now = self.clock()
+        self._last_poll = now
+        if not await self.store.try_lease(SCHEDULER_LEASE, self.name, now, self.poll_every * 5 / 4):
+            return False
         await self.outbox.flush(now)
         await self.outbox.poll_cosigns(now)
         await self.outbox.poll_feedback(now)
-        self._last_poll = now
         stats = await self.store.inbox_stats(now)
         self.metrics.queue_depth.set(stats["depth"])
         self.metrics.queue_age.set(stats["oldest_age_seconds"])
+        return True
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """The loop in production: drain when woken or every ``idle_seconds``; tick on schedule."""

@@ -20,10 +20,12 @@ DEFAULT_MESSAGES = {
 class Fault:
     method: str
     pattern: str | re.Pattern[str]
-    status: int
+    status: int  # 0: not a canned answer (the request is slowed down or dropped)
     headers: dict[str, str]
     body: dict[str, Any]
     times: int
+    delay: float = 0.0  # seconds to wait before answering (a slow GitHub)
+    drop: bool = False  # close the connection without answering (a network error)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method not in ("*", method.upper()):
@@ -53,22 +55,32 @@ class Faults:
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         times: int = 1,
+        delay: float = 0.0,
+        drop: bool = False,
     ) -> None:
-        if body is None:
+        if body is None and status:
             body = {
                 "message": DEFAULT_MESSAGES.get(status, HTTPStatus(status).phrase),
                 "documentation_url": "https://docs.github.com/rest",
             }
         self._pending.append(
             Fault(
-                method.upper(), _as_pattern(path_pattern), status, dict(headers or {}), body, times
+                method.upper(), _as_pattern(path_pattern), status, dict(headers or {}), body or {},
+                times, delay, drop,
             )
         )
 
+    def take_slow(self, method: str, path: str) -> Fault | None:
+        """The first pending delay or drop for this request, used up once per call."""
+        return self._take(method, path, canned=False)
+
     def take(self, method: str, path: str) -> Fault | None:
-        """The first pending fault for this request, used up once per call."""
+        """The first pending canned answer for this request, used up once per call."""
+        return self._take(method, path, canned=True)
+
+    def _take(self, method: str, path: str, *, canned: bool) -> Fault | None:
         for fault in self._pending:
-            if fault.matches(method, path):
+            if bool(fault.status) == canned and fault.matches(method, path):
                 fault.times -= 1
                 if fault.times <= 0:
                     self._pending.remove(fault)

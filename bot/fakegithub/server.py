@@ -15,6 +15,7 @@ per-resource state with GitHub's JSON, pagination with ``Link`` headers, rate-li
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -57,7 +58,7 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     json: Any
-    status: int  # the status answered
+    status: int  # the status answered; 0 when the connection was dropped instead
 
 
 def _utc_now() -> dt.datetime:
@@ -302,6 +303,18 @@ class FakeGitHub:
             method, path_pattern, status=status, headers=headers, body=body, times=times
         )
 
+    def inject_delay(
+        self, method: str, path_pattern: str | re.Pattern[str], *, seconds: float, times: int = 1
+    ) -> None:
+        """The next ``times`` matching requests are answered as usual, ``seconds`` late."""
+        self._faults.add(method, path_pattern, status=0, times=times, delay=seconds)
+
+    def inject_disconnect(
+        self, method: str, path_pattern: str | re.Pattern[str], *, times: int = 1
+    ) -> None:
+        """The next ``times`` matching requests get no answer: the connection is closed."""
+        self._faults.add(method, path_pattern, status=0, times=times, drop=True)
+
     def expire_tokens(self) -> None:
         """Every installation token issued so far is refused from now on (401)."""
         self._credentials.expire_all()
@@ -311,8 +324,22 @@ class FakeGitHub:
         raw = await request.read()
         route = self._description.route(request.method, request.path)
         rate_key = self._rate_key(request)
+        fault = None
+        if not isinstance(route, spec.NoRoute):
+            fault = self._faults.take_slow(request.method, request.path)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+            if fault.drop:
+                self._record(request, raw, 0)
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=502)  # never reaches the client
         answer, from_fault = self._answer(request, route, raw, rate_key)
         response = self._respond(request, route, answer, rate_key, from_fault)
+        self._record(request, raw, response.status)
+        return response
+
+    def _record(self, request: web.Request, raw: bytes, status: int) -> None:
         self.requests.append(
             RecordedRequest(
                 method=request.method,
@@ -320,10 +347,9 @@ class FakeGitHub:
                 query=dict(request.query.items()),
                 headers={k.lower(): v for k, v in request.headers.items()},
                 json=_parse_json(raw),
-                status=response.status,
+                status=status,
             )
         )
-        return response
 
     def _answer(
         self, request: web.Request, route: spec.Route | spec.NoRoute, raw: bytes, rate_key: str
