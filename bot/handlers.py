@@ -6,8 +6,11 @@ from the outbox, so that a decision is always on record before anything reaches 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gidgethub import routing, sansio
@@ -24,6 +27,10 @@ if TYPE_CHECKING:
     from .worker import Worker
 
 log = logging.getLogger(__name__)
+
+# How long a decision waits for another process deciding for the same engineer (about 10 s).
+ENGINEER_WAIT_TRIES = 200
+ENGINEER_WAIT_SECONDS = 0.05
 
 reviews = routing.Router()
 pulls = routing.Router()
@@ -50,18 +57,45 @@ async def pull_request_changed(event: sansio.Event, worker: Worker) -> None:
     worker.touched.add((change.pull.installation_id, change.pull.repo, change.pull.number))
 
 
+class EngineerBusy(Exception):
+    """Another process kept deciding for this engineer too long; the delivery is retried later."""
+
+
+@contextlib.asynccontextmanager
+async def one_decision_at_a_time(worker: Worker, installation_id: int, engineer: str) -> AsyncIterator[None]:
+    """Decide for one engineer in one process at a time.
+
+    A decision reads the engineer's history and then writes to it; two processes doing that at
+    once for the same engineer would both see "second comment, no nudge yet" and send two
+    nudges. The named lease lasts as long as a delivery's, so a process that dies here holds
+    nobody up for longer than that.
+    """
+    name = f"engineer:{installation_id}:{engineer.lower()}"
+    for _ in range(ENGINEER_WAIT_TRIES):
+        if await worker.store.try_lease(name, worker.name, worker.clock(), worker.lease):
+            break
+        await asyncio.sleep(ENGINEER_WAIT_SECONDS)
+    else:
+        raise EngineerBusy(f"another process is still deciding for {engineer}")
+    try:
+        yield
+    finally:
+        await worker.store.try_lease(name, worker.name, worker.clock(), dt.timedelta(0))
+
+
 async def decide_and_record(comment: ReviewComment, delivery_id: str, worker: Worker) -> None:
-    now = worker.clock()
     playbooks = worker.playbooks
     longest = max((p.trigger.within_days for p in playbooks.playbooks), default=30)
-    history = await worker.store.history(
-        comment.pull.installation_id, comment.engineer.login, comment.at - dt.timedelta(days=longest)
-    )
     teams = await worker.teams_for(comment)
     ctx = Context(playbooks={p.id: p for p in playbooks.playbooks}, org=worker.org, teams=teams)
     matches = playbooks.classifier.matches(comment.body) if not comment.reviewer.is_bot else []
-    decision = decide_comment(comment, matches, history, ctx, now)
-    new = await worker.store.save_decision(decision, delivery_id, now)
+    async with one_decision_at_a_time(worker, comment.pull.installation_id, comment.engineer.login):
+        now = worker.clock()
+        history = await worker.store.history(
+            comment.pull.installation_id, comment.engineer.login, comment.at - dt.timedelta(days=longest)
+        )
+        decision = decide_comment(comment, matches, history, ctx, now)
+        new = await worker.store.save_decision(decision, delivery_id, now)
     for note in decision.notes:
         log.info(
             "delivery=%s engineer=%s playbook=%s outcome=%s reason=%s",

@@ -13,11 +13,12 @@ import asyncpg
 import pytest
 
 from bot.core.model import NudgeState
+from bot.core.org import parse_org_settings
 from bot.settings import Settings, SettingsError
 from bot.store.postgres import quote_ident
 from bot.worker import Worker
 from conftest import OWNER, REPO, SECRET, running_bot
-from test_nudge_flow import bot_comments, two_sql_comments
+from test_nudge_flow import SQL_1, SQL_2, bot_comments, two_sql_comments
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP = "TEST_DATABASE_URL not set: the PostgreSQL variant is skipped"
@@ -132,3 +133,32 @@ async def test_a_delivery_left_by_a_stopped_process_is_taken_over_after_the_leas
         [record] = await bot.store.deliveries()
         assert (record.status, record.attempts) == ("done", 2)
         assert len(await bot.store.signals()) == 1
+
+
+async def test_two_processes_deciding_for_one_engineer_at_once_send_one_nudge(
+    tmp_path, github, clock, rsa_key, shared_url
+):
+    """Two comments on the same engineer's code, taken by two processes at the same moment."""
+    org, problems = parse_org_settings("roles:\n  engineer:\n    nudges: 2\n    members: [team:reviewers]\n", "org.yml")
+    assert problems == []
+    github.add_team(OWNER, "reviewers", ["zed"])
+    async with running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url, org=org) as bot:
+        def process(name: str) -> Worker:
+            return Worker(
+                store=bot.store, github=bot.service.github, playbooks=bot.worker.playbooks, org=org,
+                clock=clock, name=name,
+            )
+
+        first = bot.review_comment(pr=6, author="alice", reviewer="bob", body=SQL_1)
+        await bot.deliver("pull_request_review_comment", first)
+        assert await process("earlier-process").drain() == 1
+        clock.advance(days=1)
+        for reviewer in ("erin", "frank"):
+            payload = bot.review_comment(pr=7, author="alice", reviewer=reviewer, body=SQL_2)
+            await bot.deliver("pull_request_review_comment", payload)
+        # GitHub is slow to list the team, so both processes read the engineer's history together.
+        github.inject_delay("GET", "/orgs/acme/teams/reviewers/members", seconds=0.3, times=2)
+        done = await asyncio.gather(process("process-a").process_one(), process("process-b").process_one())
+        assert done == [True, True]
+        assert len(await bot.store.signals()) == 3
+        assert len(await bot.store.nudges()) == 1, "the second decision saw the first one's nudge"
