@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot serve | worker | demo | validate | classify | report``."""
+"""Command line: ``python -m bot serve | worker | demo | validate | classify | report | simulate``."""
 
 from __future__ import annotations
 
@@ -155,6 +155,30 @@ async def _report(database_url: str, playbooks_dir: Path, out: TextIO) -> None:
         await store.close()
 
 
+# simulate ------------------------------------------------------------------------------------
+
+
+def _effect(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        effect = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"write PLAYBOOK=EFFECT, like sql-injection=0.5; got {text!r}") from None
+    if not name or not 0 <= effect <= 1:
+        raise argparse.ArgumentTypeError(f"the effect is a share between 0 and 1, like sql-injection=0.5; got {text!r}")
+    return name, effect
+
+
+def simulate(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run the kill switch over a synthetic organisation and print what it decided."""
+    from .simulate import DEFAULT_EFFECTS, Scenario, report, simulate
+
+    effects = dict(args.effect) if args.effect else dict(DEFAULT_EFFECTS)
+    scenario = Scenario(days=args.days, engineers=args.engineers, effects=effects, seed=args.seed)
+    (out or sys.stdout).write(report(simulate(scenario)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,12 +192,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     cls.add_argument("--playbooks", type=Path, default=DEFAULT_PLAYBOOKS)
     rep = sub.add_parser("report", help="decisions per playbook and per role, and failed deliveries")
     rep.add_argument("--database-url", help="defaults to DATABASE_URL")
+    sim = sub.add_parser("simulate", help="the kill switch over a synthetic organisation, no I/O")
+    sim.add_argument("--days", type=int, default=90)
+    sim.add_argument("--engineers", type=int, default=60)
+    sim.add_argument("--effect", type=_effect, action="append", metavar="PLAYBOOK=EFFECT",
+                     help="true share of matching comments a nudge removes (default: sql-injection=0.5 "
+                          "swallowed-errors=0); repeat for more playbooks")
+    sim.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
     if args.command == "validate":
         return validate(args.paths)
     if args.command == "classify":
         return classify(args.playbooks)
+    if args.command == "simulate":
+        return simulate(args)
     if args.command == "report":
         import os
 

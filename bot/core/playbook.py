@@ -6,6 +6,7 @@ playbook together with every problem found, each naming file, line and field.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class Playbook:
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
     evaluation_window_days: int = 60
+    evaluation_resumed_on: dt.date | None = None  # lifts a kill-switch pause made on or before this day
     paused: bool = False
     source: str = ""
 
@@ -156,7 +158,11 @@ SCHEMA: dict[str, Field] = {
         },
     ),
     "evaluation": Field(
-        "mapping", children={"window_days": Field("int", example="60", checks=(at_least(7),))}
+        "mapping",
+        children={
+            "window_days": Field("int", example="60", checks=(at_least(7),)),
+            "resumed_on": Field("date", example="2026-01-05"),
+        },
     ),
 }
 
@@ -216,8 +222,14 @@ def _build(data: dict, file: str) -> Playbook:
         examples_match=tuple(examples.get("match") or ()),
         examples_no_match=tuple(examples.get("no_match") or ()),
         evaluation_window_days=(data.get("evaluation") or {}).get("window_days", 60),
+        evaluation_resumed_on=_day((data.get("evaluation") or {}).get("resumed_on")),
         source=file,
     )
+
+
+def _day(value: dt.date | None) -> dt.date | None:
+    """YAML reads ``2026-05-01 10:00`` as a datetime; the day is what counts."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def matches(playbook: Playbook, text: str) -> bool:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.decide import CommentDecision, History
+from ..core.evaluate import Evaluation
 from ..core.events import PullRequestEvent
 from ..core.model import Note, Nudge, NudgeState, Signal
+from ..core.outcome import Review
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ class ReactionRecord:
     role: str  # lead · engineer · other
     counted: bool
     seen_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """An evaluation on record, and whether its evidence issue has been written yet."""
+
+    seq: int
+    evaluation: Evaluation
+    published_at: dt.datetime | None
+    issue_number: int | None
 
 
 # Nudges in these states need a GitHub call from the outbox.
@@ -157,6 +169,31 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def signals(self, installation_id: int | None = None) -> list[Signal]: ...
+
+    # outcomes and the kill switch -------------------------------------------------------------
+    @abc.abstractmethod
+    async def record_review(self, review: Review) -> bool:
+        """Keep one colleague's review of a pull request; False when it was already kept."""
+
+    @abc.abstractmethod
+    async def reviews(self, installation_id: int, since: dt.datetime | None = None) -> list[Review]:
+        """The installation's reviews at or after ``since``, oldest first."""
+
+    @abc.abstractmethod
+    async def assignments(self, installation_id: int) -> dict[tuple[str, str], str]:
+        """Every group on record: (lower-case engineer, playbook id) -> nudged or holdout."""
+
+    @abc.abstractmethod
+    async def add_evaluation(self, evaluation: Evaluation) -> bool:
+        """Keep a kill-switch decision; False when the same decision on the same window is kept."""
+
+    @abc.abstractmethod
+    async def evaluations(self, installation_id: int | None = None) -> list[EvaluationRecord]:
+        """Every decision on record, oldest first: the history is never rewritten."""
+
+    @abc.abstractmethod
+    async def mark_published(self, seqs: list[int], issue_number: int, now: dt.datetime) -> None:
+        """The evidence issue now shows these evaluations."""
 
     # scheduling -------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -16,11 +16,14 @@ from typing import Any
 import asyncpg
 
 from ..core.decide import CommentDecision, History
+from ..core.evaluate import Evaluation, evaluation_from_json, evaluation_to_json
 from ..core.events import PullRequestEvent
 from ..core.model import Note, Nudge, NudgeState, Signal
+from ..core.outcome import Review
 from .base import (
     Delivery,
     DeliveryRecord,
+    EvaluationRecord,
     NoteRecord,
     ReactionRecord,
     Store,
@@ -313,6 +316,60 @@ class PostgresStore(Store):
         if installation_id is not None:
             query, args = query + " WHERE installation_id = $1", (installation_id,)
         return [_signal(r) for r in await self.pool.fetch(query + " ORDER BY at", *args)]
+
+    # outcomes and the kill switch -------------------------------------------------------------
+    async def record_review(self, review: Review) -> bool:
+        r = review
+        inserted = await self.pool.fetchval(
+            "INSERT INTO reviews (installation_id, repo, pr_number, author, reviewer, at, source, review_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1",
+            r.installation_id, r.repo, r.pr_number, r.author, r.reviewer, r.at, r.source, r.review_id,
+        )
+        return inserted is not None
+
+    async def reviews(self, installation_id, since=None) -> list[Review]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM reviews WHERE installation_id = $1 AND ($2::timestamptz IS NULL OR at >= $2)"
+            " ORDER BY at, review_id",
+            installation_id, since,
+        )
+        return [
+            Review(r["installation_id"], r["repo"], r["pr_number"], r["author"], r["reviewer"],
+                   r["at"], r["source"], r["review_id"])
+            for r in rows
+        ]
+
+    async def assignments(self, installation_id) -> dict[tuple[str, str], str]:
+        rows = await self.pool.fetch(
+            "SELECT engineer, playbook_id, grp FROM assignments WHERE installation_id = $1", installation_id
+        )
+        return {(r["engineer"].lower(), r["playbook_id"]): r["grp"] for r in rows}
+
+    async def add_evaluation(self, evaluation: Evaluation) -> bool:
+        e = evaluation
+        inserted = await self.pool.fetchval(
+            "INSERT INTO evaluations (installation_id, playbook_id, verdict, window_start, window_end,"
+            " at, figures) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING seq",
+            e.installation_id, e.playbook_id, e.verdict.value, e.window_start, e.window_end, e.at,
+            json.dumps(evaluation_to_json(e)),
+        )
+        return inserted is not None
+
+    async def evaluations(self, installation_id=None) -> list[EvaluationRecord]:
+        query, args = "SELECT * FROM evaluations", ()
+        if installation_id is not None:
+            query, args = query + " WHERE installation_id = $1", (installation_id,)
+        return [
+            EvaluationRecord(r["seq"], evaluation_from_json(json.loads(r["figures"])), r["published_at"],
+                             r["issue_number"])
+            for r in await self.pool.fetch(query + " ORDER BY at, seq", *args)
+        ]
+
+    async def mark_published(self, seqs, issue_number, now) -> None:
+        await self.pool.execute(
+            "UPDATE evaluations SET published_at = $1, issue_number = $2 WHERE seq = ANY($3::bigint[])",
+            now, issue_number, list(seqs),
+        )
 
     # scheduling -------------------------------------------------------------------------------
     async def try_lease(self, name, holder, now, ttl) -> bool:

@@ -126,4 +126,45 @@ def _v2(dialect: str) -> list[str]:
     ]
 
 
-MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [(1, _v1), (2, _v2)]
+def _v4(dialect: str) -> list[str]:
+    """Outcomes and the kill switch: every colleague's review of a pull request, every evaluation.
+
+    Reviews already seen as signals are copied in, so outcomes cover the time before this version.
+    """
+    t = _types(dialect)
+    ignore, conflict = ("OR IGNORE ", "") if dialect == "sqlite" else ("", " ON CONFLICT DO NOTHING")
+    return [
+        f"""CREATE TABLE reviews (
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            pr_number INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            at {t['ts']} NOT NULL,
+            source TEXT NOT NULL,
+            review_id {t['id']} NOT NULL,
+            PRIMARY KEY (installation_id, repo, source, review_id)
+        )""",
+        "CREATE INDEX reviews_installation ON reviews (installation_id, at)",
+        f"""INSERT {ignore}INTO reviews
+            (installation_id, repo, pr_number, author, reviewer, at, source, review_id)
+            SELECT DISTINCT installation_id, repo, pr_number, engineer, reviewer, at, source, comment_id
+            FROM signals{conflict}""",
+        f"""CREATE TABLE evaluations (
+            seq {t['serial']},
+            installation_id {t['id']} NOT NULL,
+            playbook_id TEXT NOT NULL,
+            verdict TEXT NOT NULL,
+            window_start {t['ts']} NOT NULL,
+            window_end {t['ts']} NOT NULL,
+            at {t['ts']} NOT NULL,
+            figures TEXT NOT NULL,
+            published_at {t['ts']},
+            issue_number INTEGER,
+            UNIQUE (installation_id, playbook_id, verdict, window_end)
+        )""",
+    ]
+
+
+# Versions only need to increase.
+MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [(1, _v1), (2, _v2), (4, _v4)]

@@ -12,11 +12,14 @@ import sqlite3
 from pathlib import Path
 
 from ..core.decide import CommentDecision, History
+from ..core.evaluate import Evaluation, evaluation_from_json, evaluation_to_json
 from ..core.events import PullRequestEvent
 from ..core.model import Note, Nudge, NudgeState, Signal
+from ..core.outcome import Review
 from .base import (
     Delivery,
     DeliveryRecord,
+    EvaluationRecord,
     NoteRecord,
     ReactionRecord,
     Store,
@@ -312,6 +315,59 @@ class SQLiteStore(Store):
         if installation_id is not None:
             query, args = query + " WHERE installation_id = ?", (installation_id,)
         return [_signal(r) for r in self.db.execute(query + " ORDER BY at", args)]
+
+    # outcomes and the kill switch -------------------------------------------------------------
+    async def record_review(self, review: Review) -> bool:
+        r = review
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO reviews (installation_id, repo, pr_number, author, reviewer, at,"
+            " source, review_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.installation_id, r.repo, r.pr_number, r.author, r.reviewer, ts(r.at), r.source, r.review_id),
+        )
+        return cursor.rowcount == 1
+
+    async def reviews(self, installation_id, since=None) -> list[Review]:
+        rows = self.db.execute(
+            "SELECT * FROM reviews WHERE installation_id = ? AND at >= ? ORDER BY at, review_id",
+            (installation_id, ts(since) if since else ""),
+        )
+        return [
+            Review(r["installation_id"], r["repo"], r["pr_number"], r["author"], r["reviewer"],
+                   from_ts(r["at"]), r["source"], r["review_id"])
+            for r in rows
+        ]
+
+    async def assignments(self, installation_id) -> dict[tuple[str, str], str]:
+        rows = self.db.execute(
+            "SELECT engineer, playbook_id, grp FROM assignments WHERE installation_id = ?", (installation_id,)
+        )
+        return {(r["engineer"].lower(), r["playbook_id"]): r["grp"] for r in rows}
+
+    async def add_evaluation(self, evaluation: Evaluation) -> bool:
+        e = evaluation
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO evaluations (installation_id, playbook_id, verdict, window_start,"
+            " window_end, at, figures) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (e.installation_id, e.playbook_id, e.verdict.value, ts(e.window_start), ts(e.window_end),
+             ts(e.at), json.dumps(evaluation_to_json(e))),
+        )
+        return cursor.rowcount == 1
+
+    async def evaluations(self, installation_id=None) -> list[EvaluationRecord]:
+        query, args = "SELECT * FROM evaluations", ()
+        if installation_id is not None:
+            query, args = query + " WHERE installation_id = ?", (installation_id,)
+        return [
+            EvaluationRecord(r["seq"], evaluation_from_json(json.loads(r["figures"])),
+                             from_ts(r["published_at"]), r["issue_number"])
+            for r in self.db.execute(query + " ORDER BY at, seq", args)
+        ]
+
+    async def mark_published(self, seqs, issue_number, now) -> None:
+        self.db.executemany(
+            "UPDATE evaluations SET published_at = ?, issue_number = ? WHERE seq = ?",
+            [(ts(now), issue_number, seq) for seq in seqs],
+        )
 
     # scheduling -------------------------------------------------------------------------------
     async def try_lease(self, name, holder, now, ttl) -> bool:

@@ -1,0 +1,169 @@
+"""Outcomes: what later reviews show for one engineer and one playbook, before and after a nudge.
+
+An outcome is two tallies, one for the period before the engineer's first (would-be) nudge and
+one from that moment to the end of the evaluation window: how many of their pull requests were
+reviewed, and how many review comments of the playbook's kind those reviews contained. Nudged and
+held-out engineers are measured alike. A held-out engineer's would-be nudge is on record at the
+moment the nudge would have gone out, so both groups are picked by the same trigger, and the
+regression to the mean a trigger brings (engineers are picked when their comments peak) is the
+same on both sides of the comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .events import ReviewComment
+from .model import Nudge, NudgeState, Signal
+from .policy import HOLDOUT, NUDGED
+
+
+@dataclass(frozen=True)
+class Review:
+    """One review of an engineer's pull request by someone else: a line comment or a review.
+
+    Only people count: reviews by bots, and authors answering on their own pull request, are not
+    recorded, as they are not signals either.
+    """
+
+    installation_id: int
+    repo: str
+    pr_number: int
+    author: str  # the engineer whose pull request it is
+    reviewer: str
+    at: dt.datetime
+    source: str  # "review_comment" or "review"
+    review_id: int  # the review comment's id, or the review's id
+
+
+def review_of(comment: ReviewComment) -> Review | None:
+    """The review a comment (or a submitted review, words or not) stands for, if it counts."""
+    if comment.reviewer.is_bot or comment.engineer.is_bot:
+        return None
+    if comment.reviewer.login.lower() == comment.engineer.login.lower():
+        return None
+    return Review(
+        installation_id=comment.pull.installation_id,
+        repo=comment.pull.repo,
+        pr_number=comment.pull.number,
+        author=comment.engineer.login,
+        reviewer=comment.reviewer.login,
+        at=comment.at,
+        source=comment.source,
+        review_id=comment.comment_id,
+    )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One period of one engineer: reviewed pull requests, and matching comments in them."""
+
+    reviewed_prs: int
+    comments: int
+
+    @property
+    def rate(self) -> float | None:
+        """Matching comments per reviewed pull request (None without a reviewed pull request)."""
+        return self.comments / self.reviewed_prs if self.reviewed_prs else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    engineer: str  # lower-case login
+    playbook_id: str
+    group: str  # "nudged" or "holdout"
+    anchor: dt.datetime  # the first (would-be) nudge in the window
+    before: Tally
+    after: Tally
+
+    def enough(self, min_prs: int) -> bool:
+        """Whether both periods have enough reviewed pull requests for a rate worth comparing."""
+        return self.before.reviewed_prs >= min_prs and self.after.reviewed_prs >= min_prs
+
+    @property
+    def change(self) -> float | None:
+        """After minus before, in matching comments per reviewed pull request."""
+        if self.before.rate is None or self.after.rate is None:
+            return None
+        return self.after.rate - self.before.rate
+
+
+def first_nudges(
+    nudges: Iterable[Nudge], playbook_id: str, since: dt.datetime, until: dt.datetime
+) -> dict[str, Nudge]:
+    """Each engineer's first nudge record of the playbook in ``[since, until)``, whatever its state.
+
+    Every state counts (held out, over budget, vetoed …): the comparison is between the groups the
+    engineers were randomized to, not between those the nudge happened to reach, which keeps it
+    honest at the price of diluting the effect (intention to treat).
+    """
+    first: dict[str, Nudge] = {}
+    for nudge in nudges:
+        if nudge.playbook_id != playbook_id or not since <= nudge.created_at < until:
+            continue
+        key = nudge.engineer.lower()
+        if key not in first or nudge.created_at < first[key].created_at:
+            first[key] = nudge
+    return first
+
+
+def measure_outcomes(
+    playbook_id: str,
+    *,
+    reviews: Iterable[Review],
+    signals: Iterable[Signal],
+    nudges: Iterable[Nudge],
+    assignments: Mapping[tuple[str, str], str],
+    since: dt.datetime,
+    until: dt.datetime,
+    lookback: dt.timedelta,
+) -> list[Outcome]:
+    """Outcomes of every engineer whose first (would-be) nudge of the playbook is in ``[since, until)``.
+
+    ``assignments`` maps (lower-case engineer, playbook id) to the group on record. The period
+    before is ``lookback`` long and ends with the first nudge; the period after runs from just
+    past it to ``until``. A pull request counts as reviewed in a period when it had at least one
+    review in it, so a matching comment always falls on a pull request counted in its period.
+    """
+    anchors = first_nudges(nudges, playbook_id, since, until)
+    if not anchors:
+        return []
+    reviewed: dict[str, list[tuple[dt.datetime, tuple[str, int]]]] = defaultdict(list)
+    for review in reviews:
+        author = review.author.lower()
+        if author in anchors:
+            reviewed[author].append((review.at, (review.repo, review.pr_number)))
+    comments: dict[str, dict[tuple[str, str, int], dt.datetime]] = defaultdict(dict)
+    for signal in signals:
+        engineer = signal.engineer.lower()
+        if signal.playbook_id == playbook_id and engineer in anchors:
+            comments[engineer][(signal.repo, signal.source, signal.comment_id)] = signal.at
+
+    def tally(engineer: str, start: dt.datetime, end: dt.datetime, *, after: bool) -> Tally:
+        # The comment that tipped the trigger is written at (or just before) the nudge: it
+        # belongs to the period before, so the first moment is "before" and "after" starts past it.
+        inside = (lambda at: start < at < end) if after else (lambda at: start <= at <= end)
+        prs = {pr for at, pr in reviewed[engineer] if inside(at)}
+        count = sum(1 for at in comments[engineer].values() if inside(at))
+        return Tally(len(prs), count)
+
+    outcomes = []
+    for engineer, nudge in sorted(anchors.items()):
+        group = assignments.get((engineer, playbook_id)) or (
+            HOLDOUT if nudge.state == NudgeState.HELD_OUT else NUDGED
+        )
+        anchor = nudge.created_at
+        outcomes.append(
+            Outcome(
+                engineer=engineer,
+                playbook_id=playbook_id,
+                group=group,
+                anchor=anchor,
+                before=tally(engineer, anchor - lookback, anchor, after=False),
+                after=tally(engineer, anchor, until, after=True),
+            )
+        )
+    return outcomes
