@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from gidgethub import routing, sansio
 
+from . import config_sync
 from .core.decide import Context, decide_comment
 from .core.events import (
     ReviewComment,
@@ -106,4 +107,4 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, worker: Wo
     worker.touched.add((comment.pull.installation_id, comment.pull.repo, comment.pull.number))
 
 
-ROUTER = routing.Router(reviews, pulls)
+ROUTER = routing.Router(reviews, pulls, config_sync.router)

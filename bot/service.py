@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from .config_sync import ConfigSync
 from .core.org import ORG_FILE, OrgSettings, parse_org_settings
 from .core.playbook import load_playbooks
 from .core.yamlcheck import Problem
@@ -91,6 +92,11 @@ async def build_service(
             store=store, github=github, playbooks=playbooks, org=org, clock=clock, metrics=metrics,
             poll_every=poll_every, lease=dt.timedelta(seconds=settings.delivery_lease_seconds),
         )
+        if org.playbooks_repo:
+            worker.config_sync = ConfigSync(
+                worker, repo=org.playbooks_repo, folder=org.playbooks_folder, local_org=org
+            )
+            await worker.config_sync.start()
         app = create_app(
             secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
             on_stored=worker.wake.set,

@@ -22,6 +22,7 @@ import aiohttp
 import cachetools
 from gidgethub import GitHubException, routing, sansio
 
+from .config_sync import ConfigSync
 from .core.classify import Classifier
 from .core.events import PayloadError, ReviewComment
 from .core.org import OrgSettings
@@ -92,6 +93,7 @@ class Worker:
             maxsize=256, ttl=3600, timer=lambda: self.clock().timestamp()
         )
         self._last_poll: dt.datetime | None = None
+        self.config_sync: ConfigSync | None = None  # set when playbooks come from a repository
 
     # deliveries --------------------------------------------------------------------------------
     async def process_one(self) -> bool:
@@ -177,6 +179,8 @@ class Worker:
                 now = self.clock()
                 if self._last_poll is None or now - self._last_poll >= self.poll_every:
                     await self.tick()
+                if self.config_sync is not None:
+                    await self.config_sync.refresh_if_due(now)
             except Exception:
                 log.exception("worker loop error; continuing")
             self.wake.clear()

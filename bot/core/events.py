@@ -139,3 +139,55 @@ def pull_request_from_payload(payload: Mapping[str, Any]) -> PullRequestEvent:
     action = str(_get(payload, "action"))
     stamp = _get(pull, "closed_at" if action == "closed" else "created_at")
     return PullRequestEvent(pull=pull_request_ref(payload), action=action, at=parse_time(stamp))
+
+
+# GitHub lists at most this many commits in a push payload; a longer push may touch anything.
+PUSH_COMMITS_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Push:
+    """A ``push``: which repository and branch moved, to which commit, and the paths touched."""
+
+    installation_id: int
+    repo: str  # "owner/name"
+    ref: str
+    default_branch: str
+    after: str
+    deleted: bool
+    paths: frozenset[str]
+    complete: bool  # False when GitHub listed only some of the commits
+
+    @property
+    def to_default_branch(self) -> bool:
+        return self.ref == f"refs/heads/{self.default_branch}" and not self.deleted
+
+    def touches(self, folder: str) -> bool:
+        """Whether a file in ``folder`` may have changed (always, if the list was cut short)."""
+        prefix = folder.strip("/") + "/"
+        return not self.complete or any(p.startswith(prefix) for p in self.paths)
+
+
+def push_from_payload(payload: Mapping[str, Any]) -> Push:
+    try:
+        commits = payload.get("commits") or []
+        paths = {
+            str(path)
+            for commit in [*commits, payload.get("head_commit") or {}]
+            for kind in ("added", "modified", "removed")
+            for path in commit.get(kind) or ()
+        }
+        return Push(
+            installation_id=int(_get(payload, "installation", "id")),
+            repo=str(_get(payload, "repository", "full_name")),
+            ref=str(_get(payload, "ref")),
+            default_branch=str(_get(payload, "repository", "default_branch")),
+            after=str(_get(payload, "after")),
+            deleted=bool(payload.get("deleted")),
+            paths=frozenset(paths),
+            complete=len(commits) < PUSH_COMMITS_LISTED,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, PayloadError):
+            raise
+        raise PayloadError(f"malformed push: {exc}") from exc

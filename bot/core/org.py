@@ -7,6 +7,7 @@ Team slugs (``team:backend``) are resolved to logins at the edge; the core only 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from .yamlcheck import Document, Field, Problem, at_least, between, check_fields
 
 ORG_FILE = "org.yml"
 TEAM_PREFIX = "team:"
+DEFAULT_PLAYBOOKS_FOLDER = "playbooks"
+_REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class OrgSettings:
     holdout_seed: str = "learning-nudges"
     cosign_expiry_days: int = 7
     evidence_repo: str | None = None
+    playbooks_repo: str | None = None  # owner/name: playbooks and org.yml are read from there
+    playbooks_folder: str = DEFAULT_PLAYBOOKS_FOLDER
     source: str = "(defaults)"
 
     def role_of(self, login: str, teams: Mapping[str, frozenset[str]] = {}) -> Role:
@@ -85,6 +90,19 @@ def _login_list_check(value: list) -> str | None:
 
 _LOGINS = Field("list", example="[alice, team:backend]", checks=(_login_list_check,))
 
+
+def _repo_check(value: str) -> str | None:
+    if _REPO_RE.match(value.strip()):
+        return None
+    return f"{value!r} is not a repository; write owner/name, like my-org/learning-playbooks"
+
+
+def _folder_check(value: str) -> str | None:
+    parts = value.strip().strip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts) or "\\" in value:
+        return f"{value!r} is not a folder of the repository; write a path like playbooks or config/playbooks"
+    return None
+
 _ROLE = Field(
     "mapping",
     children={
@@ -109,6 +127,8 @@ SCHEMA: dict[str, Field] = {
     "holdout_seed": Field("text", example="our-org-2026"),
     "cosign_expiry_days": Field("int", example="7", checks=(at_least(1),)),
     "evidence_repo": Field("text", example="my-org/learning-evidence"),
+    "playbooks_repo": Field("text", example="my-org/learning-playbooks", checks=(_repo_check,)),
+    "playbooks_folder": Field("text", example="playbooks", checks=(_folder_check,)),
 }
 
 
@@ -145,6 +165,8 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
             holdout_seed=data.get("holdout_seed", "learning-nudges"),
             cosign_expiry_days=data.get("cosign_expiry_days", 7),
             evidence_repo=data.get("evidence_repo"),
+            playbooks_repo=(data.get("playbooks_repo") or "").strip() or None,
+            playbooks_folder=(data.get("playbooks_folder") or DEFAULT_PLAYBOOKS_FOLDER).strip().strip("/"),
             source=file,
         ),
         [],

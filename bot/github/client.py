@@ -149,6 +149,15 @@ class GitHubApp:
     async def installation(self, installation_id: int) -> Installation:
         return Installation(self, installation_id)
 
+    async def repo_installation(self, repo: str) -> int:
+        """The id of the installation that can read ``owner/name`` (asked as the app itself)."""
+        owner, name = repo.split("/", 1)
+        jwt = apps.get_jwt(app_id=self.app_id, private_key=self._private_key)
+        found = await self.app_client().getitem(
+            "/repos/{owner}/{repo}/installation", url_vars={"owner": owner, "repo": name}, jwt=jwt
+        )
+        return int(found["id"])
+
 
 class Installation:
     """Calls made as one installation; a 401 (token revoked or expired early) refreshes it once."""
