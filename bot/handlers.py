@@ -23,6 +23,8 @@ from .core.events import (
     review_comment_from_payload,
     review_from_payload,
 )
+from .evaluations import playbooks_in_force
+from .outcomes import outcomes
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -88,7 +90,10 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, worker: Wo
     playbooks = worker.playbooks
     longest = max((p.trigger.within_days for p in playbooks.playbooks), default=30)
     teams = await worker.teams_for(comment)
-    ctx = Context(playbooks={p.id: p for p in playbooks.playbooks}, org=worker.org, teams=teams)
+    in_force = await playbooks_in_force(
+        worker.store, playbooks.playbooks, comment.pull.installation_id, worker.clock()
+    )  # a playbook the kill switch paused sends no nudge
+    ctx = Context(playbooks=in_force, org=worker.org, teams=teams)
     matches = playbooks.classifier.matches(comment.body) if not comment.reviewer.is_bot else []
     async with one_decision_at_a_time(worker, comment.pull.installation_id, comment.engineer.login):
         now = worker.clock()
@@ -107,4 +112,4 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, worker: Wo
     worker.touched.add((comment.pull.installation_id, comment.pull.repo, comment.pull.number))
 
 
-ROUTER = routing.Router(reviews, pulls, config_sync.router)
+ROUTER = routing.Router(reviews, pulls, outcomes, config_sync.router)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from .core.model import Nudge, NudgeState
 from .core.org import OrgSettings
+from .evaluations import kill_switch_report
 from .store import ReactionRecord, Store
 
 COLUMNS = [
@@ -90,6 +91,7 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
         _table("team", _rows(by_team, _feedback(nudges, reactions, team_of))),
         "",
     ]
+    parts += await kill_switch_report(store)
     deliveries = await store.deliveries()
     status = Counter(d.status for d in deliveries)
     parts.append(

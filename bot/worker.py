@@ -28,6 +28,7 @@ from .core.events import PayloadError, ReviewComment
 from .core.org import OrgSettings
 from .core.playbook import Playbook
 from .core.yamlcheck import Problem
+from .evaluations import EvaluationJob
 from .github import GitHubApp
 from .github.retry import RetryPolicy, backoff
 from .handlers import ROUTER
@@ -87,6 +88,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = lease
         self.outbox = Outbox(self, self.rng)
+        self.evaluations = EvaluationJob(self)  # the kill switch, daily
         self.touched: set[tuple[int, str, int]] = set()
         self.wake = asyncio.Event()
         self._team_cache: cachetools.TTLCache = cachetools.TTLCache(
@@ -166,6 +168,7 @@ class Worker:
         await self.outbox.flush(now)
         await self.outbox.poll_cosigns(now)
         await self.outbox.poll_feedback(now)
+        await self.evaluations.run_if_due(now)
         stats = await self.store.inbox_stats(now)
         self.metrics.queue_depth.set(stats["depth"])
         self.metrics.queue_age.set(stats["oldest_age_seconds"])

@@ -49,6 +49,14 @@ def _estimate_sentence(e: Evaluation) -> str:
     )
 
 
+def _detail(e: Evaluation) -> str:
+    return e.reason.removeprefix("too little data: ")
+
+
+def _engineers(count: int) -> str:
+    return f"{count} engineer{'' if count == 1 else 's'}"
+
+
 def title(playbook_title: str, e: Evaluation) -> str:
     return f"Learning nudge evidence: {defuse(playbook_title)} ({VERDICT_TEXT[e.verdict]})"
 
@@ -96,7 +104,7 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
         f"## {defuse(playbook_title)} (`{latest.playbook_id}`): {VERDICT_TEXT[latest.verdict]}",
         "",
         f"**Decision** on {latest.at:%Y-%m-%d}: {VERDICT_TEXT[latest.verdict]}"
-        + ("." if latest.estimate is not None else f"; {defuse(latest.reason)}."),
+        + ("." if latest.estimate is not None else f" ({defuse(_detail(latest))})."),
         "",
     ]
     if figures is not None and figures.nudged is not None and figures.holdout is not None:
@@ -107,11 +115,14 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
             "",
             *_table(figures.nudged, figures.holdout, figures.rules.min_prs),
             "",
+            "Pull requests, comments and rates are those of the counted engineers; a rate is the "
+            "mean of their own rates.",
+            "",
             _estimate_sentence(figures),
             "",
-            *chart(figures.nudged, figures.holdout),
-            "",
         ]
+        if figures.nudged.counted or figures.holdout.counted:
+            lines += [*chart(figures.nudged, figures.holdout), ""]
     if latest.pauses:
         where = f" in `{defuse(source.replace(chr(92), '/').rsplit('/', 1)[-1])}`" if source else ""
         lines += [
@@ -148,7 +159,7 @@ def describe(e: Evaluation) -> list[str]:
         if f is None:
             continue
         lines.append(
-            f"  {f.group:<7} {f.engineers:>3} engineers ({f.counted} counted), reviewed PRs "
+            f"  {f.group:<7} {_engineers(f.engineers):>13} ({f.counted} counted), reviewed PRs "
             f"{f.prs_before} → {f.prs_after}, matching comments {f.comments_before} → "
             f"{f.comments_after}, per reviewed PR {_num(f.rate_before)} → {_num(f.rate_after)} "
             f"({_num(f.change, sign=True)})"
