@@ -147,11 +147,11 @@ class ConfigSync:
         org = self._org or self.local_org
         self.worker.org = replace(org, playbooks_repo=self.repo, playbooks_folder=self.folder)
         for problem in problems:
-            log.error("configuration problem in %s (the last good version stays in force): %s", self.repo, problem)
+            log.error("config repo=%s problem=%s (the last good version of that file stays in force)", self.repo, problem)
         log.info(
-            "playbooks from %s/%s: %d in force (%s); org settings from %s",
-            self.repo, self.folder, len(playbooks), ",".join(p.id for p in playbooks) or "none",
-            "the repository" if self._org else "the deployment",
+            "config repo=%s folder=%s playbooks=%d ids=%s org_settings=%s",
+            self.repo, self.folder, len(playbooks), ",".join(p.id for p in playbooks) or "-",
+            "repository" if self._org else "deployment",
         )
 
     async def start(self) -> None:
@@ -160,7 +160,7 @@ class ConfigSync:
             await self.load()
             self._last_refresh = self.worker.clock()
         except Exception as exc:  # start-up must not fail because GitHub is briefly unreachable
-            log.error("playbooks could not be read from %s (%s); using the deployment's until it can", self.repo, exc)
+            log.error("config repo=%s unreadable at start-up (%s); the deployment's playbooks serve until it can be read", self.repo, exc)
 
     async def refresh_if_due(self, now: dt.datetime) -> None:
         """Catch up with a push another process handled; unchanged, this costs no rate limit."""
@@ -170,14 +170,14 @@ class ConfigSync:
         try:
             await self.load()
         except Exception as exc:
-            log.warning("playbooks could not be refreshed from %s: %s", self.repo, exc)
+            log.warning("config repo=%s refresh failed: %s", self.repo, exc)
 
     # pushes ----------------------------------------------------------------------------------
     async def on_push(self, push: Push, delivery_id: str) -> None:
         if push.repo.lower() != self.repo.lower() or not push.to_default_branch:
             return
         if not push.touches(self.folder):
-            log.info("delivery=%s push to %s does not touch %s/", delivery_id, self.repo, self.folder)
+            log.info("delivery=%s config repo=%s push does not touch folder=%s", delivery_id, self.repo, self.folder)
             return
         try:
             problems = await self.load(ref=push.after, installation_id=push.installation_id)
@@ -191,7 +191,7 @@ class ConfigSync:
         self._last_refresh = self.worker.clock()
         await self.report(push, problems)
         log.info(
-            "delivery=%s playbooks reloaded from %s@%s; %d problem(s)", delivery_id, self.repo, push.after[:7], len(problems)
+            "delivery=%s config repo=%s commit=%s reloaded problems=%d", delivery_id, self.repo, push.after[:7], len(problems)
         )
 
     async def report(self, push: Push, problems: list[Problem]) -> None:

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from bot.core.model import NudgeState
-from cluster import ROOT, cluster, review_traffic
+from cluster import ROOT, SECRET, cluster, review_traffic
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(
@@ -51,8 +51,12 @@ async def test_two_processes_process_every_delivery_once_and_post_every_nudge_on
         assert {(r.status, r.attempts) for r in records} == {("done", 1)}
         assert_each_nudge_posted_once(c, traffic, await c.store.nudges())
         assert c.fake.violations == []
+        secrets = [SECRET, c.private_key.splitlines()[1], *c.fake.issued_tokens()]
         for server in c.servers:
             assert server.process.poll() is None, server.log.read_text()[-2000:]
+            lines = server.log.read_text().splitlines()
+            assert lines and all(" level=" in line for line in lines), "one key=value event a line"
+            assert not [s for s in secrets if any(s in line for line in lines)], "no secret or token logged"
 
 
 async def test_a_killed_process_loses_nothing_and_the_other_finishes_its_work(tmp_path):

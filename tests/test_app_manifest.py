@@ -1,0 +1,19 @@
+"""The GitHub App manifest asks for exactly the events the app handles."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.handlers import ROUTER
+from bot.settings import PACKAGE_ROOT
+
+
+def test_app_manifest_subscribes_to_exactly_the_events_the_app_handles():
+    manifest = yaml.safe_load((PACKAGE_ROOT / "app.yml").read_text())
+    handled = set(ROUTER._shallow_routes) | set(ROUTER._deep_routes)
+    assert set(manifest["default_events"]) == handled
+
+
+def test_procfile_runs_the_web_and_the_worker_processes():
+    lines = (PACKAGE_ROOT / "Procfile").read_text().splitlines()
+    assert lines == ["web: python -m bot serve", "worker: python -m bot worker"]
