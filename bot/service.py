@@ -97,6 +97,10 @@ async def build_service(
                 worker, repo=org.playbooks_repo, folder=org.playbooks_folder, local_org=org
             )
             await worker.config_sync.start()
+        # Writes are paced per installation across every process sharing the store.
+        github.shared_pace = lambda installation, now, spacing: store.try_lease(
+            f"pace:{installation}", worker.name, now, spacing
+        )
         app = create_app(
             secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
             on_stored=worker.wake.set,

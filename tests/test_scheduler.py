@@ -17,7 +17,7 @@ from bot.core.org import parse_org_settings
 from bot.settings import Settings, SettingsError
 from bot.store.postgres import quote_ident
 from bot.worker import Worker
-from conftest import OWNER, REPO, SECRET, running_bot
+from conftest import INSTALLATION, OWNER, REPO, SECRET, running_bot
 from test_nudge_flow import SQL_1, SQL_2, bot_comments, two_sql_comments
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -162,3 +162,21 @@ async def test_two_processes_deciding_for_one_engineer_at_once_send_one_nudge(
         assert done == [True, True]
         assert len(await bot.store.signals()) == 3
         assert len(await bot.store.nudges()) == 1, "the second decision saw the first one's nudge"
+
+
+async def test_writes_to_one_installation_are_paced_across_processes(tmp_path, github, clock, rsa_key, shared_url):
+    """GitHub asks for about one write a second per installation, however many processes write."""
+    (tmp_path / "b").mkdir()
+    async with (
+        running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url) as a,
+        running_bot(tmp_path / "b", github, clock, rsa_key, database_url=shared_url) as b,
+    ):
+        b.worker.name = "second-process"
+        await a.service.github.pace(INSTALLATION)
+        started, slept = clock(), len(clock.slept)
+        await b.service.github.pace(INSTALLATION)
+        assert clock() - started >= dt.timedelta(seconds=1), "the second process waited for the first's write"
+        assert len(clock.slept) > slept
+        started = clock()
+        await b.service.github.pace(INSTALLATION + 1)
+        assert clock() == started, "another installation does not wait"

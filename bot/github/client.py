@@ -31,6 +31,10 @@ Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = "learning-nudges"
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 WRITE_SPACING_SECONDS = 1.0
+SHARED_PACE_TRIES = 60  # waiting for other processes' writes: at most about 15 s, then go ahead
+SHARED_PACE_POLL_SECONDS = 0.25
+# Takes the installation's write slot for WRITE_SPACING_SECONDS across processes (a store lease).
+SharedPace = Callable[[int, dt.datetime, dt.timedelta], Awaitable[bool]]
 
 
 class _API(gh_aiohttp.GitHubAPI):
@@ -95,8 +99,10 @@ class GitHubApp:
         metrics: Metrics | None = None,
         policy: RetryPolicy = RetryPolicy(),
         rng: random.Random | None = None,
+        shared_pace: SharedPace | None = None,
     ):
         self.session = session
+        self.shared_pace = shared_pace
         self.app_id = app_id
         self._private_key = private_key
         self.base_url = base_url
@@ -119,14 +125,24 @@ class GitHubApp:
         return retry_delay(method, status, headers, attempt, self.clock().timestamp(), self.policy, self.rng)
 
     async def pace(self, installation_id: int) -> None:
-        """At most one content-creating request per second per installation."""
+        """At most one content-creating request per second per installation.
+
+        GitHub counts per installation, not per process: with ``shared_pace`` (a lease in the
+        shared store) the processes also wait for each other's writes.
+        """
         lock = self._pace_locks.setdefault(installation_id, asyncio.Lock())
         async with lock:
             now = self.clock().timestamp()
             last = self._last_write.get(installation_id)
             if last is not None and now - last < WRITE_SPACING_SECONDS:
                 await self.sleep(WRITE_SPACING_SECONDS - (now - last))
-            self._last_write[installation_id] = max(now, (last or 0) + WRITE_SPACING_SECONDS)
+            if self.shared_pace is not None:
+                spacing = dt.timedelta(seconds=WRITE_SPACING_SECONDS)
+                for _ in range(SHARED_PACE_TRIES):
+                    if await self.shared_pace(installation_id, self.clock(), spacing):
+                        break
+                    await self.sleep(SHARED_PACE_POLL_SECONDS)
+            self._last_write[installation_id] = max(self.clock().timestamp(), (last or 0) + WRITE_SPACING_SECONDS)
 
     def app_client(self) -> _API:
         return _API(self.session, app=self, pace_key=None)
