@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from gidgethub import GitHubException
 
-from .core.evaluate import Evaluation, Rules, evaluate_playbook
+from .core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
 from .core.evidence import describe, evidence_marker, render_evidence, title
 from .core.killswitch import due_window, in_force, resume
 from .core.model import Nudge
@@ -54,7 +54,9 @@ async def playbooks_in_force(
 class EvaluationJob:
     """Runs at most once per ``every``; each run is idempotent, so two processes cannot double it."""
 
-    def __init__(self, worker: Worker, *, every: dt.timedelta = dt.timedelta(days=1), rules: Rules = Rules()):
+    def __init__(
+        self, worker: Worker, *, every: dt.timedelta = dt.timedelta(days=1), rules: Rules = DEFAULT_RULES
+    ):
         self.worker = worker
         self.every = every
         self.rules = rules

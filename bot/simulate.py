@@ -23,7 +23,7 @@ import numpy as np
 
 from .core.classify import Match
 from .core.decide import Context, History, decide_comment
-from .core.evaluate import Evaluation, Rules, evaluate_playbook
+from .core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
 from .core.events import Actor, PullRequestRef, ReviewComment
 from .core.evidence import describe, render_evidence
 from .core.killswitch import due_window, in_force, resume
@@ -55,7 +55,7 @@ class Scenario:
     reviewers: tuple[int, int] = (1, 2)  # reviewers per pull request, at least and at most
     window_days: int = 60
     holdout_share: float = 0.2
-    rules: Rules = Rules()
+    rules: Rules = DEFAULT_RULES
     start: dt.datetime = START
 
 
@@ -214,8 +214,10 @@ def report(sim: Simulation, *, evidence: bool = True) -> str:
     s = sim.scenario
     effects = ", ".join(f"{pid} {effect:g}" for pid, effect in s.effects.items())
     lines = [
-        f"Simulated {s.days} days from {s.start:%Y-%m-%d}: {s.engineers} engineers, seed {s.seed}; "
-        f"true effect (share of matching comments a nudge removes): {effects}.",
+        (
+            f"Simulated {s.days} days from {s.start:%Y-%m-%d}: {s.engineers} engineers, seed "
+            f"{s.seed}; true effect (share of matching comments a nudge removes): {effects}."
+        ),
         f"{sim.reviews} reviews, {sim.comments} matching comments, {len(sim.nudges)} nudge decisions.",
         "",
     ]

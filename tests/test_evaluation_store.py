@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.core.evaluate import Evaluation, GroupFigures, Rules, Verdict
-from bot.core.model import NudgeState
-from bot.core.outcome import Review
-from bot.store.base import Store
-from bot.store.schema import MIGRATIONS
 from test_store import (  # noqa: F401  (fixtures)
     INSTALLATION,
     REPO,
@@ -21,6 +16,12 @@ from test_store import (  # noqa: F401  (fixtures)
     signal,
     store,
 )
+
+from bot.core.evaluate import Evaluation, GroupFigures, Rules, Verdict
+from bot.core.model import NudgeState
+from bot.core.outcome import Review
+from bot.store.base import Store
+from bot.store.schema import MIGRATIONS
 
 
 def review(review_id: int, when: dt.datetime, *, author: str = "Alice", pr: int = 7) -> Review:

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from conftest import INSTALLATION, OWNER, running_bot
 
 from bot.core.evaluate import Rules
 from bot.core.evidence import evidence_marker
@@ -15,7 +16,6 @@ from bot.core.org import OrgSettings
 from bot.core.policy import assign_holdout
 from bot.report import build_report
 from bot.worker import PlaybookSet
-from conftest import INSTALLATION, OWNER, running_bot
 
 EVIDENCE = "learning-evidence"
 SQL = ["Please use bind params here.", "Concatenating user input into SQL again; use a parameterized query."]
@@ -24,8 +24,10 @@ SQL = ["Please use bind params here.", "Concatenating user input into SQL again;
 def seed_where(nudged: str, held_out: str) -> str:
     for i in range(10_000):
         seed = f"seed-{i}"
-        group = lambda e: assign_holdout(seed, INSTALLATION, e, "sql-injection", 0.2)  # noqa: E731
-        if group(nudged) == "nudged" and group(held_out) == "holdout":
+        if [assign_holdout(seed, INSTALLATION, e, "sql-injection", 0.2) for e in (nudged, held_out)] == [
+            "nudged",
+            "holdout",
+        ]:
             return seed
     raise AssertionError("no seed found")
 

@@ -7,10 +7,11 @@ import datetime as dt
 import itertools
 
 import pytest
+from test_playbook_format import FILE, GOOD
 
 from bot.core.classify import Match
 from bot.core.decide import Context, History, decide_comment
-from bot.core.evaluate import Rules, Verdict, evaluate_playbook
+from bot.core.evaluate import DEFAULT_RULES, Verdict, evaluate_playbook
 from bot.core.events import Actor, PullRequestRef, ReviewComment
 from bot.core.evidence import describe, evidence_marker, render_evidence, title
 from bot.core.killswitch import due_window, in_force, pause_state, resume
@@ -19,7 +20,6 @@ from bot.core.org import OrgSettings
 from bot.core.outcome import Outcome, Review, Tally, measure_outcomes, review_of
 from bot.core.playbook import NudgeContent, Playbook, parse_playbook
 from bot.core.policy import HOLDOUT, NUDGED
-from test_playbook_format import FILE, GOOD
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 INSTALLATION = 77
@@ -105,7 +105,7 @@ def outcomes_for(group: str, changes: list[tuple[int, int, int, int]]) -> list[O
     ]
 
 
-def evaluate(outcomes, rules=Rules()):
+def evaluate(outcomes, rules=DEFAULT_RULES):
     return evaluate_playbook(
         outcomes, installation_id=INSTALLATION, playbook_id=PID, window_start=day(0),
         window_end=day(60), at=day(61), rules=rules,

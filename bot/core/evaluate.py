@@ -61,6 +61,9 @@ class Rules:
         return 1 - 2 * self.alpha
 
 
+DEFAULT_RULES = Rules()
+
+
 @dataclass(frozen=True)
 class GroupFigures:
     """One group's side of the comparison; rates are means of per-engineer rates."""
@@ -99,7 +102,7 @@ class Evaluation:
     low: float | None = None  # the interval at ``rules.confidence``
     high: float | None = None
     p_value: float | None = None  # one-sided: the nudged group's change is not lower
-    rules: Rules = Rules()
+    rules: Rules = DEFAULT_RULES
 
     @property
     def pauses(self) -> bool:
@@ -137,7 +140,7 @@ def evaluate_playbook(
     window_start: dt.datetime,
     window_end: dt.datetime,
     at: dt.datetime,
-    rules: Rules = Rules(),
+    rules: Rules = DEFAULT_RULES,
 ) -> Evaluation:
     """Compare nudged and held-out engineers over one evaluation window and decide.
 
@@ -146,16 +149,16 @@ def evaluate_playbook(
     outcomes = list(outcomes)
     nudged = _figures(NUDGED, [o for o in outcomes if o.group == NUDGED], rules.min_prs)
     holdout = _figures(HOLDOUT, [o for o in outcomes if o.group == HOLDOUT], rules.min_prs)
-    base = dict(
-        installation_id=installation_id,
-        playbook_id=playbook_id,
-        window_start=window_start,
-        window_end=window_end,
-        at=at,
-        nudged=nudged,
-        holdout=holdout,
-        rules=rules,
-    )
+    base = {
+        "installation_id": installation_id,
+        "playbook_id": playbook_id,
+        "window_start": window_start,
+        "window_end": window_end,
+        "at": at,
+        "nudged": nudged,
+        "holdout": holdout,
+        "rules": rules,
+    }
     short = [f for f in (nudged, holdout) if f.counted < rules.min_engineers]
     if short:
         lacking = "; ".join(

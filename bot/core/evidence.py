@@ -103,20 +103,26 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
         evidence_marker(latest.playbook_id),
         f"## {defuse(playbook_title)} (`{latest.playbook_id}`): {VERDICT_TEXT[latest.verdict]}",
         "",
-        f"**Decision** on {latest.at:%Y-%m-%d}: {VERDICT_TEXT[latest.verdict]}"
-        + ("." if latest.estimate is not None else f" ({defuse(_detail(latest))})."),
+        (
+            f"**Decision** on {latest.at:%Y-%m-%d}: {VERDICT_TEXT[latest.verdict]}"
+            + ("." if latest.estimate is not None else f" ({defuse(_detail(latest))}).")
+        ),
         "",
     ]
     if figures is not None and figures.nudged is not None and figures.holdout is not None:
         lines += [
-            f"Evaluated on {figures.at:%Y-%m-%d} over the window {_window(figures)}: engineers "
-            f"randomized to the nudge or the holdout, each compared with themself before their first "
-            f"(would-be) nudge.",
+            (
+                f"Evaluated on {figures.at:%Y-%m-%d} over the window {_window(figures)}: engineers "
+                "randomized to the nudge or the holdout, each compared with themself before their "
+                "first (would-be) nudge."
+            ),
             "",
             *_table(figures.nudged, figures.holdout, figures.rules.min_prs),
             "",
-            "Pull requests, comments and rates are those of the counted engineers; a rate is the "
-            "mean of their own rates.",
+            (
+                "Pull requests, comments and rates are those of the counted engineers; a rate is "
+                "the mean of their own rates."
+            ),
             "",
             _estimate_sentence(figures),
             "",
@@ -126,9 +132,11 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
     if latest.pauses:
         where = f" in `{defuse(source.replace(chr(92), '/').rsplit('/', 1)[-1])}`" if source else ""
         lines += [
-            f"**To resume**, write `resumed_on: {latest.at:%Y-%m-%d}` (or a later date) under "
-            f"`evaluation:`{where}. Engineers already held out stay held out; a new window "
-            "opens with the next nudge.",
+            (
+                f"**To resume**, write `resumed_on: {latest.at:%Y-%m-%d}` (or a later date) under "
+                f"`evaluation:`{where}. Engineers already held out stay held out; a new window "
+                "opens with the next nudge."
+            ),
             "",
         ]
     lines += ["### History", "", "| decided | window | decision | estimate | interval | p |",
@@ -142,9 +150,12 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
         )
     lines += [
         "",
-        "<sub>Written by Learning Nudges. Rates are means of per-engineer rates of matching review "
-        "comments per reviewed pull request; the estimate is the difference between the groups' "
-        "changes (a difference in differences), tested with a one-sided Welch t-test.</sub>",
+        (
+            "<sub>Written by Learning Nudges. Rates are means of per-engineer rates of matching "
+            "review comments per reviewed pull request; the estimate is the difference between the "
+            "groups' changes (a difference in differences), tested with a one-sided Welch "
+            "t-test.</sub>"
+        ),
     ]
     return "\n".join(lines) + "\n"
 
