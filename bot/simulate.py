@@ -240,7 +240,8 @@ def report(sim: Simulation, *, evidence: bool = True) -> str:
             lines.append(f"  day {sim.day(e.at)}: {head.removeprefix(pid + ': ')}")
             lines += [f"  {line}" for line in rest]
         lines.append("")
-    paused = [e for e in sim.verdicts().values() if e.pauses]
+    # Show the pause of the least effective playbook: the one the switch is for.
+    paused = sorted((e for e in sim.verdicts().values() if e.pauses), key=lambda e: s.effects[e.playbook_id])
     if evidence and paused:
         e = paused[0]
         playbook = sim.playbooks[e.playbook_id]

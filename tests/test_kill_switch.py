@@ -182,6 +182,9 @@ def test_resumed_on_lifts_only_a_pause_made_on_or_before_that_day():
     history = [paused_on(day(62))]  # 2026-05-03
     on_the_day = dataclasses.replace(PLAYBOOK, evaluation_resumed_on=dt.date(2026, 5, 3))
     assert not pause_state(on_the_day, history, day(62.5)).paused
+    assert resume(on_the_day, history, INSTALLATION, day(62.5)).window_start == day(62), (
+        "nudges from before the pause never count for the new window"
+    )
     older = dataclasses.replace(PLAYBOOK, evaluation_resumed_on=dt.date(2026, 4, 1))
     assert pause_state(older, history, day(90)).paused, "an old resume does not lift a newer pause"
     ahead = dataclasses.replace(PLAYBOOK, evaluation_resumed_on=dt.date(2026, 6, 1))

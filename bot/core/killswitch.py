@@ -88,7 +88,8 @@ def resume(
     last = latest(history)
     if playbook.paused or last is None or not last.pauses or not _lifts(playbook, last, now):
         return None
-    day = start_of(playbook.evaluation_resumed_on)  # type: ignore[arg-type]
+    # The new windows count nudges from the resume day, and never ones from before the pause.
+    day = max(start_of(playbook.evaluation_resumed_on), last.at)  # type: ignore[arg-type]
     return Evaluation(
         installation_id=installation_id,
         playbook_id=playbook.id,
