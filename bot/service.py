@@ -103,7 +103,7 @@ async def build_service(
         )
         app = create_app(
             secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
-            on_stored=worker.wake.set,
+            on_stored=worker.notify,
         )
         if settings.run_worker:
             app.cleanup_ctx.append(_worker_loop(worker))

@@ -90,7 +90,8 @@ class Worker:
         self.outbox = Outbox(self, self.rng)
         self.evaluations = EvaluationJob(self)  # the kill switch, daily
         self.touched: set[tuple[int, str, int]] = set()
-        self.wake = asyncio.Event()
+        self.wake = asyncio.Event()  # set when a delivery is stored: drain now, not at the next poll
+        self.idle = asyncio.Event()  # set when the loop has drained everything it was told about
         self._team_cache: cachetools.TTLCache = cachetools.TTLCache(
             maxsize=256, ttl=3600, timer=lambda: self.clock().timestamp()
         )
@@ -174,9 +175,15 @@ class Worker:
         self.metrics.queue_age.set(stats["oldest_age_seconds"])
         return True
 
+    def notify(self) -> None:
+        """A delivery was stored: wake the loop (called by the web edge after its 202)."""
+        self.idle.clear()
+        self.wake.set()
+
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """The loop in production: drain when woken or every ``idle_seconds``; tick on schedule."""
         while not stop.is_set():
+            self.wake.clear()
             try:
                 await self.drain()
                 now = self.clock()
@@ -186,7 +193,8 @@ class Worker:
                     await self.config_sync.refresh_if_due(now)
             except Exception:
                 log.exception("worker loop error; continuing")
-            self.wake.clear()
+            if not self.wake.is_set():
+                self.idle.set()
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
             except TimeoutError:
