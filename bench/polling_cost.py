@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bot.clock import ManualClock  # noqa: E402
 from bot.core.org import OrgSettings, Role  # noqa: E402
 from bot.core.model import NudgeState  # noqa: E402
-from bot.demo import _keypair  # noqa: E402
-from bot.fakegithub import FakeGitHub  # noqa: E402
+from bot.fakegithub import FakeGitHub, app_keypair  # noqa: E402
 from bot.service import build_service  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -36,7 +35,7 @@ ORG = OrgSettings(roles={"dev": Role("dev", nudges=5, members=("ana",))}, defaul
 
 async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
     clock = ManualClock(START)
-    private, public = _keypair()
+    private, public = app_keypair()
     fake = FakeGitHub(app_id=1, public_key_pem=public, now=clock)
     fake.add_installation(1, "acme")
     fake.add_repo("acme", "shop", installation_id=1)

@@ -25,13 +25,11 @@ from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .clock import ManualClock
 from .core.org import OrgSettings, Role
 from .core.render import MARKER_RE
-from .fakegithub import FakeGitHub
+from .fakegithub import FakeGitHub, app_keypair
 from .service import build_service
 from .settings import PACKAGE_ROOT, Settings
 
@@ -99,15 +97,6 @@ STORY = [
 ]
 
 
-def _keypair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    return private, public
 
 
 def _payload(step: Step, comment_id: int, at: dt.datetime) -> dict[str, Any]:
@@ -160,7 +149,7 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
     logging.getLogger("bot").propagate = False
     say = _Printer(out, quiet)
     clock = ManualClock(START)
-    private, public = _keypair()
+    private, public = app_keypair()
     webhook_secret = secrets.token_hex(16)
     fake = FakeGitHub(app_id=APP_ID, public_key_pem=public, now=clock)
     fake.add_installation(INSTALLATION, OWNER)

@@ -29,15 +29,12 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.core.model import NudgeState
-from bot.fakegithub import FakeGitHub
+from bot.fakegithub import FakeGitHub, app_keypair
 from bot.store.postgres import PostgresStore, quote_ident
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,14 +47,7 @@ WAITING = (NudgeState.PLANNED, NudgeState.COSIGNED)
 
 
 def new_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    return private, public
+    return app_keypair()
 
 
 def free_port() -> int:

@@ -17,12 +17,10 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.clock import ManualClock
 from bot.core.org import OrgSettings
-from bot.fakegithub import FakeGitHub
+from bot.fakegithub import FakeGitHub, app_keypair
 from bot.service import Service, build_service
 from bot.settings import PACKAGE_ROOT, Settings
 
@@ -42,14 +40,7 @@ def fixture_payload(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def rsa_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    return private, public
+    return app_keypair()
 
 
 @pytest.fixture

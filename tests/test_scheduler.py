@@ -17,7 +17,7 @@ from bot.core.org import parse_org_settings
 from bot.settings import Settings, SettingsError
 from bot.store.postgres import quote_ident
 from bot.worker import Worker
-from conftest import INSTALLATION, OWNER, REPO, SECRET, running_bot
+from conftest import INSTALLATION, OWNER, SECRET, running_bot
 from test_nudge_flow import SQL_1, SQL_2, bot_comments, two_sql_comments
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
