@@ -120,7 +120,6 @@ class Outbox:
         comment = await self._find(gh, nudge, cosign=False)
         if comment is None:
             body = render_nudge(nudge, playbook)
-            comment = None
             if nudge.thread_id is not None:
                 try:
                     comment = await gh.post(

@@ -71,6 +71,14 @@ def _get(payload: Any, *path: str) -> Any:
     return value
 
 
+# What reading a field of the wrong shape raises; each becomes a PayloadError naming the part.
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _payload_error(what: str, exc: Exception) -> PayloadError:
+    return exc if isinstance(exc, PayloadError) else PayloadError(f"malformed {what}: {exc}")
+
+
 def parse_time(value: str) -> datetime:
     """GitHub's ISO 8601 timestamps (``...Z``) as aware datetimes."""
     try:
@@ -87,10 +95,8 @@ def pull_request_ref(payload: Mapping[str, Any]) -> PullRequestRef:
             number=int(_get(payload, "pull_request", "number")),
             author=Actor.from_user(_get(payload, "pull_request", "user")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, PayloadError):
-            raise
-        raise PayloadError(f"malformed pull request fields: {exc}") from exc
+    except _MALFORMED as exc:
+        raise _payload_error("pull request fields", exc) from exc
 
 
 def review_comment_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
@@ -108,10 +114,8 @@ def review_comment_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
             thread_id=int(reply_to) if reply_to else int(comment["id"]),
             url=str(comment.get("html_url") or ""),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, PayloadError):
-            raise
-        raise PayloadError(f"malformed comment: {exc}") from exc
+    except _MALFORMED as exc:
+        raise _payload_error("comment", exc) from exc
 
 
 def review_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
@@ -128,10 +132,8 @@ def review_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
             thread_id=None,
             url=str(review.get("html_url") or ""),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, PayloadError):
-            raise
-        raise PayloadError(f"malformed review: {exc}") from exc
+    except _MALFORMED as exc:
+        raise _payload_error("review", exc) from exc
 
 
 def pull_request_from_payload(payload: Mapping[str, Any]) -> PullRequestEvent:
@@ -187,7 +189,5 @@ def push_from_payload(payload: Mapping[str, Any]) -> Push:
             paths=frozenset(paths),
             complete=len(commits) < PUSH_COMMITS_LISTED,
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, PayloadError):
-            raise
-        raise PayloadError(f"malformed push: {exc}") from exc
+    except _MALFORMED as exc:
+        raise _payload_error("push", exc) from exc
