@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 from scipy.stats import binomtest  # noqa: E402
 
 from bot.core.evaluate import Rules, Verdict  # noqa: E402
-from bot.simulate import Scenario, simulate  # noqa: E402
+from bot.simulation import Scenario, simulate  # noqa: E402
 
 EFFECTIVE, INEFFECTIVE = "sql-injection", "swallowed-errors"
 

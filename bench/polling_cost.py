@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import ManualClock  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
+from bot.app.wiring import build_service  # noqa: E402
+from bot.core.nudges import NudgeState  # noqa: E402
 from bot.core.org import OrgSettings, Role  # noqa: E402
-from bot.core.model import NudgeState  # noqa: E402
-from bot.fakegithub import FakeGitHub, app_keypair  # noqa: E402
-from bot.service import build_service  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.testing.clock import ManualClock  # noqa: E402
+from bot.testing.fakegithub import FakeGitHub, app_keypair  # noqa: E402
 
 START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 ORG = OrgSettings(roles={"dev": Role("dev", nudges=5, members=("ana",))}, default_role="dev",
@@ -50,7 +50,7 @@ async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
             if not etags:
                 service.github.etag_cache = None  # type: ignore[assignment]
             from bot.core.decide import CommentDecision
-            from bot.core.model import Nudge, nudge_key
+            from bot.core.nudges import Nudge, nudge_key
 
             key = nudge_key(1, "acme/shop", "ana", "secrets-in-code", 1)
             nudge = Nudge(key, 1, "acme/shop", 1, "ana", "secrets-in-code", NudgeState.AWAITING_COSIGN,

@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bot.core.model import NudgeState  # noqa: E402
 from cluster import cluster, review_traffic  # noqa: E402
+
+from bot.core.nudges import NudgeState  # noqa: E402
 
 
 async def run(processes: int, deliveries: int, database_url: str) -> dict[str, float]:

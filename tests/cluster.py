@@ -33,9 +33,9 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bot.core.model import NudgeState
-from bot.fakegithub import FakeGitHub, app_keypair
+from bot.core.nudges import NudgeState
 from bot.store.postgres import PostgresStore, quote_ident
+from bot.testing.fakegithub import FakeGitHub, app_keypair
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "github-webhooks"

@@ -18,11 +18,11 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.clock import ManualClock
+from bot.app.settings import PACKAGE_ROOT, Settings
+from bot.app.wiring import Service, build_service
 from bot.core.org import OrgSettings
-from bot.fakegithub import FakeGitHub, app_keypair
-from bot.service import Service, build_service
-from bot.settings import PACKAGE_ROOT, Settings
+from bot.testing.clock import ManualClock
+from bot.testing.fakegithub import FakeGitHub, app_keypair
 
 ROOT = PACKAGE_ROOT
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github-webhooks"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from bot.handlers import ROUTER
-from bot.settings import PACKAGE_ROOT
+from bot.app.routers.reviews import ROUTER
+from bot.app.settings import PACKAGE_ROOT
 
 
 def test_app_manifest_subscribes_to_exactly_the_events_the_app_handles():

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from bot.settings import PACKAGE_ROOT, Settings, SettingsError
+from bot.app.settings import PACKAGE_ROOT, Settings, SettingsError
 
 
 def run(*args: str, env: dict[str, str] | None = None, stdin: str = "", cwd=None) -> subprocess.CompletedProcess:

@@ -13,11 +13,11 @@ import subprocess
 import sys
 
 import pytest
-
-from bot.config_sync import CHECK_NAME
-from bot.settings import PACKAGE_ROOT
 from conftest import INSTALLATION, OWNER, fixture_payload, running_bot
 from test_nudge_flow import bot_comments, two_sql_comments
+
+from bot.app.jobs.config_sync import CHECK_NAME
+from bot.app.settings import PACKAGE_ROOT
 
 CONFIG_REPO = "learning"
 SHIPPED = PACKAGE_ROOT / "playbooks"

@@ -8,13 +8,15 @@ import itertools
 
 import pytest
 
+from bot.core.budget import sprint_at
 from bot.core.classify import Classifier
-from bot.core.decide import CommentDecision, Context, History, decide_comment, decide_cosign
+from bot.core.cosign import Reaction, decide_cosign
+from bot.core.decide import CommentDecision, DecisionConfig, History, decide_comment
 from bot.core.events import Actor, PullRequestRef, ReviewComment
-from bot.core.model import NudgeState
+from bot.core.holdout import HOLDOUT, NUDGED, assign_holdout
+from bot.core.nudges import NudgeState
 from bot.core.org import OrgSettings, Role
 from bot.core.playbook import Playbook, parse_playbook
-from bot.core.policy import HOLDOUT, NUDGED, Reaction, assign_holdout, sprint_at
 
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)
@@ -69,10 +71,10 @@ SQL_BODY = "Please use bind params here."
 UNLIMITED = {"engineer": Role("engineer", nudges=None, minutes=None)}
 
 
-def context(*playbooks: Playbook, teams=None, **org) -> Context:
+def context(*playbooks: Playbook, teams=None, **org) -> DecisionConfig:
     org.setdefault("holdout_share", 0.0)
     org.setdefault("roles", UNLIMITED)
-    return Context(
+    return DecisionConfig(
         playbooks={p.id: p for p in playbooks or (SQL,)},
         org=OrgSettings(**org),
         teams=teams or {},
@@ -110,7 +112,7 @@ def comment(
 
 
 def decide(
-    c: ReviewComment, history: History, ctx: Context, now: dt.datetime | None = None
+    c: ReviewComment, history: History, ctx: DecisionConfig, now: dt.datetime | None = None
 ) -> CommentDecision:
     matches = Classifier(list(ctx.playbooks.values())).matches(c.body)
     return decide_comment(c, matches, history, ctx, now or c.at)
@@ -125,7 +127,7 @@ def remember(history: History, decision: CommentDecision) -> History:
     )
 
 
-def run(ctx: Context, *steps: tuple[ReviewComment, dt.datetime | None]):
+def run(ctx: DecisionConfig, *steps: tuple[ReviewComment, dt.datetime | None]):
     history = History()
     decisions = []
     for c, now in steps:

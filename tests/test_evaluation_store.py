@@ -18,7 +18,7 @@ from test_store import (  # noqa: F401  (fixtures)
 )
 
 from bot.core.evaluate import Evaluation, GroupFigures, Rules, Verdict
-from bot.core.model import NudgeState
+from bot.core.nudges import NudgeState
 from bot.core.outcome import Review
 from bot.store.base import Store
 from bot.store.schema import MIGRATIONS

@@ -10,12 +10,12 @@ import re
 import pytest
 from conftest import INSTALLATION, OWNER, running_bot
 
+from bot.app.worker import PlaybookSet
+from bot.cli.report import build_report
 from bot.core.evaluate import Rules
 from bot.core.evidence import evidence_marker
+from bot.core.holdout import assign_holdout
 from bot.core.org import OrgSettings
-from bot.core.policy import assign_holdout
-from bot.report import build_report
-from bot.worker import PlaybookSet
 
 EVIDENCE = "learning-evidence"
 SQL = ["Please use bind params here.", "Concatenating user input into SQL again; use a parameterized query."]

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import aiohttp as gh_aiohttp
 from multidict import CIMultiDictProxy
 
-from bot.fakegithub import FakeGitHub, description
+from bot.testing.fakegithub import FakeGitHub, description
 
 APP_ID = 31337
 INSTALLATION = 9

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from bot.fakegithub import server
 from conftest import FIXTURES, SHARED
+
+from bot.testing.fakegithub import server
 
 
 def test_every_vendored_payload_is_a_webhook_example():

@@ -7,9 +7,10 @@ token are covered in test_nudge_flow.py.
 
 from __future__ import annotations
 
-from bot.core.model import NudgeState
-from bot.github.retry import RetryPolicy
 from test_nudge_flow import bot_comments, two_sql_comments
+
+from bot.core.nudges import NudgeState
+from bot.github.retry import RetryPolicy
 
 COMMENTS = "/repos/acme/shop/pulls/7/comments"
 

@@ -10,16 +10,16 @@ import pytest
 from test_playbook_format import FILE, GOOD
 
 from bot.core.classify import Match
-from bot.core.decide import Context, History, decide_comment
+from bot.core.decide import DecisionConfig, History, decide_comment
 from bot.core.evaluate import DEFAULT_RULES, Verdict, evaluate_playbook
 from bot.core.events import Actor, PullRequestRef, ReviewComment
 from bot.core.evidence import describe, evidence_marker, render_evidence, title
+from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.killswitch import due_window, in_force, pause_state, resume
-from bot.core.model import Nudge, NudgeState, Signal
+from bot.core.nudges import Nudge, NudgeState, Signal
 from bot.core.org import OrgSettings
 from bot.core.outcome import Outcome, Review, Tally, measure_outcomes, review_of
 from bot.core.playbook import NudgeContent, Playbook, parse_playbook
-from bot.core.policy import HOLDOUT, NUDGED
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 INSTALLATION = 77
@@ -172,7 +172,7 @@ def test_a_paused_playbook_sends_no_new_nudge_but_still_counts_the_comment():
     pull = PullRequestRef(INSTALLATION, REPO, 9, Actor("ada", False))
     comment = ReviewComment(pull, Actor("rita", False), "use bind params", day(70), "review_comment", 99, 99)
     earlier = signal("ada", 8, day(69))
-    decision = decide_comment(comment, [Match(PID, "bind params")], History([earlier]), Context(playbooks), day(70))
+    decision = decide_comment(comment, [Match(PID, "bind params")], History([earlier]), DecisionConfig(playbooks), day(70))
     assert decision.nudges == [] and len(decision.signals) == 1
     assert decision.notes[0].outcome == "paused"
     assert due_window(PLAYBOOK, history[PID], [nudge("ada", day(2))], day(200)) is None
@@ -217,7 +217,7 @@ def test_an_engineer_held_out_before_the_pause_stays_held_out_after_the_resume()
     pull = PullRequestRef(INSTALLATION, REPO, 9, Actor("hal", False))
     comment = ReviewComment(pull, Actor("rita", False), "use bind params", day(80), "review_comment", 98, 98)
     past = History([signal("hal", 8, day(79))], [nudge("hal", day(3), NudgeState.HELD_OUT)], {PID: HOLDOUT})
-    decision = decide_comment(comment, [Match(PID, "bind params")], past, Context(playbooks, OrgSettings(holdout_share=0.0)), day(80))
+    decision = decide_comment(comment, [Match(PID, "bind params")], past, DecisionConfig(playbooks, OrgSettings(holdout_share=0.0)), day(80))
     assert [n.state for n in decision.nudges] == [NudgeState.HELD_OUT]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from bot.logfmt import OneLineFormatter
+from bot.app.logfmt import OneLineFormatter
 
 
 def test_a_traceback_and_a_forged_newline_stay_on_their_own_line():

@@ -14,9 +14,9 @@ from collections import Counter
 
 import aiohttp
 import pytest
-
-from bot.core.model import NudgeState
 from cluster import ROOT, SECRET, cluster, review_traffic
+
+from bot.core.nudges import NudgeState
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(

@@ -6,9 +6,10 @@ import logging
 import re
 import shutil
 
-from bot.core.model import NudgeState
-from bot.core.render import WORD_JOINER
 from conftest import OWNER, REPO, SECRET, running_bot
+
+from bot.core.nudges import NudgeState
+from bot.core.render import WORD_JOINER
 
 SQL_1 = "This builds the query with an f-string. Please use bind params here."
 SQL_2 = "Same problem as before: concatenating user input into SQL; use a parameterized query."
@@ -177,7 +178,7 @@ async def test_hostile_comment_cannot_stall_the_worker(bot):
 async def test_broken_playbook_is_reported_with_file_and_line_and_others_keep_working(
     tmp_path, github, clock, rsa_key, caplog
 ):
-    from bot.settings import PACKAGE_ROOT
+    from bot.app.settings import PACKAGE_ROOT
 
     folder = tmp_path / "playbooks"
     folder.mkdir()

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.budget import sprint_at
+from bot.core.holdout import HOLDOUT, NUDGED, assign_holdout
 from bot.core.org import OrgSettings
-from bot.core.policy import HOLDOUT, NUDGED, assign_holdout, sprint_at
 
 UTC = dt.UTC
 US = dt.timedelta(microseconds=1)

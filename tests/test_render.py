@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.classify import Classifier
-from bot.core.decide import Context, History, decide_comment, decide_cosign
+from bot.core.cosign import Reaction, decide_cosign
+from bot.core.decide import DecisionConfig, History, decide_comment
 from bot.core.events import Actor, PullRequestRef, ReviewComment
-from bot.core.model import Nudge, NudgeState
+from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings, Role
 from bot.core.playbook import Playbook, parse_playbook
-from bot.core.policy import Reaction
 from bot.core.render import (
     MARKER_RE,
     find_marker,
@@ -80,7 +80,7 @@ def review_comment(body: str, at: dt.datetime, cid: int, reviewer: str) -> Revie
 
 def triggered(playbook: Playbook) -> Nudge:
     """The nudge the core decides after two matching comments from two reviewers."""
-    ctx = Context(
+    ctx = DecisionConfig(
         playbooks={playbook.id: playbook},
         org=OrgSettings(
             holdout_share=0.0,

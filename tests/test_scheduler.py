@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-
-from bot.core.model import NudgeState
-from bot.core.org import parse_org_settings
-from bot.settings import Settings, SettingsError
-from bot.store.postgres import quote_ident
-from bot.worker import Worker
 from conftest import INSTALLATION, OWNER, SECRET, running_bot
 from test_nudge_flow import SQL_1, SQL_2, bot_comments, two_sql_comments
+
+from bot.app.settings import Settings, SettingsError
+from bot.app.worker import Worker
+from bot.core.nudges import NudgeState
+from bot.core.org import parse_org_settings
+from bot.store.postgres import quote_ident
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP = "TEST_DATABASE_URL not set: the PostgreSQL variant is skipped"

@@ -7,9 +7,9 @@ import time
 
 import scipy.stats  # noqa: F401  (loaded once here, so the timing below is the simulation's own)
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.core.evaluate import Verdict
-from bot.simulate import Scenario, simulate
+from bot.simulation import Scenario, simulate
 
 CLEAR = {"sql-injection": 0.6, "swallowed-errors": 0.0}
 

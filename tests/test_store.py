@@ -20,7 +20,7 @@ import pytest
 
 from bot.core.decide import CommentDecision
 from bot.core.events import Actor, PullRequestEvent, PullRequestRef
-from bot.core.model import Note, Nudge, NudgeState, Signal, nudge_key
+from bot.core.nudges import Note, Nudge, NudgeState, Signal, nudge_key
 from bot.store import open_store
 from bot.store.base import OUTBOX_STATES, ReactionRecord, Store
 from bot.store.postgres import PostgresStore, quote_ident

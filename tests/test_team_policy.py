@@ -6,11 +6,11 @@ import datetime as dt
 import re
 
 import pytest
-
-from bot.core.model import NudgeState
-from bot.core.org import OrgSettings, Role
-from bot.core.policy import assign_holdout
 from conftest import INSTALLATION, OWNER, REPO, START, running_bot
+
+from bot.core.holdout import assign_holdout
+from bot.core.nudges import NudgeState
+from bot.core.org import OrgSettings, Role
 
 SQL = ["Please use bind params here.", "Concatenating user input into SQL again; use a parameterized query."]
 SWALLOW = ["This bare except: pass silently swallows errors.", "Swallowing the exception here hides failures; log it."]
@@ -179,7 +179,7 @@ async def test_engineer_feedback_on_a_posted_nudge_is_recorded(team):
 
 
 async def test_report_counts_each_decision(team):
-    from bot.report import build_report
+    from bot.cli.report import build_report
 
     await trigger(team, "sam", SQL, pr=50)
     await trigger(team, "sam", SWALLOW, pr=51)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import re2
 
-from .playbook import RE2_OPTIONS, Playbook
+from bot.core.playbook import RE2_OPTIONS, Playbook
 
 # Review comments beyond this are almost always pasted logs; the head says what the reviewer meant.
 MAX_TEXT = 20_000

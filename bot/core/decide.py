@@ -11,12 +11,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .classify import Match
-from .events import ReviewComment
-from .model import RETRYABLE_STATES, Decision, Note, Nudge, NudgeState, Signal, nudge_key
-from .org import OrgSettings
-from .playbook import Playbook
-from .policy import HOLDOUT, Reaction, assign_holdout, check_budget, resolve_cosign, sprint_at
+from bot.core.budget import check_budget, sprint_at
+from bot.core.classify import Match
+from bot.core.events import ReviewComment
+from bot.core.holdout import HOLDOUT, assign_holdout
+from bot.core.nudges import RETRYABLE_STATES, Decision, Note, Nudge, NudgeState, Signal, nudge_key
+from bot.core.org import OrgSettings
+from bot.core.playbook import Playbook
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class History:
 
 
 @dataclass(frozen=True)
-class Context:
+class DecisionConfig:
     playbooks: Mapping[str, Playbook]
     org: OrgSettings = field(default_factory=OrgSettings)
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # slug -> logins
@@ -57,7 +58,7 @@ def decide_comment(
     comment: ReviewComment,
     matches: Sequence[Match],
     history: History,
-    ctx: Context,
+    ctx: DecisionConfig,
     now: dt.datetime,
 ) -> CommentDecision:
     engineer = comment.engineer.login
@@ -103,7 +104,7 @@ def _plan(
     history: History,
     nudges: list[Nudge],
     decision: CommentDecision,
-    ctx: Context,
+    ctx: DecisionConfig,
     now: dt.datetime,
 ) -> tuple[Nudge | None, Note]:
     engineer = signal.engineer
@@ -190,22 +191,3 @@ def _plan(
 
     nudge = base.moved(NudgeState.PLANNED, f"{len(recent)} matching comments; {budget.reason}")
     return nudge, note(nudge.state, nudge.reason)
-
-
-def decide_cosign(
-    nudge: Nudge, reactions: Sequence[Reaction], org: OrgSettings, now: dt.datetime
-) -> tuple[Nudge, tuple[Reaction, ...]]:
-    """Move a nudge awaiting co-sign on, from the reactions on its request."""
-    result = resolve_cosign(
-        reactions, nudge.leads, nudge.engineer, nudge.created_at, now, org.cosign_expiry_days
-    )
-    if result.state == "approved":
-        return nudge.moved(NudgeState.COSIGNED, f"co-signed by {result.by}", resolved_by=result.by), result.ignored
-    if result.state == "vetoed":
-        return nudge.moved(NudgeState.VETOED, f"vetoed by {result.by}", resolved_by=result.by), result.ignored
-    if result.state == "expired":
-        return (
-            nudge.moved(NudgeState.EXPIRED, f"no lead answered within {org.cosign_expiry_days} days"),
-            result.ignored,
-        )
-    return nudge, result.ignored

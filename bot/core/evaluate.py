@@ -26,8 +26,8 @@ from enum import StrEnum
 from statistics import fmean
 from typing import Any
 
-from .outcome import Outcome
-from .policy import HOLDOUT, NUDGED
+from bot.core.holdout import HOLDOUT, NUDGED
+from bot.core.outcome import Outcome
 
 
 class Verdict(StrEnum):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .evaluate import VERDICT_TEXT, Evaluation, GroupFigures, Verdict
-from .render import defuse
+from bot.core.evaluate import VERDICT_TEXT, Evaluation, GroupFigures, Verdict
+from bot.core.render import defuse
 
 EVIDENCE_MARKER = "<!-- learning-nudge-evidence:{playbook_id} -->"
 

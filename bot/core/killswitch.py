@@ -16,9 +16,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .evaluate import Evaluation, Verdict
-from .model import Nudge
-from .playbook import Playbook
+from bot.core.evaluate import Evaluation, Verdict
+from bot.core.nudges import Nudge
+from bot.core.playbook import Playbook
 
 
 @dataclass(frozen=True)

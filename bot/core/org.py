@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .yamlcheck import Document, Field, Problem, at_least, between, check_fields, parse_yaml
+from bot.core.yamlcheck import Document, Field, Problem, at_least, between, check_fields, parse_yaml
 
 ORG_FILE = "org.yml"
 TEAM_PREFIX = "team:"

@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .events import ReviewComment
-from .model import Nudge, NudgeState, Signal
-from .policy import HOLDOUT, NUDGED
+from bot.core.events import ReviewComment
+from bot.core.holdout import HOLDOUT, NUDGED
+from bot.core.nudges import Nudge, NudgeState, Signal
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import re2
 
-from .yamlcheck import (
+from bot.core.yamlcheck import (
     Document,
     Field,
     Problem,

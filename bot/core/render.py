@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .model import Nudge, Signal
-from .playbook import Playbook
+from bot.core.nudges import Nudge, Signal
+from bot.core.playbook import Playbook
 
 MARKER_RE = re.compile(r"<!-- learning-nudge(?P<kind>-cosign)?:(?P<key>[0-9a-f]{16}) -->")
 WORD_JOINER = "\u2060"

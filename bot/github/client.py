@@ -21,8 +21,8 @@ import cachetools
 from gidgethub import BadRequest, HTTPException, apps
 from gidgethub import aiohttp as gh_aiohttp
 
-from ..metrics import Metrics
-from .retry import IDEMPOTENT, RetryPolicy, retry_delay
+from bot.app.metrics import Metrics
+from bot.github.retry import IDEMPOTENT, RetryPolicy, retry_delay
 
 log = logging.getLogger(__name__)
 

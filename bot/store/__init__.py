@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Delivery, DeliveryRecord, NoteRecord, ReactionRecord, Store
+from bot.store.base import Delivery, DeliveryRecord, NoteRecord, ReactionRecord, Store
 
 __all__ = ["Delivery", "DeliveryRecord", "NoteRecord", "ReactionRecord", "Store", "open_store"]
 
@@ -10,11 +10,11 @@ __all__ = ["Delivery", "DeliveryRecord", "NoteRecord", "ReactionRecord", "Store"
 async def open_store(url: str) -> Store:
     """``sqlite:///path.db`` (the default) or ``postgresql://...``; migrated and ready."""
     if url.startswith(("postgres://", "postgresql://")):
-        from .postgres import PostgresStore
+        from bot.store.postgres import PostgresStore
 
         store: Store = await PostgresStore.connect(url)
     elif url.startswith("sqlite:///") or url == "sqlite://":
-        from .sqlite import SQLiteStore
+        from bot.store.sqlite import SQLiteStore
 
         store = SQLiteStore(url.removeprefix("sqlite:///") or ":memory:")
     else:

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.decide import CommentDecision, History
-from ..core.evaluate import Evaluation
-from ..core.events import PullRequestEvent
-from ..core.model import Note, Nudge, NudgeState, Signal
-from ..core.outcome import Review
+from bot.core.decide import CommentDecision, History
+from bot.core.evaluate import Evaluation
+from bot.core.events import PullRequestEvent
+from bot.core.nudges import Note, Nudge, NudgeState, Signal
+from bot.core.outcome import Review
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from typing import Any
 
 import asyncpg
 
-from ..core.decide import CommentDecision, History
-from ..core.evaluate import Evaluation, evaluation_from_json, evaluation_to_json
-from ..core.events import PullRequestEvent
-from ..core.model import Note, Nudge, NudgeState, Signal
-from ..core.outcome import Review
-from .base import (
+from bot.core.decide import CommentDecision, History
+from bot.core.evaluate import Evaluation, evaluation_from_json, evaluation_to_json
+from bot.core.events import PullRequestEvent
+from bot.core.nudges import Note, Nudge, NudgeState, Signal
+from bot.core.outcome import Review
+from bot.store.base import (
     Delivery,
     DeliveryRecord,
     EvaluationRecord,
@@ -30,7 +30,7 @@ from .base import (
     evidence_from,
     evidence_json,
 )
-from .schema import MIGRATIONS
+from bot.store.schema import MIGRATIONS
 
 # One advisory lock per schema: processes migrating the same tables wait for each other.
 _MIGRATE_LOCK = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from .core.model import Nudge, NudgeState
-from .core.org import OrgSettings
-from .evaluations import kill_switch_report
-from .store import ReactionRecord, Store
+from bot.app.jobs.evaluations import kill_switch_report
+from bot.core.nudges import Nudge, NudgeState
+from bot.core.org import OrgSettings
+from bot.store import ReactionRecord, Store
 
 COLUMNS = [
     ("planned", None),

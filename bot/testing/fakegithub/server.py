@@ -27,13 +27,13 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from . import spec
-from .auth import ANONYMOUS, AuthError, Caller, Credentials, credential
-from .faults import Faults
-from .handlers import Answer, Call, Handlers
-from .limits import Bucket, RateLimits
-from .paging import paginate
-from .state import NotFound, Repo, Unprocessable, World
+from bot.testing.fakegithub import spec
+from bot.testing.fakegithub.auth import ANONYMOUS, AuthError, Caller, Credentials, credential
+from bot.testing.fakegithub.faults import Faults
+from bot.testing.fakegithub.handlers import Answer, Call, Handlers
+from bot.testing.fakegithub.limits import Bucket, RateLimits
+from bot.testing.fakegithub.paging import paginate
+from bot.testing.fakegithub.state import NotFound, Repo, Unprocessable, World
 
 DOCS = "https://docs.github.com/rest"
 API_VERSION = "2022-11-28"

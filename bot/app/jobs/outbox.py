@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from gidgethub import BadRequest, GitHubException
 
-from .core.decide import decide_cosign
-from .core.model import Nudge, NudgeState
-from .core.playbook import Playbook
-from .core.policy import Reaction
-from .core.render import find_marker, render_cosign_outcome, render_cosign_request, render_nudge
-from .github.retry import RetryPolicy, backoff
-from .store.base import ReactionRecord
+from bot.core.cosign import Reaction, decide_cosign
+from bot.core.nudges import Nudge, NudgeState
+from bot.core.playbook import Playbook
+from bot.core.render import find_marker, render_cosign_outcome, render_cosign_request, render_nudge
+from bot.github.retry import RetryPolicy, backoff
+from bot.store.base import ReactionRecord
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from bot.app.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
-from .metrics import Metrics
-from .store import Store
+from bot.app.metrics import Metrics
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING
 import aiohttp
 from gidgethub import GitHubException
 
-from .core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
-from .core.evidence import describe, evidence_marker, render_evidence, title
-from .core.killswitch import due_window, in_force, resume
-from .core.model import Nudge
-from .core.outcome import measure_outcomes
-from .core.playbook import Playbook
-from .store import Store
-from .store.base import EvaluationRecord
+from bot.core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
+from bot.core.evidence import describe, evidence_marker, render_evidence, title
+from bot.core.killswitch import due_window, in_force, resume
+from bot.core.nudges import Nudge
+from bot.core.outcome import measure_outcomes
+from bot.core.playbook import Playbook
+from bot.store import Store
+from bot.store.base import EvaluationRecord
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from bot.app.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING
 
 from gidgethub import routing, sansio
 
-from . import config_sync
-from .core.decide import Context, decide_comment
-from .core.events import (
+from bot.app.jobs import config_sync
+from bot.app.jobs.evaluations import playbooks_in_force
+from bot.app.routers.outcomes import outcomes
+from bot.core.decide import DecisionConfig, decide_comment
+from bot.core.events import (
     ReviewComment,
     pull_request_from_payload,
     review_comment_from_payload,
     review_from_payload,
 )
-from .evaluations import playbooks_in_force
-from .outcomes import outcomes
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from bot.app.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, worker: Wo
     in_force = await playbooks_in_force(
         worker.store, playbooks.playbooks, comment.pull.installation_id, worker.clock()
     )  # a playbook the kill switch paused sends no nudge
-    ctx = Context(playbooks=in_force, org=worker.org, teams=teams)
+    ctx = DecisionConfig(playbooks=in_force, org=worker.org, teams=teams)
     matches = playbooks.classifier.matches(comment.body) if not comment.reviewer.is_bot else []
     async with one_decision_at_a_time(worker, comment.pull.installation_id, comment.engineer.login):
         now = worker.clock()

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from gidgethub import routing, sansio
 
-from .core.events import ReviewComment, review_comment_from_payload, review_from_payload
-from .core.outcome import review_of
+from bot.core.events import ReviewComment, review_comment_from_payload, review_from_payload
+from bot.core.outcome import review_of
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from bot.app.worker import Worker
 
 outcomes = routing.Router()
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import shapes
-from .shapes import API, WEB, iso
+from bot.testing.fakegithub import shapes
+from bot.testing.fakegithub.shapes import API, WEB, iso
 
 ReactionSubject = Literal["pull_comment", "issue_comment", "issue"]
 FIRST_GENERATED_ID = 1_000_001

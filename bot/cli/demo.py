@@ -26,12 +26,12 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
-from .clock import ManualClock
-from .core.org import OrgSettings, Role
-from .core.render import MARKER_RE
-from .fakegithub import FakeGitHub, app_keypair
-from .service import build_service
-from .settings import PACKAGE_ROOT, Settings
+from bot.app.settings import PACKAGE_ROOT, Settings
+from bot.app.wiring import build_service
+from bot.core.org import OrgSettings, Role
+from bot.core.render import MARKER_RE
+from bot.testing.clock import ManualClock
+from bot.testing.fakegithub import FakeGitHub, app_keypair
 
 APP_ID = 1
 INSTALLATION = 1

@@ -17,16 +17,16 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from .config_sync import ConfigSync
-from .core.org import ORG_FILE, OrgSettings, parse_org_settings
-from .core.playbook import load_playbooks
-from .core.yamlcheck import Problem
-from .github import GitHubApp
-from .metrics import Metrics
-from .settings import Settings
-from .store import Store, open_store
-from .web import create_app
-from .worker import PlaybookSet, Worker
+from bot.app.jobs.config_sync import ConfigSync
+from bot.app.metrics import Metrics
+from bot.app.settings import Settings
+from bot.app.web import create_app
+from bot.app.worker import PlaybookSet, Worker
+from bot.core.org import ORG_FILE, OrgSettings, parse_org_settings
+from bot.core.playbook import load_playbooks
+from bot.core.yamlcheck import Problem
+from bot.github import GitHubApp
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import shapes
-from .auth import Caller, Credentials
-from .limits import Bucket
-from .state import NotFound, ReactionSubject, Repo, Unprocessable, World
+from bot.testing.fakegithub import shapes
+from bot.testing.fakegithub.auth import Caller, Credentials
+from bot.testing.fakegithub.limits import Bucket
+from bot.testing.fakegithub.state import NotFound, ReactionSubject, Repo, Unprocessable, World
 
 PERMISSION_LEVELS = {"read": 1, "write": 2, "admin": 3}
 

@@ -22,19 +22,19 @@ import aiohttp
 import cachetools
 from gidgethub import GitHubException, routing, sansio
 
-from .config_sync import ConfigSync
-from .core.classify import Classifier
-from .core.events import PayloadError, ReviewComment
-from .core.org import OrgSettings
-from .core.playbook import Playbook
-from .core.yamlcheck import Problem
-from .evaluations import EvaluationJob
-from .github import GitHubApp
-from .github.retry import RetryPolicy, backoff
-from .handlers import ROUTER
-from .metrics import Metrics
-from .outbox import Outbox
-from .store import Store
+from bot.app.jobs.config_sync import ConfigSync
+from bot.app.jobs.evaluations import EvaluationJob
+from bot.app.jobs.outbox import Outbox
+from bot.app.metrics import Metrics
+from bot.app.routers.reviews import ROUTER
+from bot.core.classify import Classifier
+from bot.core.events import PayloadError, ReviewComment
+from bot.core.org import OrgSettings
+from bot.core.playbook import Playbook
+from bot.core.yamlcheck import Problem
+from bot.github import GitHubApp
+from bot.github.retry import RetryPolicy, backoff
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from gidgethub import GitHubException, routing, sansio
 
-from .core.events import Push, push_from_payload
-from .core.org import OrgSettings, parse_org_settings
-from .core.playbook import NOT_PLAYBOOKS, Playbook, parse_playbooks
-from .core.yamlcheck import Problem
+from bot.core.events import Push, push_from_payload
+from bot.core.org import OrgSettings, parse_org_settings
+from bot.core.playbook import NOT_PLAYBOOKS, Playbook, parse_playbooks
+from bot.core.yamlcheck import Problem
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from bot.app.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,9 @@ class ConfigSync:
         self._install()
 
     def _install(self) -> None:
-        from .worker import PlaybookSet  # the worker imports the handlers, which import this module
+        from bot.app.worker import (
+            PlaybookSet,  # the worker imports the handlers, which import this module
+        )
 
         playbooks = sorted(self._playbooks.values(), key=lambda p: p.id)
         problems = [p for f in self._seen.values() for p in f.problems]

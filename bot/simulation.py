@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core.classify import Match
-from .core.decide import Context, History, decide_comment
-from .core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
-from .core.events import Actor, PullRequestRef, ReviewComment
-from .core.evidence import describe, render_evidence
-from .core.killswitch import due_window, in_force, resume
-from .core.model import Nudge, NudgeState, Signal
-from .core.org import OrgSettings
-from .core.outcome import Outcome, Review, measure_outcomes
-from .core.playbook import NudgeContent, Playbook
+from bot.core.classify import Match
+from bot.core.decide import DecisionConfig, History, decide_comment
+from bot.core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
+from bot.core.events import Actor, PullRequestRef, ReviewComment
+from bot.core.evidence import describe, render_evidence
+from bot.core.killswitch import due_window, in_force, resume
+from bot.core.nudges import Nudge, NudgeState, Signal
+from bot.core.org import OrgSettings
+from bot.core.outcome import Outcome, Review, measure_outcomes
+from bot.core.playbook import NudgeContent, Playbook
 
 INSTALLATION = 1
 REPO = "example/app"
@@ -120,7 +120,7 @@ def simulate(scenario: Scenario) -> Simulation:
     for day in range(scenario.days):
         today = scenario.start + dt.timedelta(days=day)
         effective = in_force(playbooks, histories, today)
-        ctx = Context(playbooks=effective, org=org)
+        ctx = DecisionConfig(playbooks=effective, org=org)
         events: list[tuple[dt.datetime, int, str, str, str | None]] = []
         for index, author in enumerate(people):
             for _ in range(rng.poisson(pr_rate[author])):

@@ -1,0 +1,1 @@
+"""The Learning Nudges app: the web edge, webhook routers, scheduled jobs and their wiring."""

@@ -1,0 +1,1 @@
+"""Scheduled work, each a function of its narrow dependencies and the injected time."""

@@ -1,0 +1,63 @@
+"""Budgets, not topics: sprints from the injected clock, and whether one more nudge fits.
+
+A nudge charges the engineer's budget for the sprint it was decided in, by count and by minutes,
+as the engineer's role in the org settings allows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.core.nudges import CHARGED_STATES, Nudge
+from bot.core.org import OrgSettings, Role
+
+
+@dataclass(frozen=True)
+class Sprint:
+    index: int
+    start: dt.datetime
+    end: dt.datetime  # exclusive
+
+    def __contains__(self, moment: dt.datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+def sprint_at(now: dt.datetime, settings: OrgSettings) -> Sprint:
+    """The sprint containing ``now``; sprints start at 00:00 UTC on ``sprint_start`` + k·days."""
+    origin = dt.datetime.combine(settings.sprint_start, dt.time(), tzinfo=dt.UTC)
+    length = dt.timedelta(days=settings.sprint_days)
+    index = (now - origin) // length
+    start = origin + index * length
+    return Sprint(index, start, start + length)
+
+
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    allowed: bool
+    reason: str
+    used_nudges: int
+    used_minutes: int
+
+
+def check_budget(role: Role, sprint: Sprint, minutes: int, history: Iterable[Nudge]) -> BudgetCheck:
+    """Whether one more nudge of ``minutes`` fits the engineer's budget in ``sprint``."""
+    charged = [n for n in history if n.state in CHARGED_STATES and n.sprint == sprint.index]
+    used_nudges = len(charged)
+    used_minutes = sum(n.minutes for n in charged)
+    where = f"role {role.name}, sprint {sprint.start:%Y-%m-%d}..{sprint.end:%Y-%m-%d}"
+    if role.nudges is not None and used_nudges >= role.nudges:
+        return BudgetCheck(
+            False, f"budget spent: {used_nudges} of {role.nudges} nudges ({where})", used_nudges, used_minutes
+        )
+    if role.minutes is not None and used_minutes + minutes > role.minutes:
+        return BudgetCheck(
+            False,
+            f"budget spent: {used_minutes} + {minutes} of {role.minutes} minutes ({where})",
+            used_nudges,
+            used_minutes,
+        )
+    return BudgetCheck(True, f"within budget ({where})", used_nudges, used_minutes)
