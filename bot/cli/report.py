@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
 
 from bot.app.jobs.evaluations import kill_switch_report
+from bot.app.wiring import load_config
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
-from bot.store import ReactionRecord, Store
+from bot.store import ReactionRecord, Store, open_store
 
 COLUMNS = [
     ("planned", None),
@@ -102,3 +105,13 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
         if d.status == "failed":
             parts.append(f"  failed {d.id} ({d.event}, {d.attempts} attempts): {d.error}")
     return "\n".join(parts) + "\n"
+
+
+async def _report(database_url: str, playbooks_dir: Path, out: TextIO) -> None:
+
+    _playbooks, org, _problems = load_config(playbooks_dir)
+    store = await open_store(database_url)
+    try:
+        out.write(await build_report(store, org))
+    finally:
+        await store.close()
