@@ -11,6 +11,7 @@ file keeps its last good version); this module reads, installs the result in the
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -94,15 +95,23 @@ class ConfigSync:
                 texts[path] = base64.b64decode(item.get("content") or "").decode("utf-8")
             except (binascii.Error, UnicodeDecodeError) as exc:
                 unreadable[path] = Problem(path, 1, "(file)", f"cannot be read as UTF-8 text: {exc}")
-        self.state = apply_folder(self.state, listing, texts, unreadable)
-        self._install()
+        # Parsing, checking the examples and compiling the classifier are CPU work: off the loop.
+        state, playbook_set = await asyncio.to_thread(self._build, listing, texts, unreadable)
+        self.state = state
+        self._install(playbook_set)
         return self.state.problems()
 
-    def _install(self) -> None:
-        playbooks = self.state.playbook_list()
-        problems = self.state.problems()
+    def _build(
+        self, listing: dict[str, str], texts: dict[str, str], unreadable: dict[str, Problem]
+    ) -> tuple[FolderState, PlaybookSet]:
+        state = apply_folder(self.state, listing, texts, unreadable)
+        return state, PlaybookSet(tuple(state.playbook_list()), tuple(state.problems()))
+
+    def _install(self, playbook_set: PlaybookSet) -> None:
+        playbooks = playbook_set.playbooks
+        problems = playbook_set.problems
         org = replace(self.state.org or self.local_org, playbooks_repo=self.repo, playbooks_folder=self.folder)
-        self.holder.replace(playbooks=PlaybookSet(tuple(playbooks), tuple(problems)), org=org)
+        self.holder.replace(playbooks=playbook_set, org=org)
         for problem in problems:
             log.error("config repo=%s problem=%s (the last good version of that file stays in force)", self.repo, problem)
         log.info(

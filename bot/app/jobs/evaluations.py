@@ -10,6 +10,7 @@ the next run.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -20,9 +21,10 @@ from bot.app.jobs.outbox import GITHUB_ERRORS
 from bot.app.paused import histories
 from bot.core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
 from bot.core.evidence_issue import evidence_write, find_evidence_issue, may_publish
-from bot.core.killswitch import due_window, resume
-from bot.core.nudges import Nudge
-from bot.core.outcome import measure_outcomes
+from bot.core.killswitch import Window, due_window, resume
+from bot.core.nudges import Nudge, Signal
+from bot.core.outcome import Review, measure_outcomes
+from bot.core.playbook import Playbook
 from bot.github import GitHubApp
 from bot.store import Store
 from bot.store.base import EvaluationRecord
@@ -88,24 +90,9 @@ class EvaluationJob:
                     await self.store.assignments(installation),
                 )
             reviews, signals, assignments = data
-            outcomes = measure_outcomes(
-                playbook.id,
-                reviews=reviews,
-                signals=signals,
-                nudges=nudges,
-                assignments=assignments,
-                since=window.start,
-                until=window.end,
-                lookback=dt.timedelta(days=playbook.evaluation_window_days),
-            )
-            evaluation = evaluate_playbook(
-                outcomes,
-                installation_id=installation,
-                playbook_id=playbook.id,
-                window_start=window.start,
-                window_end=window.end,
-                at=now,
-                rules=self.rules,
+            # The statistics are CPU work: off the loop that answers webhooks.
+            evaluation = await asyncio.to_thread(
+                _evaluate_window, playbook, installation, window, reviews, signals, nudges, assignments, now, self.rules
             )
             if await self.store.add_evaluation(evaluation):
                 added.append(evaluation)
@@ -162,3 +149,35 @@ class EvaluationJob:
             )
             log.info("playbook=%s evidence issue #%s updated in %s", playbook_id, issue["number"], repo)
         return int(issue["number"])
+
+
+def _evaluate_window(
+    playbook: Playbook,
+    installation: int,
+    window: Window,
+    reviews: list[Review],
+    signals: list[Signal],
+    nudges: list[Nudge],
+    assignments: dict[tuple[str, str], str],
+    now: dt.datetime,
+    rules: Rules,
+) -> Evaluation:
+    outcomes = measure_outcomes(
+        playbook.id,
+        reviews=reviews,
+        signals=signals,
+        nudges=nudges,
+        assignments=assignments,
+        since=window.start,
+        until=window.end,
+        lookback=dt.timedelta(days=playbook.evaluation_window_days),
+    )
+    return evaluate_playbook(
+        outcomes,
+        installation_id=installation,
+        playbook_id=playbook.id,
+        window_start=window.start,
+        window_end=window.end,
+        at=now,
+        rules=rules,
+    )
