@@ -10,7 +10,10 @@ the test-suite asserts is empty after every test.
 
 Everything else is GitHub's behaviour as a client sees it: app JWTs and installation tokens,
 per-resource state with GitHub's JSON, pagination with ``Link`` headers, rate-limit headers,
-``ETag`` conditional requests that cost no rate limit, and injectable faults.
+``ETag`` conditional requests that cost no rate limit, and injectable faults. GitHub's side of
+webhooks too: the fake sends signed deliveries to the app's webhook URL, keeps GitHub's record
+of each, and redelivers on request (:mod:`.webhooks`); apps made through the manifest flow
+(:mod:`.apps`) can authenticate with the key the conversion handed out.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from typing import Any, Literal
 from aiohttp import web
 
 from bot.testing.fakegithub import spec
+from bot.testing.fakegithub.actions import Actions
 from bot.testing.fakegithub.auth import ANONYMOUS, AuthError, Caller, Credentials, credential
 from bot.testing.fakegithub.faults import Faults
 from bot.testing.fakegithub.handlers import Answer, Call, Handlers
 from bot.testing.fakegithub.limits import Bucket, RateLimits
-from bot.testing.fakegithub.paging import paginate
+from bot.testing.fakegithub.paging import BadCursor, paginate, paginate_by_cursor
 from bot.testing.fakegithub.state import NotFound, Repo, Unprocessable, World
+from bot.testing.fakegithub.webhooks import Webhooks
 
 DOCS = "https://docs.github.com/rest"
 API_VERSION = "2022-11-28"
@@ -43,9 +48,14 @@ APP_OPERATIONS = frozenset(
         "apps/list-installations",
         "apps/create-installation-access-token",
         "apps/get-repo-installation",
+        "apps/list-webhook-deliveries",
+        "apps/get-webhook-delivery",
+        "apps/redeliver-webhook-delivery",
     }
 )
 OPEN_OPERATIONS = frozenset({"rate-limit/get", "users/get-by-username"})
+# The manifest conversion needs no credential: the one-time code is the proof.
+UNAUTHENTICATED_OPERATIONS = frozenset({"apps/create-from-manifest"})
 UNMETERED_OPERATIONS = frozenset({"rate-limit/get"})  # GitHub does not count /rate_limit
 
 
@@ -110,7 +120,11 @@ class FakeGitHub:
         self._description = spec.description()
         self._world = World(app_id=app_id, bot_login=bot_login, now=now)
         self._credentials = Credentials(app_id=app_id, public_key_pem=public_key_pem, now=now)
-        self._handlers = Handlers(self._world, self._credentials).table
+        self._webhooks = Webhooks(now=now)
+        self._actions = Actions(self._world, now)
+        self._handlers = Handlers(
+            self._world, self._credentials, self._webhooks, self._actions, now
+        ).table
         self._limits = RateLimits(now)
         self._faults = Faults()
         self._check_answers = check_answers
@@ -135,6 +149,7 @@ class FakeGitHub:
         return self._base_url
 
     async def close(self) -> None:
+        await self._webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -146,8 +161,13 @@ class FakeGitHub:
         return self._base_url
 
     # seeding state ------------------------------------------------------------------------------
-    def add_installation(self, installation_id: int, account: str) -> None:
-        self._world.add_installation(installation_id, account)
+    def add_installation(
+        self, installation_id: int, account: str, *, app_id: int | None = None
+    ) -> None:
+        """An installation of the fake's app, or of the app ``app_id`` (one made from a manifest)."""
+        if app_id is not None and not self._world.apps.known(app_id):
+            raise LookupError(f"app {app_id} is not in the fake; convert a manifest code first")
+        self._world.add_installation(installation_id, account, app_id=app_id)
 
     def add_repo(
         self, owner: str, repo: str, *, installation_id: int, default_branch: str = "main"
@@ -171,11 +191,27 @@ class FakeGitHub:
         author_type: str = "User",
         head_sha: str | None = None,
         files: list[str] | tuple[str, ...] = (),
+        title: str | None = None,
+        body: str | None = None,
+        state: Literal["open", "closed"] = "open",
+        head_ref: str | None = None,
+        created_at: dt.datetime | None = None,
     ) -> None:
+        """A pull request; ``created_at`` (default: now) lets a test seed older ones."""
         found = self._repo(owner, repo)
         sha = head_sha or hashlib.sha1(f"{owner}/{repo}#{number}".encode()).hexdigest()
         self._world.add_pull(
-            found, number, author=author, author_type=author_type, head_sha=sha, files=files
+            found,
+            number,
+            author=author,
+            author_type=author_type,
+            head_sha=sha,
+            files=files,
+            title=title,
+            body=body,
+            state=state,
+            head_ref=head_ref,
+            created_at=created_at,
         )
 
     def add_review_comment(
@@ -191,8 +227,14 @@ class FakeGitHub:
         in_reply_to_id: int | None = None,
         path: str = "app.py",
         line: int = 1,
+        created_at: dt.datetime | None = None,
+        updated_at: dt.datetime | None = None,
     ) -> dict:
-        """A review comment made by a person (or another bot), e.g. the one a webhook describes."""
+        """A review comment made by a person (or another bot), e.g. the one a webhook describes.
+
+        ``created_at`` (default: now) and ``updated_at`` (default: ``created_at``) may lie in
+        the past, for history the app reads back with ``since``.
+        """
         try:
             return self._world.add_review_comment(
                 self._repo(owner, repo),
@@ -203,6 +245,8 @@ class FakeGitHub:
                 in_reply_to_id=in_reply_to_id,
                 path=path,
                 line=line,
+                created_at=created_at,
+                updated_at=updated_at,
             )
         except NotFound:
             raise LookupError(
@@ -236,8 +280,150 @@ class FakeGitHub:
         """A file for the contents API; ``ref`` defaults to the repository's default branch."""
         self._world.add_file(self._repo(owner, repo), path, content, ref)
 
-    def add_team(self, org: str, team_slug: str, members: list[str]) -> None:
-        self._world.add_team(org, team_slug, members)
+    def add_review(
+        self,
+        owner: str,
+        repo: str,
+        pull_number: int,
+        *,
+        user: str,
+        body: str = "",
+        state: Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"] = "COMMENTED",
+        submitted_at: dt.datetime | None = None,
+    ) -> dict:
+        """A submitted review of a pull request, listed by ``GET .../pulls/{n}/reviews``."""
+        try:
+            return self._world.add_review(
+                self._repo(owner, repo),
+                pull_number,
+                author=self._world.person(user),
+                body=body,
+                state=state,
+                submitted_at=submitted_at,
+            )
+        except NotFound:
+            raise LookupError(f"{owner}/{repo}#{pull_number} is not a pull request in the fake") from None
+
+    def add_team(
+        self,
+        org: str,
+        team_slug: str,
+        members: list[str],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parent: str | None = None,
+    ) -> None:
+        """A team (``parent``: another team's slug); its members become organisation members."""
+        self._world.add_team(
+            org, team_slug, members, name=name, description=description, parent=parent
+        )
+
+    def add_workflow_run(
+        self,
+        owner: str,
+        repo: str,
+        *,
+        name: str = "CI",
+        path: str = ".github/workflows/ci.yml",
+        event: str = "push",
+        status: str = "completed",
+        conclusion: str | None = "success",
+        head_sha: str | None = None,
+        head_branch: str | None = None,
+        actor: str = "octocat",
+        created_at: dt.datetime | None = None,
+        pull_numbers: list[int] | tuple[int, ...] = (),
+    ) -> dict:
+        """A GitHub Actions workflow run, as ``GET .../actions/runs`` shows it."""
+        found = self._repo(owner, repo)
+        try:
+            return self._actions.add_run(
+                found,
+                name=name,
+                path=path,
+                event=event,
+                status=status,
+                conclusion=conclusion,
+                head_sha=head_sha or hashlib.sha1(f"{owner}/{repo}@{name}".encode()).hexdigest(),
+                head_branch=head_branch or found.default_branch,
+                actor=actor,
+                created_at=created_at,
+                pull_numbers=list(pull_numbers),
+            )
+        except NotFound:
+            raise LookupError(f"pull requests {pull_numbers} are not all in the fake") from None
+
+    def add_workflow_job(
+        self,
+        owner: str,
+        repo: str,
+        run_id: int,
+        *,
+        name: str,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        steps: list[dict] | tuple[dict, ...] = (),
+        started_at: dt.datetime | None = None,
+        completed_at: dt.datetime | None = None,
+    ) -> dict:
+        """A job of a workflow run; ``steps`` are ``{"name": ...}`` (status/conclusion optional)."""
+        try:
+            return self._actions.add_job(
+                self._repo(owner, repo),
+                run_id,
+                name=name,
+                status=status,
+                conclusion=conclusion,
+                steps=list(steps),
+                started_at=started_at,
+                completed_at=completed_at,
+            )
+        except NotFound:
+            raise LookupError(f"workflow run {run_id} is not in {owner}/{repo}") from None
+
+    # the app-manifest flow ------------------------------------------------------------------------
+    def add_manifest_code(
+        self,
+        code: str,
+        manifest: dict,
+        *,
+        owner: str | None = None,
+        owner_type: Literal["Organization", "User"] = "Organization",
+    ) -> None:
+        """A code GitHub would hand back after someone created an app from ``manifest``.
+
+        ``POST /app-manifests/{code}/conversions`` turns it, once and within an hour, into a new
+        app (its own id, key pair and, if the manifest has ``hook_attributes.url``, webhook
+        target and secret). ``owner`` defaults to the account of the first installation.
+        """
+        installations = list(self._world.installations.values())
+        account = owner or (installations[0].account if installations else self._world.app_slug)
+        self._world.apps.add_code(
+            code, manifest, owner=account, owner_type=owner_type, now=self._now()
+        )
+
+    # webhooks -------------------------------------------------------------------------------------
+    def set_webhook_target(self, url: str, secret: str | None, *, app_id: int | None = None) -> None:
+        """Where the app's webhooks go, and the secret that signs them (None: unsigned)."""
+        self._webhooks.set_target(app_id or self.app_id, url, secret)
+
+    async def send_webhook(self, event: str, payload: dict, *, app_id: int | None = None) -> str:
+        """Deliver one event to the app's webhook URL now, as GitHub would; returns its guid.
+
+        The outcome (``OK``, ``Invalid HTTP Response: 503``, ``failed to connect to host``,
+        ``timed out``) is recorded in :meth:`deliveries` and never retried.
+        """
+        delivery = await self._webhooks.send(app_id or self.app_id, event, payload)
+        return delivery.guid
+
+    def deliveries(self, *, app_id: int | None = None) -> list[dict]:
+        """Every delivery so far, newest first, as ``GET /app/hook/deliveries/{id}`` shows it."""
+        return [d.json() for d in self._webhooks.deliveries_of(app_id or self.app_id)]
+
+    async def flush_webhooks(self) -> None:
+        """Wait for the redeliveries asked for so far (GitHub answers 202, then sends)."""
+        await self._webhooks.settle()
 
     def add_reaction(
         self,
@@ -269,6 +455,9 @@ class FakeGitHub:
         """The repository's issues, oldest first (pull requests, which GitHub also lists, left out)."""
         found = sorted(self._world.issues_of(self._repo(owner, repo)), key=lambda i: i.number)
         return [self._world.issue_json(i) for i in found if i.pull is None]
+
+    def reviews(self, owner: str, repo: str, pull_number: int) -> list[dict]:
+        return self._world.reviews_on(self._repo(owner, repo), pull_number)
 
     def check_runs(self, owner: str, repo: str) -> list[dict]:
         return self._world.check_runs_of(self._repo(owner, repo))
@@ -395,12 +584,30 @@ class FakeGitHub:
         except Unprocessable as invalid:
             extra = {"errors": invalid.errors} if invalid.errors else {}
             return _error(422, invalid.message, **extra)
-        if route.operation.paginated and answer.status == 200 and isinstance(answer.body, list):
-            url = str(request.url.with_query(None))
-            answer.body, link = paginate(answer.body, request.query, url)
-            if link:
-                answer.headers["Link"] = link
+        if route.operation.paginated and answer.status == 200:
+            try:
+                self._paginate(request, route.operation, answer)
+            except BadCursor:
+                return _error(400, "Bad Request")
         return answer
+
+    @staticmethod
+    def _paginate(request: web.Request, operation: spec.Operation, answer: Answer) -> None:
+        """The page asked for, in place; the Link header GitHub would send with it."""
+        url = str(request.url.with_query(None))
+        if operation.list_key is not None and isinstance(answer.body, dict):
+            # {"total_count": n, "<items>": [...]}: the array is paged, total_count stays
+            key = operation.list_key
+            answer.body[key], link = paginate(answer.body[key], request.query, url)
+        elif operation.cursor_paged and isinstance(answer.body, list):
+            ids = [item["id"] for item in answer.body]
+            answer.body, link = paginate_by_cursor(answer.body, ids, request.query, url)
+        elif isinstance(answer.body, list):
+            answer.body, link = paginate(answer.body, request.query, url)
+        else:
+            return
+        if link:
+            answer.headers["Link"] = link
 
     def _authorize(
         self, request: web.Request, route: spec.Route, body: Any, bucket: Bucket
@@ -408,7 +615,9 @@ class FakeGitHub:
         operation_id = route.operation.operation_id
         authorization = request.headers.get("Authorization")
         caller: Caller
-        if operation_id in APP_OPERATIONS:
+        if operation_id in UNAUTHENTICATED_OPERATIONS:
+            caller = ANONYMOUS
+        elif operation_id in APP_OPERATIONS:
             caller = self._credentials.app(authorization)
         elif operation_id in OPEN_OPERATIONS and not authorization:
             caller = ANONYMOUS
