@@ -50,7 +50,9 @@ def _parse(moment: str) -> dt.datetime:
 
 
 def created_matches(created: dt.datetime, wanted: str) -> bool:
-    """GitHub's search syntax for dates: ``>=X``, ``<=X``, ``>X``, ``<X``, ``X..Y`` or a day."""
+    """GitHub's search syntax for dates: ``>=X``, ``<=X``, ``>X``, ``<X``, ``X..Y``, a day or a
+    moment. The description declares ``created`` a ``date-time``, so only the last gets past
+    the request check; the rest is here for when it does not."""
     for op, test in ((">=", created.__ge__), ("<=", created.__le__), (">", created.__gt__),
                      ("<", created.__lt__)):
         if wanted.startswith(op):
