@@ -18,25 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import test_fakegithub as base
 from conftest import FIXTURES, SHARED
-from test_fakegithub import (  # noqa: F401  (fixtures)
-    APP_ID,
-    INSTALLATION,
-    OWNER,
-    PR,
-    REPO,
-    START,
-    Client,
-    app_key,
-    clock,
-    fake,
-    gh,
-    http,
-    receiver,
-)
+from test_fakegithub import APP_ID, INSTALLATION, OWNER, PR, REPO, START, Client
 
 from bot.testing.fakegithub import DESCRIPTION_FILE, FakeGitHub
 
+# the fake's own fixtures: a fake with its answers checked, a token client, a webhook receiver
+app_key, clock, fake, gh, http, receiver = (
+    base.app_key,
+    base.clock,
+    base.fake,
+    base.gh,
+    base.http,
+    base.receiver,
+)
 SECRET = "webhook-s3cret"
 BASE = f"/repos/{OWNER}/{REPO}"
 
@@ -291,7 +287,12 @@ async def test_review_comments_of_a_repository_backfill_with_since_and_pages(fak
     fake.add_pull(OWNER, REPO, 8, author="carol")
     for n in range(40):
         fake.add_review_comment(
-            OWNER, REPO, PR if n % 2 else 8, comment_id=5000 + n, user="bob", body=f"c{n}",
+            OWNER,
+            REPO,
+            PR if n % 2 else 8,
+            comment_id=5000 + n,
+            user="bob",
+            body=f"c{n}",
             created_at=START - dt.timedelta(days=40 - n),
         )
     status, headers, page = await gh.call("GET", f"{BASE}/pulls/comments")
@@ -326,7 +327,9 @@ async def test_pulls_list_filters_sorts_and_pages(fake, gh):
 
 
 async def test_seeded_reviews_are_listed(fake, gh):
-    fake.add_review(OWNER, REPO, PR, user="bob", body="Please split this", state="CHANGES_REQUESTED")
+    fake.add_review(
+        OWNER, REPO, PR, user="bob", body="Please split this", state="CHANGES_REQUESTED"
+    )
     _, _, reviews = await gh.call("GET", f"{BASE}/pulls/{PR}/reviews")
     assert [(r["user"]["login"], r["state"], r["body"]) for r in reviews] == [
         ("bob", "CHANGES_REQUESTED", "Please split this")
@@ -350,7 +353,9 @@ async def test_installation_repositories_with_total_count_and_pages(fake, http, 
     _, _, token = await app.call(
         "POST", f"/app/installations/{INSTALLATION}/access_tokens", {"repositories": ["svc-1"]}
     )
-    _, _, narrow = await Client(fake, http, token["token"]).call("GET", "/installation/repositories")
+    _, _, narrow = await Client(fake, http, token["token"]).call(
+        "GET", "/installation/repositories"
+    )
     assert (narrow["total_count"], narrow["repository_selection"]) == (1, "selected")
     assert (await app.call("GET", "/installation/repositories"))[0] == 401
 
@@ -369,14 +374,22 @@ async def test_org_teams_are_listed_with_their_parent(fake, gh):
 
 # checks and actions --------------------------------------------------------------------------------
 async def test_annotations_of_a_check_run(fake, gh):
-    _, _, run = await gh.call("POST", f"{BASE}/check-runs", {"name": "nudges", "head_sha": "d" * 40})
+    _, _, run = await gh.call(
+        "POST", f"{BASE}/check-runs", {"name": "nudges", "head_sha": "d" * 40}
+    )
     annotations = [
-        {"path": f"playbooks/p{n}.yml", "start_line": n + 1, "end_line": n + 1,
-         "annotation_level": "failure", "message": f"problem {n}"}
+        {
+            "path": f"playbooks/p{n}.yml",
+            "start_line": n + 1,
+            "end_line": n + 1,
+            "annotation_level": "failure",
+            "message": f"problem {n}",
+        }
         for n in range(35)
     ]
     await gh.call(
-        "PATCH", f"{BASE}/check-runs/{run['id']}",
+        "PATCH",
+        f"{BASE}/check-runs/{run['id']}",
         {"output": {"title": "t", "summary": "s", "annotations": annotations}},
     )
     status, headers, listed = await gh.call("GET", f"{BASE}/check-runs/{run['id']}/annotations")
@@ -388,9 +401,13 @@ async def test_annotations_of_a_check_run(fake, gh):
 
 async def test_check_runs_for_a_ref(fake, gh, clock):
     fake.add_pull(OWNER, REPO, 8, author="carol", head_sha="e" * 40, head_ref="feature/x")
-    first = (await gh.call("POST", f"{BASE}/check-runs", {"name": "nudges", "head_sha": "e" * 40}))[2]
+    first = (await gh.call("POST", f"{BASE}/check-runs", {"name": "nudges", "head_sha": "e" * 40}))[
+        2
+    ]
     clock.advance(minutes=1)
-    second = (await gh.call("POST", f"{BASE}/check-runs", {"name": "nudges", "head_sha": "e" * 40}))[2]
+    second = (
+        await gh.call("POST", f"{BASE}/check-runs", {"name": "nudges", "head_sha": "e" * 40})
+    )[2]
     await gh.call("POST", f"{BASE}/check-runs", {"name": "lint", "head_sha": "e" * 40})
     await gh.call("POST", f"{BASE}/check-runs", {"name": "nudges", "head_sha": "f" * 40})
 
@@ -413,14 +430,26 @@ async def test_check_runs_for_a_ref(fake, gh, clock):
 
 async def test_workflow_runs_and_jobs(fake, gh):
     old = fake.add_workflow_run(
-        OWNER, REPO, name="CI", conclusion="failure", created_at=START - dt.timedelta(days=2),
-        head_sha="1" * 40, actor="carol",
+        OWNER,
+        REPO,
+        name="CI",
+        conclusion="failure",
+        created_at=START - dt.timedelta(days=2),
+        head_sha="1" * 40,
+        actor="carol",
     )
     new = fake.add_workflow_run(
-        OWNER, REPO, name="CI", event="pull_request", head_branch="change-7", pull_numbers=[PR],
+        OWNER,
+        REPO,
+        name="CI",
+        event="pull_request",
+        head_branch="change-7",
+        pull_numbers=[PR],
         head_sha="2" * 40,
     )
-    running = fake.add_workflow_run(OWNER, REPO, name="Deploy", status="in_progress", conclusion=None)
+    running = fake.add_workflow_run(
+        OWNER, REPO, name="Deploy", status="in_progress", conclusion=None
+    )
     fake.add_workflow_job(OWNER, REPO, new["id"], name="test", steps=[{"name": "pytest"}])
     fake.add_workflow_job(OWNER, REPO, new["id"], name="lint")
 
@@ -450,10 +479,15 @@ async def test_workflow_runs_and_jobs(fake, gh):
     )
     assert without["workflow_runs"][0]["pull_requests"] == []
     _, headers, paged = await gh.call("GET", f"{BASE}/actions/runs?per_page=2")
-    assert (paged["total_count"], len(paged["workflow_runs"])) == (3, 2) and "next" in links(headers)
+    assert (paged["total_count"], len(paged["workflow_runs"])) == (3, 2) and "next" in links(
+        headers
+    )
 
     _, _, jobs = await gh.call("GET", f"{BASE}/actions/runs/{new['id']}/jobs")
     assert jobs["total_count"] == 2
-    assert [(j["name"], j["conclusion"]) for j in jobs["jobs"]] == [("test", "success"), ("lint", "success")]
+    assert [(j["name"], j["conclusion"]) for j in jobs["jobs"]] == [
+        ("test", "success"),
+        ("lint", "success"),
+    ]
     assert jobs["jobs"][0]["steps"][0]["name"] == "pytest"
     assert (await gh.call("GET", f"{BASE}/actions/runs/424242/jobs"))[0] == 404

@@ -18,8 +18,17 @@ from bot.testing.fakegithub.shapes import WEB, iso
 from bot.testing.fakegithub.state import NotFound, Repo, World
 
 CONCLUSIONS = frozenset(
-    {"action_required", "cancelled", "failure", "neutral", "skipped", "stale", "success",
-     "timed_out", "startup_failure"}
+    {
+        "action_required",
+        "cancelled",
+        "failure",
+        "neutral",
+        "skipped",
+        "stale",
+        "success",
+        "timed_out",
+        "startup_failure",
+    }
 )
 
 
@@ -45,7 +54,7 @@ class Run:
 
 
 def _parse(moment: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    parsed = dt.datetime.fromisoformat(moment)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -53,8 +62,12 @@ def created_matches(created: dt.datetime, wanted: str) -> bool:
     """GitHub's search syntax for dates: ``>=X``, ``<=X``, ``>X``, ``<X``, ``X..Y``, a day or a
     moment. The description declares ``created`` a ``date-time``, so only the last gets past
     the request check; the rest is here for when it does not."""
-    for op, test in ((">=", created.__ge__), ("<=", created.__le__), (">", created.__gt__),
-                     ("<", created.__lt__)):
+    for op, test in (
+        (">=", created.__ge__),
+        ("<=", created.__le__),
+        (">", created.__gt__),
+        ("<", created.__lt__),
+    ):
         if wanted.startswith(op):
             return test(_parse(wanted[len(op) :]))
     if ".." in wanted:

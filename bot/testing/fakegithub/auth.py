@@ -94,7 +94,9 @@ class Credentials:
         if found is None or found[0] != "bearer":
             raise AuthError("A JSON web token could not be decoded")
         app_id = self._issuer(found[1])
-        claims = self._claims(found[1], self._public_keys.get(app_id, self._public_keys[self.app_id]))
+        claims = self._claims(
+            found[1], self._public_keys.get(app_id, self._public_keys[self.app_id])
+        )
         if app_id not in self._public_keys or str(claims["iss"]) != str(app_id):
             raise AuthError("'Issuer' claim ('iss') must be the ID of this GitHub App")
         if claims["exp"] - self._wall_clock() > JWT_LONGEST_LIFETIME + JWT_LEEWAY:

@@ -302,7 +302,9 @@ class FakeGitHub:
                 submitted_at=submitted_at,
             )
         except NotFound:
-            raise LookupError(f"{owner}/{repo}#{pull_number} is not a pull request in the fake") from None
+            raise LookupError(
+                f"{owner}/{repo}#{pull_number} is not a pull request in the fake"
+            ) from None
 
     def add_team(
         self,
@@ -404,7 +406,9 @@ class FakeGitHub:
         )
 
     # webhooks -------------------------------------------------------------------------------------
-    def set_webhook_target(self, url: str, secret: str | None, *, app_id: int | None = None) -> None:
+    def set_webhook_target(
+        self, url: str, secret: str | None, *, app_id: int | None = None
+    ) -> None:
         """Where the app's webhooks go, and the secret that signs them (None: unsigned)."""
         self._webhooks.set_target(app_id or self.app_id, url, secret)
 

@@ -335,9 +335,7 @@ def content_file(full_name: str, ref: str, path: str, content: bytes) -> dict[st
 
 
 # organisations ----------------------------------------------------------------------------------
-def team(
-    org: str, slug: str, team_id: int, name: str, description: str | None
-) -> dict[str, Any]:
+def team(org: str, slug: str, team_id: int, name: str, description: str | None) -> dict[str, Any]:
     """A ``team`` (its ``parent`` is filled in by the caller)."""
     url = f"{API}/organizations/{user_id(org)}/team/{team_id}"
     return {

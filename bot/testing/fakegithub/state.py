@@ -116,8 +116,17 @@ class CheckRun:
 
 # pull-request fields that only GET .../pulls/{number} answers, not the list
 PULL_DETAIL_ONLY = (
-    "merged", "mergeable", "rebaseable", "mergeable_state", "merged_by", "comments",
-    "review_comments", "maintainer_can_modify", "commits", "additions", "deletions",
+    "merged",
+    "mergeable",
+    "rebaseable",
+    "mergeable_state",
+    "merged_by",
+    "comments",
+    "review_comments",
+    "maintainer_can_modify",
+    "commits",
+    "additions",
+    "deletions",
     "changed_files",
 )
 
@@ -133,9 +142,18 @@ class World:
         self.app_slug = bot_login.removesuffix("[bot]")
         self._now = now
         self.created_at = iso(now())
-        self.apps = Apps(App(app_id, self.app_slug, "Learning Nudges",
-                             "Short, targeted learning nudges in the pull request.",
-                             "", "Organization", None, self.created_at))
+        self.apps = Apps(
+            App(
+                app_id,
+                self.app_slug,
+                "Learning Nudges",
+                "Short, targeted learning nudges in the pull request.",
+                "",
+                "Organization",
+                None,
+                self.created_at,
+            )
+        )
         self._ids = itertools.count(FIRST_GENERATED_ID)
         self._taken: set[int] = set()
         self.installations: dict[int, Installation] = {}
@@ -900,7 +918,9 @@ class World:
         """The runs on a commit: ``ref`` is a SHA, a branch (``main``, ``heads/main``) or a
         pull request's head branch; newest first."""
         sha = self._resolve_ref(repo, ref)
-        runs = [r for r in self._check_runs.values() if r.repo is repo and r.data["head_sha"] == sha]
+        runs = [
+            r for r in self._check_runs.values() if r.repo is repo and r.data["head_sha"] == sha
+        ]
         runs.sort(key=lambda r: (r.data["started_at"] or "", r.data["id"]), reverse=True)
         return [self._check_run_json(r) for r in runs]
 

@@ -182,9 +182,7 @@ class Webhooks:
         if original.app_id not in self._targets:
             raise NotFound
         task = asyncio.get_running_loop().create_task(
-            self.send(
-                app_id, original.event, original.payload, guid=original.guid, redelivery=True
-            )
+            self.send(app_id, original.event, original.payload, guid=original.guid, redelivery=True)
         )
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
