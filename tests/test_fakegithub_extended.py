@@ -258,6 +258,8 @@ async def test_a_manifest_code_converts_once_into_an_app_that_can_authenticate(
     status, _, me = await new_app.call("GET", "/app")
     assert (status, me["id"], me["slug"]) == (200, made["id"], made["slug"])
     assert (await new_app.call("GET", "/app/installations"))[2] == []
+    by_client_id = AppClient(fake, http, made["pem"], iss=made["client_id"])
+    assert (await by_client_id.call("GET", "/app"))[2]["id"] == made["id"], "iss may be a client id"
     forged = AppClient(fake, http, made["pem"], iss=APP_ID)
     assert (await forged.call("GET", "/app"))[0] == 401, "the new key does not sign for another app"
 

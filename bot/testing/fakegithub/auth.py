@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from bot.testing.fakegithub.shapes import client_id
+
 TOKEN_LIFETIME = dt.timedelta(hours=1)
 JWT_LONGEST_LIFETIME = 600  # seconds: GitHub refuses an `exp` more than ten minutes ahead
 JWT_LEEWAY = 60
@@ -78,6 +80,7 @@ class Credentials:
     ):
         self.app_id = app_id
         self._public_keys: dict[int, bytes] = {}
+        self._client_ids: dict[str, int] = {}
         self._now = now
         self._wall_clock = wall_clock
         self._tokens: dict[str, InstallationToken] = {}
@@ -86,6 +89,7 @@ class Credentials:
     def add_app(self, app_id: int, public_key_pem: bytes | str) -> None:
         key = public_key_pem.encode() if isinstance(public_key_pem, str) else public_key_pem
         self._public_keys[app_id] = key
+        self._client_ids[client_id(app_id)] = app_id
 
     # the app -------------------------------------------------------------------------------------
     def app(self, authorization: str | None) -> Caller:
@@ -97,19 +101,23 @@ class Credentials:
         claims = self._claims(
             found[1], self._public_keys.get(app_id, self._public_keys[self.app_id])
         )
-        if app_id not in self._public_keys or str(claims["iss"]) != str(app_id):
+        if app_id is None or app_id not in self._public_keys:
             raise AuthError("'Issuer' claim ('iss') must be the ID of this GitHub App")
         if claims["exp"] - self._wall_clock() > JWT_LONGEST_LIFETIME + JWT_LEEWAY:
             raise AuthError("'Expiration time' claim ('exp') is too far in the future")
         return Caller("app", app_id=app_id)
 
-    @staticmethod
-    def _issuer(token: str) -> int | None:
-        """The app a JWT claims to come from, before its signature is checked."""
+    def _issuer(self, token: str) -> int | None:
+        """The app a JWT claims to come from (``iss``: its id or its client id), unverified."""
         try:
             claimed = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            return None
+        if isinstance(claimed, str) and claimed in self._client_ids:
+            return self._client_ids[claimed]
+        try:
             return int(claimed)
-        except (jwt.PyJWTError, TypeError, ValueError):
+        except (TypeError, ValueError):
             return None
 
     def _claims(self, token: str, public_key: bytes) -> dict:
