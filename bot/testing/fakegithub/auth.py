@@ -98,9 +98,9 @@ class Credentials:
         if found is None or found[0] != "bearer":
             raise AuthError("A JSON web token could not be decoded")
         app_id = self._issuer(found[1])
-        claims = self._claims(
-            found[1], self._public_keys.get(app_id, self._public_keys[self.app_id])
-        )
+        primary = self._public_keys[self.app_id]
+        key = primary if app_id is None else self._public_keys.get(app_id, primary)
+        claims = self._claims(found[1], key)
         if app_id is None or app_id not in self._public_keys:
             raise AuthError("'Issuer' claim ('iss') must be the ID of this GitHub App")
         if claims["exp"] - self._wall_clock() > JWT_LONGEST_LIFETIME + JWT_LEEWAY:
@@ -116,8 +116,8 @@ class Credentials:
         if isinstance(claimed, str) and claimed in self._client_ids:
             return self._client_ids[claimed]
         try:
-            return int(claimed)
-        except (TypeError, ValueError):
+            return int(str(claimed))
+        except ValueError:
             return None
 
     def _claims(self, token: str, public_key: bytes) -> dict:

@@ -430,8 +430,10 @@ class Handlers:
         if query.get("app_id"):
             runs = [r for r in runs if r["app"]["id"] == int(query["app_id"])]
         if query.get("filter", "latest") == "latest":  # the newest run of each name
-            seen: set[str] = set()
-            runs = [r for r in runs if not (r["name"] in seen or seen.add(r["name"]))]
+            newest: dict[str, dict[str, Any]] = {}
+            for run in runs:  # newest first already
+                newest.setdefault(run["name"], run)
+            runs = list(newest.values())
         return Answer(200, {"total_count": len(runs), "check_runs": runs})
 
     def list_workflow_runs(self, call: Call) -> Answer:
