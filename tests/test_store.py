@@ -25,6 +25,7 @@ from bot.store import open_store
 from bot.store.base import OUTBOX_STATES, ReactionRecord, Store
 from bot.store.postgres import PostgresStore, quote_ident
 from bot.store.schema import MIGRATIONS
+from bot.store.sql import SqlStore
 from bot.store.sqlite import SQLiteStore
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -93,25 +94,20 @@ async def store(fresh_store: Store) -> Store:
 
 async def raw(store: Store, sql: str) -> list[tuple[Any, ...]]:
     """Look under the interface, for what it does not return (a dropped body, the versions)."""
-    if isinstance(store, SQLiteStore):
-        return [tuple(row) for row in store.db.execute(sql).fetchall()]
-    assert isinstance(store, PostgresStore)
-    return [tuple(row) for row in await store.pool.fetch(sql)]
+    assert isinstance(store, SqlStore)
+    return [tuple(row) for row in await store.driver.fetch(sql)]
 
 
 async def run_statements(store: Store, statements: list[str]) -> None:
-    if isinstance(store, SQLiteStore):
+    assert isinstance(store, SqlStore)
+    async with store.driver.transaction() as tx:
         for statement in statements:
-            store.db.execute(statement)
-    else:
-        assert isinstance(store, PostgresStore)
-        async with store.pool.acquire() as conn, conn.transaction():
-            for statement in statements:
-                await conn.execute(statement)
+            await tx.execute(statement)
 
 
 def dialect(store: Store) -> str:
-    return "sqlite" if isinstance(store, SQLiteStore) else "postgres"
+    assert isinstance(store, SqlStore)
+    return store.dialect.name
 
 
 # domain objects ------------------------------------------------------------------------------
