@@ -105,12 +105,16 @@ async def test_a_redelivery_is_answered_not_new_within_and_across_batches(store:
     assert results == [True, False, False, True]
     assert await commit.add(delivery("y")) is False
     bodies = {}
-    while (claimed := await store.claim_delivery(T0 + dt.timedelta(days=1), dt.timedelta(minutes=1), "w")):
+    while claimed := await store.claim_delivery(
+        T0 + dt.timedelta(days=1), dt.timedelta(minutes=1), "w"
+    ):
         bodies[claimed.id] = claimed.body
     assert bodies == {"d-old": b"old", "d-x": b"first", "d-y": b"{}"}
 
 
-async def test_a_failed_commit_fails_every_caller_in_it_and_the_next_batch_still_works(store: Store):
+async def test_a_failed_commit_fails_every_caller_in_it_and_the_next_batch_still_works(
+    store: Store,
+):
     commit = GroupCommit(store)
     bad = NewDelivery("d-bad", None, b"{}", T0)  # type: ignore[arg-type]
     results = await asyncio.gather(

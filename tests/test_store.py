@@ -21,8 +21,8 @@ import pytest
 from bot.core.decide import CommentDecision
 from bot.core.events import Actor, PullRequestEvent, PullRequestRef
 from bot.core.nudges import Note, Nudge, NudgeState, Signal, nudge_key
-from bot.store import open_store
 from bot.core.outcome import Review
+from bot.store import open_store
 from bot.store.base import OUTBOX_STATES, NewDelivery, ReactionRecord, Store
 from bot.store.postgres import PostgresStore, quote_ident
 from bot.store.schema import MIGRATIONS
@@ -346,7 +346,8 @@ async def test_a_large_batch_of_deliveries_is_stored_whole(store: Store):
 
 async def test_a_batch_with_an_unusable_delivery_keeps_none_of_it(store: Store):
     """All or nothing: no caller is told "stored" for a delivery that was not."""
-    batch = [NewDelivery("good", "ping", b"{}", at(0)), NewDelivery("bad", None, b"{}", at(1))]  # type: ignore[arg-type]
+    no_event = NewDelivery("bad", None, b"{}", at(1))  # type: ignore[arg-type]
+    batch = [NewDelivery("good", "ping", b"{}", at(0)), no_event]
     with pytest.raises(Exception, match="(?i)null"):
         await store.add_deliveries(batch)
     assert await store.deliveries() == []
@@ -546,18 +547,21 @@ async def test_a_missing_required_value_is_an_error_not_a_silent_skip(store: Sto
 
     good, bad = signal(701, at(0)), replace(signal(702, at(1)), reviewer=None)
     with pytest.raises(Exception, match="(?i)null"):
-        await store.save_decision(comment_decision([good, bad], [nudge_for(good, (good,))]), "d-1", at(1))
+        decision = comment_decision([good, bad], [nudge_for(good, (good,))])
+        await store.save_decision(decision, "d-1", at(1))
     assert (await store.signals(), await store.nudges(), await store.notes()) == ([], [], [])
 
 
 async def test_notes_and_reactions_are_kept_all_or_nothing(store: Store):
     fine = Note("alice", PLAYBOOK, "signal", "counted")
     with pytest.raises(Exception, match="(?i)null"):
-        await store.add_notes([fine, Note(None, None, "no_match", "x")], "d-1", at(0))  # type: ignore[arg-type]
+        no_engineer = Note(None, None, "no_match", "x")  # type: ignore[arg-type]
+        await store.add_notes([fine, no_engineer], "d-1", at(0))
     assert await store.notes() == []
     good = ReactionRecord("k", "nudge", "amy", "+1", "engineer", True, at(1))
     with pytest.raises(Exception, match="(?i)null"):
-        await store.record_reactions([good, replace(good, user="zed", role=None)])  # type: ignore[arg-type]
+        no_role = replace(good, user="zed", role=None)  # type: ignore[arg-type]
+        await store.record_reactions([good, no_role])
     assert await store.reactions() == []
     assert await store.record_reactions([good, good]) == 1
 
@@ -641,7 +645,8 @@ async def test_open_store_takes_a_postgresql_url(pg_schema: str):
 
 
 async def test_open_store_refuses_an_unknown_scheme_without_repeating_the_url():
-    with pytest.raises(ValueError, match=r"must start with sqlite:/// .* or postgresql:// .*got mysql://\.\.\.") as error:
+    expected = r"must start with sqlite:/// .* or postgresql:// .*got mysql://\.\.\."
+    with pytest.raises(ValueError, match=expected) as error:
         await open_store("mysql://admin:hunter2@db/nudges")
     assert "hunter2" not in str(error.value)
     with pytest.raises(ValueError, match="got no such prefix"):

@@ -28,7 +28,9 @@ async def open_store(url: str) -> Store:
     else:
         # Only the scheme is repeated: the rest of a URL may hold a password.
         scheme, sep, _ = url.partition("://")
-        got = f"{scheme}://..." if sep and scheme.isascii() and scheme.isalnum() else "no such prefix"
+        got = (
+            f"{scheme}://..." if sep and scheme.isascii() and scheme.isalnum() else "no such prefix"
+        )
         raise ValueError(
             "DATABASE_URL must start with sqlite:/// (a file, e.g. sqlite:///data/nudges.db) or"
             f" postgresql:// (a server, e.g. postgresql://user:password@host:5432/db); got {got}"

@@ -86,7 +86,7 @@ class GroupCommit:
                         result.cancel()
                     self._queue.clear()
                     raise
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001  (each caller gets it)
                     self.stats.record(len(batch), ok=False)
                     for _, result in batch:
                         if not result.done():

@@ -120,8 +120,11 @@ class SqlStore(Store):
 
     # inbox ------------------------------------------------------------------------------------
     async def add_delivery(self, delivery_id, event, body, received_at) -> bool:
-        [new] = await self.add_deliveries([NewDelivery(delivery_id, event, body, received_at)])
-        return new
+        # The webhook's path: add_deliveries' statement for one row, with nothing around it.
+        rows = await self.driver.fetch(
+            _insert_deliveries(1), (delivery_id, event, body, received_at)
+        )
+        return bool(rows)
 
     async def add_deliveries(self, items: Sequence[NewDelivery]) -> list[bool]:
         first: dict[str, int] = {}
@@ -155,7 +158,9 @@ class SqlStore(Store):
         if not rows:
             return None
         [r] = rows
-        return Delivery(r["id"], r["event"], bytes(r["body"] or b""), ts(r["received_at"]), r["attempts"])
+        return Delivery(
+            r["id"], r["event"], bytes(r["body"] or b""), ts(r["received_at"]), r["attempts"]
+        )
 
     async def finish_delivery(self, delivery_id, now) -> None:
         await self.driver.execute(
@@ -185,7 +190,9 @@ class SqlStore(Store):
             query, args = query + " WHERE status = ?", (status,)
         rows = await self.driver.fetch(query + ' ORDER BY received_at, id COLLATE "C"', args)
         return [
-            DeliveryRecord(r["id"], r["event"], r["status"], r["attempts"], r["error"], ts(r["received_at"]))
+            DeliveryRecord(
+                r["id"], r["event"], r["status"], r["attempts"], r["error"], ts(r["received_at"])
+            )
             for r in rows
         ]
 
@@ -234,8 +241,19 @@ class SqlStore(Store):
                 await tx.executemany(
                     _INSERT_SIGNAL,
                     [
-                        (s.installation_id, s.repo, s.pr_number, s.engineer, s.playbook_id,
-                         s.comment_id, s.source, s.reviewer, s.at, s.quote, s.url)
+                        (
+                            s.installation_id,
+                            s.repo,
+                            s.pr_number,
+                            s.engineer,
+                            s.playbook_id,
+                            s.comment_id,
+                            s.source,
+                            s.reviewer,
+                            s.at,
+                            s.quote,
+                            s.url,
+                        )
                         for s in decision.signals
                     ],
                 )
@@ -246,9 +264,24 @@ class SqlStore(Store):
             for n in decision.nudges:
                 inserted = await tx.fetch(
                     _INSERT_NUDGE,
-                    (n.key, n.installation_id, n.repo, n.pr_number, n.engineer, n.playbook_id,
-                     n.state.value, n.reason, n.created_at, n.trigger_at, n.thread_id, n.minutes,
-                     evidence_json(n), json.dumps(list(n.leads)), n.sprint, now),
+                    (
+                        n.key,
+                        n.installation_id,
+                        n.repo,
+                        n.pr_number,
+                        n.engineer,
+                        n.playbook_id,
+                        n.state.value,
+                        n.reason,
+                        n.created_at,
+                        n.trigger_at,
+                        n.thread_id,
+                        n.minutes,
+                        evidence_json(n),
+                        json.dumps(list(n.leads)),
+                        n.sprint,
+                        now,
+                    ),
                 )
                 if inserted:
                     new.append(n)
@@ -263,8 +296,11 @@ class SqlStore(Store):
     async def notes(self, limit=1000) -> list[NoteRecord]:
         rows = await self.driver.fetch("SELECT * FROM notes ORDER BY seq LIMIT ?", (limit,))
         return [
-            NoteRecord(r["delivery_id"], ts(r["at"]),
-                       Note(r["engineer"], r["playbook_id"], r["outcome"], r["reason"]))
+            NoteRecord(
+                r["delivery_id"],
+                ts(r["at"]),
+                Note(r["engineer"], r["playbook_id"], r["outcome"], r["reason"]),
+            )
             for r in rows
         ]
 
@@ -273,9 +309,18 @@ class SqlStore(Store):
             "UPDATE nudges SET state = ?, reason = ?, cosign_comment_id = ?, comment_id = ?,"
             " posted_at = ?, resolved_by = ?, leads = ?, evidence = ?, updated_at = ?,"
             " next_attempt_at = NULL, last_error = NULL WHERE key = ?",
-            (nudge.state.value, nudge.reason, nudge.cosign_comment_id, nudge.comment_id,
-             nudge.posted_at, nudge.resolved_by, json.dumps(list(nudge.leads)), evidence_json(nudge),
-             now, nudge.key),
+            (
+                nudge.state.value,
+                nudge.reason,
+                nudge.cosign_comment_id,
+                nudge.comment_id,
+                nudge.posted_at,
+                nudge.resolved_by,
+                json.dumps(list(nudge.leads)),
+                evidence_json(nudge),
+                now,
+                nudge.key,
+            ),
         )
 
     async def nudge(self, key) -> Nudge | None:
@@ -298,7 +343,9 @@ class SqlStore(Store):
             clauses.append("(next_attempt_at IS NULL OR next_attempt_at <= ?)")
             args.append(due_by)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self.driver.fetch(f'SELECT * FROM nudges{where} ORDER BY created_at, key COLLATE "C"', args)
+        rows = await self.driver.fetch(
+            f'SELECT * FROM nudges{where} ORDER BY created_at, key COLLATE "C"', args
+        )
         return [_nudge(r) for r in rows]
 
     async def postpone_nudge(self, key, error, retry_at) -> int:
@@ -315,10 +362,20 @@ class SqlStore(Store):
         added = 0
         async with self.driver.transaction() as tx:
             for r in records:
-                added += len(await tx.fetch(
-                    _INSERT_REACTION,
-                    (r.nudge_key, r.target, r.user, r.content, r.role, int(r.counted), r.seen_at),
-                ))
+                added += len(
+                    await tx.fetch(
+                        _INSERT_REACTION,
+                        (
+                            r.nudge_key,
+                            r.target,
+                            r.user,
+                            r.content,
+                            r.role,
+                            int(r.counted),
+                            r.seen_at,
+                        ),
+                    )
+                )
         return added
 
     async def reactions(self, nudge_key=None) -> list[ReactionRecord]:
@@ -327,8 +384,15 @@ class SqlStore(Store):
             query, args = query + " WHERE nudge_key = ?", (nudge_key,)
         rows = await self.driver.fetch(query + ' ORDER BY seen_at, login COLLATE "C"', args)
         return [
-            ReactionRecord(r["nudge_key"], r["target"], r["login"], r["content"], r["role"],
-                           bool(r["counted"]), ts(r["seen_at"]))
+            ReactionRecord(
+                r["nudge_key"],
+                r["target"],
+                r["login"],
+                r["content"],
+                r["role"],
+                bool(r["counted"]),
+                ts(r["seen_at"]),
+            )
             for r in rows
         ]
 
@@ -346,7 +410,9 @@ class SqlStore(Store):
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (installation_id, repo, number)"
                 " DO UPDATE SET opened_at = excluded.opened_at, closed_at = NULL"
             )
-        await self.driver.execute(sql, (p.installation_id, p.repo, p.number, p.author.login, event.at))
+        await self.driver.execute(
+            sql, (p.installation_id, p.repo, p.number, p.author.login, event.at)
+        )
 
     async def signals(self, installation_id=None) -> list[Signal]:
         query, args = "SELECT * FROM signals", ()
@@ -360,7 +426,16 @@ class SqlStore(Store):
         rows = await self.driver.fetch(
             "INSERT INTO reviews (installation_id, repo, pr_number, author, reviewer, at, source,"
             " review_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-            (r.installation_id, r.repo, r.pr_number, r.author, r.reviewer, r.at, r.source, r.review_id),
+            (
+                r.installation_id,
+                r.repo,
+                r.pr_number,
+                r.author,
+                r.reviewer,
+                r.at,
+                r.source,
+                r.review_id,
+            ),
         )
         return bool(rows)
 
@@ -370,8 +445,16 @@ class SqlStore(Store):
             query, args = query + " AND at >= ?", (installation_id, since)
         rows = await self.driver.fetch(query + " ORDER BY at, review_id", args)
         return [
-            Review(r["installation_id"], r["repo"], r["pr_number"], r["author"], r["reviewer"],
-                   ts(r["at"]), r["source"], r["review_id"])
+            Review(
+                r["installation_id"],
+                r["repo"],
+                r["pr_number"],
+                r["author"],
+                r["reviewer"],
+                ts(r["at"]),
+                r["source"],
+                r["review_id"],
+            )
             for r in rows
         ]
 
@@ -388,8 +471,15 @@ class SqlStore(Store):
             "INSERT INTO evaluations (installation_id, playbook_id, verdict, window_start,"
             " window_end, at, figures) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING RETURNING seq",
-            (e.installation_id, e.playbook_id, e.verdict.value, e.window_start, e.window_end, e.at,
-             json.dumps(evaluation_to_json(e))),
+            (
+                e.installation_id,
+                e.playbook_id,
+                e.verdict.value,
+                e.window_start,
+                e.window_end,
+                e.at,
+                json.dumps(evaluation_to_json(e)),
+            ),
         )
         return bool(rows)
 
@@ -398,8 +488,12 @@ class SqlStore(Store):
         if installation_id is not None:
             query, args = query + " WHERE installation_id = ?", (installation_id,)
         return [
-            EvaluationRecord(r["seq"], evaluation_from_json(json.loads(r["figures"])),
-                             ts(r["published_at"]), r["issue_number"])
+            EvaluationRecord(
+                r["seq"],
+                evaluation_from_json(json.loads(r["figures"])),
+                ts(r["published_at"]),
+                r["issue_number"],
+            )
             for r in await self.driver.fetch(query + " ORDER BY at, seq", args)
         ]
 
@@ -447,7 +541,9 @@ def _assignee(decision: CommentDecision, playbook_id: str) -> tuple[int, str]:
     )
 
 
-async def _insert_notes(tx: Connection, notes: list[Note], delivery_id: str | None, now: dt.datetime) -> None:
+async def _insert_notes(
+    tx: Connection, notes: list[Note], delivery_id: str | None, now: dt.datetime
+) -> None:
     rows = [(delivery_id, now, n.engineer, n.playbook_id, str(n.outcome), n.reason) for n in notes]
     if rows:
         await tx.executemany(_INSERT_NOTE, rows)
@@ -455,20 +551,40 @@ async def _insert_notes(tx: Connection, notes: list[Note], delivery_id: str | No
 
 def _signal(r: Row) -> Signal:
     return Signal(
-        installation_id=r["installation_id"], repo=r["repo"], pr_number=r["pr_number"],
-        engineer=r["engineer"], playbook_id=r["playbook_id"], comment_id=r["comment_id"],
-        source=r["source"], reviewer=r["reviewer"], at=ts(r["at"]), quote=r["quote"] or "",
+        installation_id=r["installation_id"],
+        repo=r["repo"],
+        pr_number=r["pr_number"],
+        engineer=r["engineer"],
+        playbook_id=r["playbook_id"],
+        comment_id=r["comment_id"],
+        source=r["source"],
+        reviewer=r["reviewer"],
+        at=ts(r["at"]),
+        quote=r["quote"] or "",
         url=r["url"] or "",
     )
 
 
 def _nudge(r: Row) -> Nudge:
     return Nudge(
-        key=r["key"], installation_id=r["installation_id"], repo=r["repo"], pr_number=r["pr_number"],
-        engineer=r["engineer"], playbook_id=r["playbook_id"], state=NudgeState(r["state"]),
-        reason=r["reason"], created_at=ts(r["created_at"]), trigger_at=ts(r["trigger_at"]),
-        thread_id=r["thread_id"], minutes=r["minutes"], evidence=evidence_from(r["evidence"]),
-        leads=tuple(json.loads(r["leads"] or "[]")), cosign_comment_id=r["cosign_comment_id"],
-        comment_id=r["comment_id"], posted_at=ts(r["posted_at"]), resolved_by=r["resolved_by"],
-        sprint=r["sprint"], attempts=r["attempts"],
+        key=r["key"],
+        installation_id=r["installation_id"],
+        repo=r["repo"],
+        pr_number=r["pr_number"],
+        engineer=r["engineer"],
+        playbook_id=r["playbook_id"],
+        state=NudgeState(r["state"]),
+        reason=r["reason"],
+        created_at=ts(r["created_at"]),
+        trigger_at=ts(r["trigger_at"]),
+        thread_id=r["thread_id"],
+        minutes=r["minutes"],
+        evidence=evidence_from(r["evidence"]),
+        leads=tuple(json.loads(r["leads"] or "[]")),
+        cosign_comment_id=r["cosign_comment_id"],
+        comment_id=r["comment_id"],
+        posted_at=ts(r["posted_at"]),
+        resolved_by=r["resolved_by"],
+        sprint=r["sprint"],
+        attempts=r["attempts"],
     )
