@@ -383,6 +383,36 @@ async def test_a_failed_transaction_does_not_take_a_concurrent_write_with_it(sto
     assert await store.assignments(INSTALLATION) == {}
 
 
+async def test_a_decision_cancelled_part_way_keeps_all_or_nothing(store: Store, tmp_path):
+    """Cancelled at any point, a transaction leaves no half decision and no lock behind."""
+    for k in range(0, 40, 3):
+        trigger = signal(900 + k, at(k))
+        nudge = nudge_for(trigger, (trigger,))
+        decision = comment_decision([trigger], [nudge], {PLAYBOOK: "treatment"})
+        task = asyncio.ensure_future(store.save_decision(decision, f"d-{k}", at(k)))
+        for _ in range(k):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        kept = (
+            trigger in await store.signals(),
+            await store.nudge(nudge.key) is not None,
+            any(n.delivery_id == f"d-{k}" for n in await store.notes()),
+        )
+        assert kept in {(True, True, True), (False, False, False)}, (k, kept)
+    assert await store.add_delivery("after", "ping", b"{}", at(100))
+    if isinstance(store, SQLiteStore):
+        import sqlite3
+
+        other = sqlite3.connect(store.path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if a write lock were left held
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+
 # decisions -----------------------------------------------------------------------------------
 
 
