@@ -78,7 +78,7 @@ class EvaluationRecord:
 
 
 # Nudges in these states need a GitHub call from the outbox.
-OUTBOX_STATES = (NudgeState.PLANNED, NudgeState.COSIGNED, NudgeState.AWAITING_COSIGN)
+from bot.core.outbox import OUTBOX_STATES  # noqa: E402  (the one definition, re-exported)
 
 
 class Store(abc.ABC):
