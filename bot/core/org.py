@@ -274,7 +274,9 @@ def cosign_warnings(text: str, file: str, significant: Sequence[str]) -> list[Pr
         return []  # the errors come first; they are reported by parse_org_settings
     data = doc.data if isinstance(doc.data, dict) else {}
     names = ", ".join(sorted(significant))
-    playbooks = f"the significant playbook{'s' if len(significant) > 1 else ''} {names}"
+    several = len(significant) > 1
+    playbooks = f"the significant playbook{'s' if several else ''} {names}"
+    reach = "reach" if several else "reaches"
 
     def warn(path: tuple, message: str) -> Problem:
         found = doc.problem(path, message)
@@ -303,7 +305,7 @@ def cosign_warnings(text: str, file: str, significant: Sequence[str]) -> list[Pr
             warnings.append(
                 warn(
                     ("roles", name, "members", index),
-                    f"no lead co-signs for {member}, so {playbooks} never reach them{hint}; add "
+                    f"no lead co-signs for {member}, so {playbooks} never {reach} them{hint}; add "
                     f"{member} to a lead's list under leads, like:  carol: [{member}]",
                 )
             )
@@ -316,7 +318,7 @@ def cosign_warnings(text: str, file: str, significant: Sequence[str]) -> list[Pr
             warn(
                 where,
                 f"no lead co-signs for anyone in the default role '{settings.default_role}' "
-                f"(everyone not listed under another role), so {playbooks} never reach them; list "
+                f"(everyone not listed under another role), so {playbooks} never {reach} them; list "
                 "their logins or teams under a lead, like:  carol: [team:backend]",
             )
         )
