@@ -180,9 +180,7 @@ def test_a_role_without_limits_has_no_limits():
         ),
         pytest.param(
             edit("  starts: 2026-01-05", "  starts: next monday"),
-            [
-                f"{FILE}:3: sprint.starts: expected a date like 2026-01-05, found 'next monday'"
-            ],
+            [f"{FILE}:3: sprint.starts: expected a date like 2026-01-05, found 'next monday'"],
             id="sprint-start-not-a-date",
         ),
         pytest.param(
@@ -355,7 +353,9 @@ def test_team_slugs_lists_every_team_mentioned():
 
 
 def test_the_about_page_is_read():
-    settings, problems = parse_org_settings(GOOD + "about_url: https://wiki.acme.example/nudges\n", FILE)
+    settings, problems = parse_org_settings(
+        GOOD + "about_url: https://wiki.acme.example/nudges\n", FILE
+    )
     assert problems == [] and settings.about_url == "https://wiki.acme.example/nudges"
     assert parse_org_settings(GOOD, FILE)[0].about_url is None
 
@@ -375,7 +375,10 @@ def warnings_of(text: str, significant=SIGNIFICANT) -> list[str]:
     "text, expected",
     [
         pytest.param(
-            edit("leads:\n  carol:\n    - alice\n    - team:backend\n  dave:\n    - bob\n", "leads: {}\n"),
+            edit(
+                "leads:\n  carol:\n    - alice\n    - team:backend\n  dave:\n    - bob\n",
+                "leads: {}\n",
+            ),
             [
                 f"{FILE}:17: warning: leads: nobody can co-sign, so the significant playbook "
                 "secrets-in-code is never sent; name each lead with the logins or teams they "
@@ -418,9 +421,10 @@ def warnings_of(text: str, significant=SIGNIFICANT) -> list[str]:
             id="the-default-role-members-nobody-leads",
         ),
         pytest.param(
-            edit("  engineer:\n    nudges: 2\n    minutes: 10\n    members:\n      - alice\n      - team:backend\n", "  engineer:\n    nudges: 2\n").replace(
-                "  carol:\n    - alice\n    - team:backend\n", ""
-            ),
+            edit(
+                "  engineer:\n    nudges: 2\n    minutes: 10\n    members:\n      - alice\n      - team:backend\n",
+                "  engineer:\n    nudges: 2\n",
+            ).replace("  carol:\n    - alice\n    - team:backend\n", ""),
             [
                 f"{FILE}:12: warning: default_role: no lead co-signs for anyone in the default role "
                 "'engineer' (everyone not listed under another role), so the significant playbook "

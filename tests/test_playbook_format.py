@@ -168,7 +168,10 @@ MISTAKES = [
         id="link-with-backticks",
     ),
     pytest.param(
-        edit("url: https://cheatsheetseries.owasp.org/", "url: 'https://alice@cheatsheetseries.owasp.org/'"),
+        edit(
+            "url: https://cheatsheetseries.owasp.org/",
+            "url: 'https://alice@cheatsheetseries.owasp.org/'",
+        ),
         link_problem(
             "",
             "names a user before the host ('alice@cheatsheetseries.owasp.org'); write the address "
@@ -192,9 +195,7 @@ MISTAKES = [
     ),
     pytest.param(
         edit("url: https://cheatsheetseries.owasp.org/", "url: 'javascript:alert(1)'"),
-        link_problem(
-            "", "must be a full link starting with https://, found 'javascript:alert(1)'"
-        ),
+        link_problem("", "must be a full link starting with https://, found 'javascript:alert(1)'"),
         id="link-with-a-script",
     ),
     pytest.param(
@@ -514,11 +515,14 @@ def test_ordinary_links_are_accepted(url):
 
 
 def test_deeply_nested_yaml_is_a_problem_on_its_line_not_a_crash():
-    for nested in ("title: " + "[" * 5000 + "]" * 5000 + "\n", "title:\n" + "".join(
-        "  " * (i + 1) + "a:\n" for i in range(300)
-    )):
+    for nested in (
+        "title: " + "[" * 5000 + "]" * 5000 + "\n",
+        "title:\n" + "".join("  " * (i + 1) + "a:\n" for i in range(300)),
+    ):
         text = "id: sql-injection\n" + nested
-        result = parse_playbooks([(FILE, text), ("playbooks/missing-tests.yml", good_playbook("missing-tests"))])
+        result = parse_playbooks(
+            [(FILE, text), ("playbooks/missing-tests.yml", good_playbook("missing-tests"))]
+        )
         assert [p.id for p in result.playbooks] == ["missing-tests"]
         [problem] = result.problems
         assert problem.file == FILE and problem.field == "(yaml)"
@@ -529,9 +533,23 @@ def test_deeply_nested_yaml_is_a_problem_on_its_line_not_a_crash():
 
 def test_nesting_a_little_deeper_than_a_playbook_needs_is_still_only_unknown_fields():
     text = GOOD + "notes:\n  a:\n    b:\n      c: [[1]]\n"
-    assert problems_of(text) == [f"{FILE}:29: notes: unknown field; known fields: " + ", ".join(
-        ["id", "title", "summary", "significant", "paused", "match", "examples", "trigger", "nudge", "evaluation"]
-    )]
+    assert problems_of(text) == [
+        f"{FILE}:29: notes: unknown field; known fields: "
+        + ", ".join(
+            [
+                "id",
+                "title",
+                "summary",
+                "significant",
+                "paused",
+                "match",
+                "examples",
+                "trigger",
+                "nudge",
+                "evaluation",
+            ]
+        )
+    ]
 
 
 def test_a_huge_file_is_refused_before_it_is_parsed():

@@ -188,14 +188,23 @@ def test_the_nudge_reads_as_written_with_the_comments_linked_and_why_it_came():
 
 @pytest.mark.parametrize(
     "title",
-    ["SQL injection", "N+1 queries", "gRPC deadlines", "iOS Keychain misuse", "XSS in React", "TLS 1.3"],
+    [
+        "SQL injection",
+        "N+1 queries",
+        "gRPC deadlines",
+        "iOS Keychain misuse",
+        "XSS in React",
+        "TLS 1.3",
+    ],
 )
 def test_the_title_is_shown_exactly_as_the_author_wrote_it(title):
     playbook = dataclasses.replace(PLAYBOOK, title=title)
     lines = render_nudge(NUDGE, playbook, ORG, SECRET).splitlines()
     assert lines[0] == f"**Learning nudge · {title}** · about 3 min"
     assert lines[2].startswith(f"2 review comments in the last 30 days pointed at {title} (")
-    request = render_cosign_request(AWAITING, dataclasses.replace(SIGNIFICANT, title=title), ORG, SECRET)
+    request = render_cosign_request(
+        AWAITING, dataclasses.replace(SIGNIFICANT, title=title), ORG, SECRET
+    )
     assert f"on **{title}** for the author" in request
     assert f"pointed at {title}:" in request
 
@@ -237,10 +246,15 @@ def quoted_line(body: str) -> str:
         pytest.param("> quoting someone", "\\> quoting someone", id="not-a-nested-quote"),
         pytest.param("```sql bind params", "\\```sql bind params", id="not-a-code-fence"),
         pytest.param(
-            "use `cursor.execute(sql, params)` please", "use `cursor.execute(sql, params)` please",
+            "use `cursor.execute(sql, params)` please",
+            "use `cursor.execute(sql, params)` please",
             id="code-kept",
         ),
-        pytest.param("![pixel](https://evil.example/p.png)", "!\\[pixel](https://evil.example/p.png)", id="no-image"),
+        pytest.param(
+            "![pixel](https://evil.example/p.png)",
+            "!\\[pixel](https://evil.example/p.png)",
+            id="no-image",
+        ),
     ],
 )
 def test_the_quote_is_the_whole_comment_when_it_fits_on_one_safe_line(quote, shown):
@@ -265,7 +279,19 @@ def test_a_comment_that_fits_is_quoted_from_its_first_word():
     )
     [match] = Classifier([PLAYBOOK]).matches(comment)
     assert match.quote == comment
-    assert quoted_line(render_nudge(with_quote(NUDGE, match.quote), PLAYBOOK, ORG, SECRET)) == f"> {comment}"
+    assert (
+        quoted_line(render_nudge(with_quote(NUDGE, match.quote), PLAYBOOK, ORG, SECRET))
+        == f"> {comment}"
+    )
+
+
+def test_a_long_comment_is_quoted_around_its_finding_with_as_much_of_the_end_as_fits():
+    comment = "Background first. " * 20 + "Here is the point: please use bind params."
+    [match] = Classifier([PLAYBOOK]).matches(comment)
+    assert match.quote.startswith("…") and match.quote.endswith("please use bind params.")
+    assert len(match.quote) <= 240 + 2
+    line = quoted_line(render_nudge(with_quote(NUDGE, match.quote), PLAYBOOK, ORG, SECRET))
+    assert line == f"> {match.quote}"  # shown as the classifier cut it, not cut again
 
 
 def test_the_nudge_quotes_only_the_latest_comment():
@@ -277,7 +303,9 @@ def test_the_nudge_quotes_only_the_latest_comment():
 def test_a_nudge_without_checklist_link_quote_or_comment_urls_still_reads_well():
     bare = with_content(PLAYBOOK, checklist=(), link=None)
     nudge = with_quote(NUDGE, "")
-    nudge = dataclasses.replace(nudge, evidence=tuple(dataclasses.replace(s, url="") for s in nudge.evidence))
+    nudge = dataclasses.replace(
+        nudge, evidence=tuple(dataclasses.replace(s, url="") for s in nudge.evidence)
+    )
     body = render_nudge(nudge, bare, ORG, SECRET)
     assert "- [ ]" not in body and "Go deeper" not in body and "\n> " not in body
     assert "2 review comments in the last 30 days pointed at SQL injection.\n" in body
@@ -287,43 +315,57 @@ def test_a_nudge_without_checklist_link_quote_or_comment_urls_still_reads_well()
 
 def test_a_single_comment_and_a_single_day_read_in_the_singular():
     one = dataclasses.replace(NUDGE, evidence=NUDGE.evidence[-1:])
-    playbook = dataclasses.replace(PLAYBOOK, trigger=dataclasses.replace(PLAYBOOK.trigger, within_days=1))
+    playbook = dataclasses.replace(
+        PLAYBOOK, trigger=dataclasses.replace(PLAYBOOK.trigger, within_days=1)
+    )
     body = render_nudge(one, playbook, ORG, SECRET)
-    assert f"1 review comment in the last 1 day pointed at SQL injection ([comment 1]({COMMENT_2}))." in body
+    assert (
+        f"1 review comment in the last 1 day pointed at SQL injection ([comment 1]({COMMENT_2}))."
+        in body
+    )
 
 
 @pytest.mark.parametrize(
     "org, playbook_source, ending",
     [
         pytest.param(
-            ORG, "playbooks/sql-injection.yml",
+            ORG,
+            "playbooks/sql-injection.yml",
             "see [how Learning Nudges works here](https://wiki.acme.example/learning-nudges).</sub>",
             id="the-org-page",
         ),
         pytest.param(
-            OrgSettings(playbooks_repo="acme/learning-playbooks"), "playbooks/sql-injection.yml",
+            OrgSettings(playbooks_repo="acme/learning-playbooks"),
+            "playbooks/sql-injection.yml",
             "see [this nudge's playbook](https://github.com/acme/learning-playbooks/blob/HEAD/"
             "playbooks/sql-injection.yml) and the people who edit it.</sub>",
             id="else-the-playbook-source",
         ),
         pytest.param(
-            OrgSettings(), "/srv/bot/playbooks/sql-injection.yml",
+            OrgSettings(),
+            "/srv/bot/playbooks/sql-injection.yml",
             "ask your team lead, who can reach the people who run Learning Nudges.</sub>",
             id="else-who-to-ask",
         ),
     ],
 )
-def test_the_why_line_says_where_to_read_about_the_nudges_and_how_to_stop(org, playbook_source, ending):
+def test_the_why_line_says_where_to_read_about_the_nudges_and_how_to_stop(
+    org, playbook_source, ending
+):
     playbook = dataclasses.replace(PLAYBOOK, source=playbook_source)
     why = render_nudge(NUDGE, playbook, org, SECRET).splitlines()[-2]
     assert why.startswith("<sub>Why you are seeing this: ")
-    assert "React 👍 if it helped, 👎 if it did not. To stop these notes or to ask about them, " in why
+    assert (
+        "React 👍 if it helped, 👎 if it did not. To stop these notes or to ask about them, " in why
+    )
     assert why.endswith(ending)
     assert "/srv/bot" not in why
 
 
 def test_a_playbook_without_a_quiet_period_does_not_promise_one():
-    playbook = dataclasses.replace(PLAYBOOK, trigger=dataclasses.replace(PLAYBOOK.trigger, cooldown_days=0))
+    playbook = dataclasses.replace(
+        PLAYBOOK, trigger=dataclasses.replace(PLAYBOOK.trigger, cooldown_days=0)
+    )
     why = render_nudge(NUDGE, playbook, ORG, SECRET).splitlines()[-2]
     assert "keeps coming up. React 👍" in why and "at most once" not in why
 
@@ -371,13 +413,17 @@ def test_playbook_and_comment_text_cannot_mention_hide_or_break_the_layout(text)
     body = render_nudge(with_quote(NUDGE, text), playbook, ORG, SECRET)
     assert_safe(body, NUDGE.key)
     assert [m.group("key") for m in MARKER_RE.finditer(body)] == [NUDGE.key]
-    request = render_cosign_request(with_quote(AWAITING, text, reviewer=text), playbook, ORG, SECRET)
+    request = render_cosign_request(
+        with_quote(AWAITING, text, reviewer=text), playbook, ORG, SECRET
+    )
     assert_safe(request, AWAITING.key, cosign=True, leads=LEADS)
     assert mentioned(request) == ["carol", "dave-ops"]
 
 
 def test_defused_text_still_reads_the_same():
-    body = render_nudge(with_quote(NUDGE, "ask @alice about <details> &#64;"), PLAYBOOK, ORG, SECRET)
+    body = render_nudge(
+        with_quote(NUDGE, "ask @alice about <details> &#64;"), PLAYBOOK, ORG, SECRET
+    )
     assert quoted_line(body).replace(WORD_JOINER, "") == "> ask @alice about <details> &#64;"
 
 
@@ -387,10 +433,14 @@ def test_defused_text_still_reads_the_same():
     quote=st.text(),
     item=st.text(min_size=1),
     link_title=st.text(min_size=1),
-    link_url=st.one_of(st.just(OWASP), st.text(), st.text().map(lambda t: "https://example.org/" + t)),
+    link_url=st.one_of(
+        st.just(OWASP), st.text(), st.text().map(lambda t: "https://example.org/" + t)
+    ),
     title=st.text(min_size=1),
 )
-def test_no_text_from_a_playbook_or_a_quote_produces_a_mention(play, quote, item, link_title, link_url, title):
+def test_no_text_from_a_playbook_or_a_quote_produces_a_mention(
+    play, quote, item, link_title, link_url, title
+):
     playbook = with_content(
         PLAYBOOK,
         play=play,
@@ -455,7 +505,9 @@ def test_a_marker_needs_a_secret():
     after=st.text(),
     cosign=st.booleans(),
 )
-def test_a_marker_computed_without_the_key_is_never_found(forger_secret, mac, before, after, cosign):
+def test_a_marker_computed_without_the_key_is_never_found(
+    forger_secret, mac, before, after, cosign
+):
     forged_key = marker_secret(forger_secret)
     if forged_key == SECRET:
         return
@@ -525,7 +577,9 @@ def test_the_co_sign_request_shows_the_nudge_as_it_would_be_posted_and_when_it_e
         ),
     ],
 )
-def test_the_expiry_date_follows_the_org_setting_from_when_the_request_was_made(expiry_days, created, shown):
+def test_the_expiry_date_follows_the_org_setting_from_when_the_request_was_made(
+    expiry_days, created, shown
+):
     org = dataclasses.replace(ORG, cosign_expiry_days=expiry_days)
     nudge = dataclasses.replace(AWAITING, created_at=created)
     assert f"Without an answer it is dropped on {shown} it was proposed)." in render_cosign_request(
@@ -556,9 +610,13 @@ def test_the_engineer_is_never_mentioned_even_if_listed_as_a_lead():
 
 @settings(max_examples=200)
 @given(quote=st.text(), reviewer=st.text(min_size=1), url=st.text(), play=st.text(min_size=1))
-def test_the_co_sign_request_mentions_nobody_but_the_leads_whatever_the_evidence(quote, reviewer, url, play):
+def test_the_co_sign_request_mentions_nobody_but_the_leads_whatever_the_evidence(
+    quote, reviewer, url, play
+):
     nudge = with_quote(AWAITING, quote, reviewer)
-    nudge = dataclasses.replace(nudge, evidence=(dataclasses.replace(nudge.evidence[0], url=url), nudge.evidence[1]))
+    nudge = dataclasses.replace(
+        nudge, evidence=(dataclasses.replace(nudge.evidence[0], url=url), nudge.evidence[1])
+    )
     body = render_cosign_request(nudge, with_content(SIGNIFICANT, play=play), ORG, SECRET)
     assert mentioned(body) == ["carol", "dave-ops"]
     assert_safe(body, AWAITING.key, cosign=True, leads=LEADS)

@@ -29,7 +29,9 @@ def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
     paths = list(paths) or [DEFAULT_PLAYBOOKS]
     missing = [p for p in paths if not p.exists()]
     for path in missing:
-        print(f"{path}:1: (file): does not exist; give a playbook file or a folder of them", file=out)
+        print(
+            f"{path}:1: (file): does not exist; give a playbook file or a folder of them", file=out
+        )
     present = [p for p in paths if p.exists()]
     result = load_playbooks(*present)
     problems = list(result.problems)

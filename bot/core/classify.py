@@ -18,7 +18,7 @@ from bot.core.playbook import RE2_OPTIONS, Playbook
 
 # Review comments beyond this are almost always pasted logs; the head says what the reviewer meant.
 MAX_TEXT = 20_000
-QUOTE_CHARS = 120
+QUOTE_CHARS = 240  # a quote of more is cut (the renderer allows up to 280)
 
 _QUOTED_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)

@@ -72,7 +72,9 @@ class OrgSettings:
                 return role
         for role in self.roles.values():
             for member in role.members:
-                if member.startswith(TEAM_PREFIX) and lowered in teams.get(member[len(TEAM_PREFIX):], ()):
+                if member.startswith(TEAM_PREFIX) and lowered in teams.get(
+                    member[len(TEAM_PREFIX) :], ()
+                ):
                     return role
         return self.roles.get(self.default_role, DEFAULT_ROLE)
 
@@ -85,7 +87,8 @@ class OrgSettings:
                 continue
             for entry in led:
                 if entry.lower() == lowered or (
-                    entry.startswith(TEAM_PREFIX) and lowered in teams.get(entry[len(TEAM_PREFIX):], ())
+                    entry.startswith(TEAM_PREFIX)
+                    and lowered in teams.get(entry[len(TEAM_PREFIX) :], ())
                 ):
                     found.append(lead)
                     break
@@ -94,7 +97,7 @@ class OrgSettings:
     def team_slugs(self) -> set[str]:
         entries = [m for r in self.roles.values() for m in r.members]
         entries += [e for led in self.leads.values() for e in led]
-        return {e[len(TEAM_PREFIX):] for e in entries if e.startswith(TEAM_PREFIX)}
+        return {e[len(TEAM_PREFIX) :] for e in entries if e.startswith(TEAM_PREFIX)}
 
 
 def _is_entry(value: object) -> bool:
@@ -102,7 +105,7 @@ def _is_entry(value: object) -> bool:
     if not isinstance(value, str):
         return False
     if value.startswith(TEAM_PREFIX):
-        return bool(LOGIN_RE.match(value[len(TEAM_PREFIX):]))
+        return bool(LOGIN_RE.match(value[len(TEAM_PREFIX) :]))
     return bool(LOGIN_RE.match(value))
 
 
@@ -131,6 +134,7 @@ def _folder_check(value: str) -> str | None:
         return f"{value!r} is not a folder of the repository; write a path like playbooks or config/playbooks"
     return None
 
+
 def _start_check(value: dt.date) -> str | None:
     day = value.date() if isinstance(value, dt.datetime) else value
     if FIRST_SPRINT_START <= day <= LAST_SPRINT_START:
@@ -154,9 +158,7 @@ SCHEMA: dict[str, Field] = {
     "sprint": Field(
         "mapping",
         children={
-            "days": Field(
-                "int", example="14", checks=(in_range(1, MAX_SPRINT_DAYS, "days", 14),)
-            ),
+            "days": Field("int", example="14", checks=(in_range(1, MAX_SPRINT_DAYS, "days", 14),)),
             "starts": Field("date", example="2026-01-05", checks=(_start_check,)),
         },
     ),
@@ -171,7 +173,9 @@ SCHEMA: dict[str, Field] = {
     "evidence_repo": Field("text", example="my-org/learning-evidence"),
     "playbooks_repo": Field("text", example="my-org/learning-playbooks", checks=(_repo_check,)),
     "playbooks_folder": Field("text", example="playbooks", checks=(_folder_check,)),
-    "about_url": Field("text", example="https://wiki.my-org.example/learning-nudges", checks=(https_url,)),
+    "about_url": Field(
+        "text", example="https://wiki.my-org.example/learning-nudges", checks=(https_url,)
+    ),
 }
 
 
@@ -209,7 +213,9 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
             cosign_expiry_days=data.get("cosign_expiry_days", 7),
             evidence_repo=data.get("evidence_repo"),
             playbooks_repo=(data.get("playbooks_repo") or "").strip() or None,
-            playbooks_folder=(data.get("playbooks_folder") or DEFAULT_PLAYBOOKS_FOLDER).strip().strip("/"),
+            playbooks_folder=(data.get("playbooks_folder") or DEFAULT_PLAYBOOKS_FOLDER)
+            .strip()
+            .strip("/"),
             about_url=(data.get("about_url") or "").strip() or None,
             source=file,
         ),
@@ -245,7 +251,10 @@ def _cross_checks(doc: Document, data: dict) -> list[Problem]:
         message = _login_list_check([lead])
         if message or str(lead).startswith(TEAM_PREFIX):
             problems.append(
-                doc.problem(("leads", lead), f"a lead must be one GitHub login without '@', like carol; found {lead!r}")
+                doc.problem(
+                    ("leads", lead),
+                    f"a lead must be one GitHub login without '@', like carol; found {lead!r}",
+                )
             )
         for index, entry in enumerate(led or ()):
             if str(entry).lower() == str(lead).lower():
@@ -301,7 +310,11 @@ def cosign_warnings(text: str, file: str, significant: Sequence[str]) -> list[Pr
         for index, member in enumerate(role.members):
             if member.lower() in covered:
                 continue
-            hint = "" if member.startswith(TEAM_PREFIX) else " (unless they are in a team a lead covers)"
+            hint = (
+                ""
+                if member.startswith(TEAM_PREFIX)
+                else " (unless they are in a team a lead covers)"
+            )
             warnings.append(
                 warn(
                     ("roles", name, "members", index),
@@ -310,7 +323,10 @@ def cosign_warnings(text: str, file: str, significant: Sequence[str]) -> list[Pr
                 )
             )
     listed_elsewhere = {
-        m.lower() for name, role in settings.roles.items() if name != settings.default_role for m in role.members
+        m.lower()
+        for name, role in settings.roles.items()
+        if name != settings.default_role
+        for m in role.members
     }
     if covered <= listed_elsewhere:
         where = ("default_role",) if "default_role" in data else ("leads",)

@@ -89,7 +89,8 @@ def _too_big_or_deep(text: str, file: str) -> Problem | None:
                     event.start_mark.line + 1,
                     "(yaml)",
                     f"sections and lists are nested more than {MAX_DEPTH} levels deep here; a "
-                    "playbook needs at most 4, so check the indentation and the [ ] and { } brackets",
+                    "playbook needs at most 4, so check the indentation and the [ ] and { } "
+                    "brackets",
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
@@ -119,7 +120,9 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     except yaml.YAMLError as exc:
         return None, [Problem(file, 1, "(yaml)", f"not valid YAML: {exc}")]
     except RecursionError:  # the depth check above makes this unreachable; never crash anyway
-        return None, [Problem(file, 1, "(yaml)", f"nested too deeply; a playbook needs at most 4 levels")]
+        return None, [
+            Problem(file, 1, "(yaml)", "nested too deeply; a playbook needs at most 4 levels")
+        ]
     if node is None:
         return Document(file, {}), []
     doc = Document(file, None)
@@ -151,8 +154,12 @@ def _record_lines(
         # loop forever or blow up exponentially, and nobody needs it to write a playbook.
         if id(node) in seen_nodes:
             problems.append(
-                Problem(doc.file, node.start_mark.line + 1, dotted(path),
-                        f"{_ALIAS} (*name); write the value out in full instead")
+                Problem(
+                    doc.file,
+                    node.start_mark.line + 1,
+                    dotted(path),
+                    f"{_ALIAS} (*name); write the value out in full instead",
+                )
             )
             return
         seen_nodes.add(id(node))
@@ -235,7 +242,11 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
-        return "empty text" if not value.strip() else repr(value if len(value) < 40 else value[:37] + "...")
+        return (
+            "empty text"
+            if not value.strip()
+            else repr(value if len(value) < 40 else value[:37] + "...")
+        )
     if isinstance(value, dict):
         return "a section"
     if isinstance(value, list):
@@ -266,19 +277,24 @@ def _check_mapping(
                 example = f", for example: {key}: {spec.example}" if spec.example else ""
                 where = path + (key,) if key in data else path
                 problems.append(
-                    Problem(doc.file, doc.line(where), dotted(path + (key,)), f"is required; add it{example}")
+                    Problem(
+                        doc.file,
+                        doc.line(where),
+                        dotted(path + (key,)),
+                        f"is required; add it{example}",
+                    )
                 )
             continue
         _check_value(doc, path + (key,), data[key], spec, problems)
 
 
-def _check_value(doc: Document, path: Path_, value: Any, spec: Field, problems: list[Problem]) -> None:
+def _check_value(
+    doc: Document, path: Path_, value: Any, spec: Field, problems: list[Problem]
+) -> None:
     if not _kind_ok(spec.kind, value):
         words = _KIND_WORDS[spec.kind]
         example = f" such as {spec.example}" if spec.example and spec.example not in words else ""
-        problems.append(
-            doc.problem(path, f"expected {words}{example}, found {_describe(value)}")
-        )
+        problems.append(doc.problem(path, f"expected {words}{example}, found {_describe(value)}"))
         return
     for check in spec.checks:
         message = check(value)
@@ -329,7 +345,8 @@ def not_empty(what: str) -> Check:
 # What a web link may be: a scheme, a host (no user name: ``https://x@evil.example`` misleads,
 # and ``@name`` is what GitHub turns into a mention), then a path, query and fragment that stay
 # inside a markdown link: no spaces, quotes, angle brackets, backticks or backslashes.
-_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}\.)*{_LABEL}"
 _URL_RE = re.compile(
     rf"^(?P<scheme>https?)://(?P<host>{_HOST})(?::[0-9]{{1,5}})?"
     r"(?P<rest>[/?#][\x21\x23-\x26\x28-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7c\x7e]*)?$"
