@@ -449,3 +449,12 @@ def test_no_warning_when_every_listed_engineer_has_a_lead_or_nothing_is_signific
 def test_the_warning_names_every_significant_playbook():
     [warning] = warnings_of("leads: {}\n", significant=["secrets-in-code", "sql-injection"])
     assert "the significant playbooks secrets-in-code, sql-injection are never sent" in warning
+
+
+def test_deeply_nested_org_settings_are_a_problem_not_a_crash():
+    settings, problems = parse_org_settings(
+        "leads:\n  carol: " + "[" * 3000 + "]" * 3000 + "\n", FILE
+    )
+    assert settings is None
+    assert [(p.line, p.field) for p in problems] == [(2, "(yaml)")]
+    assert "nested more than 20 levels deep" in problems[0].message

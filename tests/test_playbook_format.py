@@ -189,6 +189,15 @@ MISTAKES = [
         id="link-that-is-a-mention",
     ),
     pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", 'url: "https://example.org/a\\0b"'),
+        link_problem(
+            "",
+            "contains '\\x00', which breaks the link in a comment; write such characters "
+            "percent-encoded (a space as %20), found 'https://example.org/a\\x00b'",
+        ),
+        id="link-with-a-control-character",
+    ),
+    pytest.param(
         edit("url: https://cheatsheetseries.owasp.org/", "url: 'https://'"),
         link_problem("", "is not a web address like https://example.org/page, found 'https://'"),
         id="link-without-a-host",

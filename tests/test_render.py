@@ -601,6 +601,12 @@ def test_the_co_sign_request_mentions_exactly_the_leads():
     assert_safe(body, AWAITING.key, cosign=True, leads=LEADS)
 
 
+def test_a_request_without_leads_mentions_nobody():
+    body = render_cosign_request(dataclasses.replace(AWAITING, leads=()), SIGNIFICANT, ORG, SECRET)
+    assert body.startswith("Learning Nudges proposes a short nudge on **SQL injection** for the")
+    assert_safe(body, AWAITING.key, cosign=True)
+
+
 def test_the_engineer_is_never_mentioned_even_if_listed_as_a_lead():
     nudge = dataclasses.replace(AWAITING, leads=("Alice", "carol", "bad<!--name"))
     body = render_cosign_request(nudge, SIGNIFICANT, ORG, SECRET)

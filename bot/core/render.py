@@ -228,8 +228,10 @@ def render_cosign_request(nudge: Nudge, playbook: Playbook, org: OrgSettings, se
     ]
     deadline = cosign_deadline(nudge, org)
     deadline = deadline.astimezone(dt.UTC) if deadline.tzinfo else deadline
+    mentions = _mentions(nudge)
     lines = [
-        f"{_mentions(nudge)}: Learning Nudges proposes a short nudge on **{plain(playbook.title)}** "
+        f"{mentions + ': ' if mentions else ''}Learning Nudges proposes a short nudge on "
+        f"**{plain(playbook.title)}** "
         f"for the author of this pull request, because {_why(nudge, playbook)}:",
         "",
         *evidence,

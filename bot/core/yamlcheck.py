@@ -365,7 +365,7 @@ def url_problem(value: str, *, schemes: tuple[str, ...] = ("https",)) -> str | N
             return f"must be a full link starting with {want}, found {shown}"
         if len(value) > MAX_URL:
             return f"is longer than {MAX_URL} characters; link to a shorter address"
-        bad = next((c for c in value if c.isspace() or c in "<>`\"'{}^\\" or ord(c) > 126), None)
+        bad = next((c for c in value if c in "<>`\"'{}^\\" or not 32 < ord(c) < 127), None)
         if bad is not None:
             what = "a space" if bad.isspace() else repr(bad)
             return (
