@@ -18,7 +18,7 @@ from bot.core.playbook import RE2_OPTIONS, Playbook
 
 # Review comments beyond this are almost always pasted logs; the head says what the reviewer meant.
 MAX_TEXT = 20_000
-QUOTE_CHARS = 120
+QUOTE_CHARS = 240  # a quote of more is cut (the renderer allows up to 280)
 
 _QUOTED_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -89,7 +89,10 @@ def short_quote(text: str, start: int, end: int) -> str:
     lead = len(" ".join(text[:start].split()))
     lead = max(0, min(lead, len(flat)))
     width = max(QUOTE_CHARS, 0)
-    begin = max(0, lead - width // 3)
+    if len(flat) <= width:  # the whole comment fits: quote it whole
+        return flat
+    # Some context before the hit, and as much of the end as still fits.
+    begin = min(max(0, lead - width // 3), len(flat) - width)
     if begin > 0:  # start at a word, not in the middle of one
         space = flat.find(" ", begin)
         begin = space + 1 if 0 <= space < lead else begin
