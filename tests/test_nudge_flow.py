@@ -48,7 +48,7 @@ async def test_second_matching_comment_posts_one_nudge_in_that_thread(bot):
     reply = replies[0]
     assert reply["in_reply_to_id"] == second["comment"]["id"]
     assert "SQL injection" in reply["body"]
-    assert re.search(r"<!-- learning-nudge:[0-9a-f]{16} -->", reply["body"])
+    assert re.search(r"<!-- learning-nudge:[0-9a-f]{16}:[0-9a-f]{32} -->", reply["body"])
     assert "- [ ] " in reply["body"] and "](https://" in reply["body"]
     assert not re.search(r"@[A-Za-z0-9]", reply["body"]), "a nudge never mentions anyone"
     [nudge] = await bot.store.nudges()

@@ -34,6 +34,7 @@ from bot.app.settings import Settings
 from bot.app.teams import TeamDirectory
 from bot.app.web import create_app
 from bot.app.worker import Worker
+from bot.core.render import marker_secret
 from bot.github import GitHubApp
 from bot.store import Store, open_store
 
@@ -105,7 +106,10 @@ async def build_service(
             )
             teams = TeamDirectory(github, clock)
             claims = NudgeClaims(store, name)
-            outbox = Outbox(store=store, github=github, config=config, metrics=metrics, claims=claims, rng=rng)
+            outbox = Outbox(
+                store=store, github=github, config=config, metrics=metrics, claims=claims, rng=rng,
+                marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
+            )
             reactions = ReactionPolls(
                 store=store, github=github, config=config, metrics=metrics, teams=teams, claims=claims, outbox=outbox
             )

@@ -20,7 +20,7 @@ from gidgethub import routing, sansio
 from bot.app.deps import HandlerDeps
 from bot.app.jobs.schedule import Scheduler
 from bot.app.metrics import Metrics
-from bot.core.events import PayloadError
+from bot.core.events import PayloadError, event_kind
 from bot.core.retry import RetryPolicy, backoff
 from bot.store import Store
 
@@ -70,6 +70,11 @@ class Worker:
             data = json.loads(delivery.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             await self._fail(delivery.id, f"body is not JSON: {exc}")
+            return True
+        try:
+            event_kind(delivery.event, data)  # JSON of the wrong shape fails here, with why
+        except PayloadError as exc:
+            await self._fail(delivery.id, f"malformed {delivery.event} payload: {exc}")
             return True
         event = sansio.Event(data, event=delivery.event, delivery_id=delivery.id)
         failure: tuple[str, bool] | None = None

@@ -80,7 +80,11 @@ class Outbox:
         metrics: Metrics,
         claims: NudgeClaims,
         rng: random.Random,
+        marker_key: bytes,
+        bot_login: str,
     ):
+        self.marker_key = marker_key  # keys the hidden marker, so nobody else can forge it
+        self.bot_login = bot_login.lower()
         self.store = store
         self.github = github
         self.config = config
@@ -136,7 +140,7 @@ class Outbox:
         url_vars = {"owner": owner, "repo": repo, "n": nudge.pr_number}
         comment = await self._find(gh, nudge, cosign=False)
         if comment is None:
-            body = render_nudge(nudge, playbook)
+            body = render_nudge(nudge, playbook, self.config.current.org, self.marker_key)
             if nudge.thread_id is not None:
                 try:
                     comment = await gh.post(
@@ -169,7 +173,7 @@ class Outbox:
             comment = await gh.post(
                 "/repos/{owner}/{repo}/issues/{n}/comments",
                 url_vars={"owner": owner, "repo": repo, "n": nudge.pr_number},
-                data={"body": render_cosign_request(nudge, playbook)},
+                data={"body": render_cosign_request(nudge, playbook, self.config.current.org, self.marker_key)},
             )
         moved = nudge.moved(nudge.state, nudge.reason, cosign_comment_id=comment["id"])
         await self.store.update_nudge(moved, now)
@@ -177,7 +181,10 @@ class Outbox:
         return moved
 
     async def _find(self, gh: Any, nudge: Nudge, *, cosign: bool) -> dict | None:
-        """The comment carrying this nudge's marker, if an earlier attempt already posted it."""
+        """The comment carrying this nudge's marker, if an earlier attempt already posted it.
+
+        Only the app's own comments count: a marker quoted or forged by anyone else is not ours.
+        """
         owner, repo = split_repo(nudge.repo)
         url_vars = {"owner": owner, "repo": repo, "n": nudge.pr_number}
         lists = ["/repos/{owner}/{repo}/issues/{n}/comments"]
@@ -185,6 +192,9 @@ class Outbox:
             lists.insert(0, "/repos/{owner}/{repo}/pulls/{n}/comments")
         for url in lists:
             for comment in await gh.getiter(url + "?per_page=100", url_vars=url_vars):
-                if find_marker(comment.get("body") or "", nudge.key, cosign=cosign):
+                author = ((comment.get("user") or {}).get("login") or "").lower()
+                if author != self.bot_login:
+                    continue
+                if find_marker(comment.get("body") or "", nudge.key, self.marker_key, cosign=cosign):
                     return comment
         return None

@@ -96,7 +96,7 @@ class ReactionPolls:
         await gh.patch(
             "/repos/{owner}/{repo}/issues/comments/{id}",
             url_vars={"owner": owner, "repo": repo, "id": nudge.cosign_comment_id},
-            data={"body": render_cosign_outcome(nudge, playbook)},
+            data={"body": render_cosign_outcome(nudge, playbook, self.outbox.marker_key)},
         )
 
     async def poll_feedback(self, now: dt.datetime) -> int:
