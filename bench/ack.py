@@ -43,6 +43,7 @@ import hmac
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -61,9 +62,11 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.testing.fakegithub import app_keypair  # noqa: E402
+from bot.testing.fakegithub import app_keypair
 
-FIXTURE = ROOT / "tests" / "fixtures" / "github-webhooks" / "pull_request_review_comment.created.json"
+FIXTURE = (
+    ROOT / "tests" / "fixtures" / "github-webhooks" / "pull_request_review_comment.created.json"
+)
 FLOOR = ROOT / "bench" / "ack_floor.py"
 STAND_IN = ROOT / "bench" / "ack_github.py"
 SECRET = "ack-bench-webhook-secret"
@@ -73,13 +76,18 @@ OWNER, REPO = "ackbench", "service"
 EVENT = "pull_request_review_comment"
 ENGINEERS = ["ada", "bruno", "chen", "dilnoza", "emeka", "fatima", "goran", "hana"]
 REVIEWERS = ["ines", "jonas", "kemal", "lucia", "mei", "nils"]
-REMARKS = [
+# Remarks that some playbook matches, and remarks that none does (most review comments).
+MATCHING = [
     "This builds the SQL with an f-string. Please use bind parameters here.",
     "The except block swallows the error silently; at least log it or re-raise.",
     "There is an API token hardcoded in this config; read it from the environment instead.",
     "Could this loop issue one query per row? Fetch them in one go.",
+]
+PLAIN = [
     "Nice refactor, the naming reads much better now.",
-    "Please add a test for the empty-list case.",
+    "Could you split this function in two? It does the parsing and the formatting.",
+    "I would rename this variable to say what unit it is in.",
+    "Looks good to me once the changelog entry is in.",
 ]
 FILLER = (
     "Context for the comment above, line {line}: the handler reads the request, looks up the "
@@ -105,7 +113,9 @@ class Delivery:
     signature: str
 
 
-def build_deliveries(count: int, comment_chars: int, seed: int = 5) -> list[Delivery]:
+def build_deliveries(
+    count: int, comment_chars: int, matching: float, seed: int = 5
+) -> list[Delivery]:
     """``count`` signed review-comment deliveries built from GitHub's example payload."""
     rng = random.Random(seed)
     template = json.loads(FIXTURE.read_text())
@@ -115,22 +125,32 @@ def build_deliveries(count: int, comment_chars: int, seed: int = 5) -> list[Deli
         reviewer = rng.choice(REVIEWERS)
         pull = 100 + ENGINEERS.index(engineer)
         comment_id = 7_000_000 + index
-        text = rng.choice(REMARKS) + "\n\n"
+        text = rng.choice(MATCHING if rng.random() < matching else PLAIN) + "\n\n"
         line = 10
         while len(text) < comment_chars:
             text += FILLER.format(line=line)
             line += rng.randrange(1, 9)
         text = text[:comment_chars]
         payload = copy.deepcopy(template)
-        payload["installation"] = {"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u"}
+        payload["installation"] = {
+            "id": INSTALLATION,
+            "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u",
+        }
         payload["repository"].update(full_name=f"{OWNER}/{REPO}", name=REPO)
         payload["repository"]["owner"] = {**payload["repository"]["owner"], "login": OWNER}
         payload["pull_request"].update(number=pull)
-        payload["pull_request"]["user"] = {**payload["pull_request"]["user"], "login": engineer, "type": "User"}
+        payload["pull_request"]["user"] = {
+            **payload["pull_request"]["user"],
+            "login": engineer,
+            "type": "User",
+        }
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         comment = payload["comment"]
         comment.update(
-            id=comment_id, body=text, created_at=stamp, updated_at=stamp,
+            id=comment_id,
+            body=text,
+            created_at=stamp,
+            updated_at=stamp,
             pull_request_review_id=comment_id,
         )
         comment.pop("in_reply_to_id", None)
@@ -178,7 +198,9 @@ class Process:
     @classmethod
     def start(cls, name: str, argv: list[str], env: dict[str, str], log: Path) -> Process:
         with log.open("wb") as out:
-            process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         return cls(name, process, log)
 
     def tail(self, chars: int = 3000) -> str:
@@ -188,7 +210,9 @@ class Process:
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
-            raise RuntimeError(f"{self.name} exited with {self.process.returncode}; its output:\n{self.tail()}")
+            raise RuntimeError(
+                f"{self.name} exited with {self.process.returncode}; its output:\n{self.tail()}"
+            )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -201,7 +225,9 @@ class Process:
 
 
 @contextlib.asynccontextmanager
-async def running(name: str, argv: list[str], env: dict[str, str], log: Path) -> AsyncIterator[Process]:
+async def running(
+    name: str, argv: list[str], env: dict[str, str], log: Path
+) -> AsyncIterator[Process]:
     process = Process.start(name, argv, env, log)
     try:
         yield process
@@ -213,12 +239,16 @@ async def wait_healthy(session: aiohttp.ClientSession, url: str, process: Proces
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         process.check_alive()
-        with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-            async with session.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=5)) as answer:
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with session.get(
+                url + "/healthz", timeout=aiohttp.ClientTimeout(total=5)
+            ) as answer:
                 if answer.status == 200:
                     return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{process.name} did not answer GET /healthz in {READY_TIMEOUT:.0f}s:\n{process.tail()}")
+            raise TimeoutError(
+                f"{process.name} did not answer GET /healthz in {READY_TIMEOUT:.0f}s:\n{process.tail()}"
+            )
         await asyncio.sleep(0.1)
 
 
@@ -227,7 +257,9 @@ async def wait_file(path: Path, process: Process) -> str:
     while not path.exists():
         process.check_alive()
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{process.name} did not start in {READY_TIMEOUT:.0f}s:\n{process.tail()}")
+            raise TimeoutError(
+                f"{process.name} did not start in {READY_TIMEOUT:.0f}s:\n{process.tail()}"
+            )
         await asyncio.sleep(0.05)
     return path.read_text().strip()
 
@@ -266,7 +298,11 @@ class Phase:
 
 
 async def send(
-    session: aiohttp.ClientSession, url: str, deliveries: list[Delivery], concurrency: int, time_limit: float
+    session: aiohttp.ClientSession,
+    url: str,
+    deliveries: list[Delivery],
+    concurrency: int,
+    time_limit: float,
 ) -> Phase:
     """Each delivery once, with a new delivery id, at most ``concurrency`` in flight."""
     phase = Phase()
@@ -296,7 +332,7 @@ async def send(
                 async with session.post(url + "/webhooks", data=body, headers=headers) as answer:
                     await answer.read()
                     status = answer.status
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 phase.errors[type(exc).__name__] += 1
                 return
             took = time.perf_counter() - started
@@ -313,7 +349,9 @@ async def send(
 
 async def backlog(session: aiohttp.ClientSession, url: str) -> str:
     """The inbox depth the server reports on /healthz, if it reports one."""
-    with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError, ValueError, TypeError, AttributeError):
+    with contextlib.suppress(
+        aiohttp.ClientError, TimeoutError, ValueError, TypeError, AttributeError
+    ):
         async with session.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=10)) as answer:
             depth = (await answer.json(content_type=None)).get("inbox", {}).get("depth")
             if depth is not None:
@@ -375,7 +413,12 @@ class Bench:
 
     async def _floor(self, kind: str, database_url: str, label: str) -> Run:
         port = free_port()
-        env = {**base_env(), "WEBHOOK_SECRET": SECRET, "DATABASE_URL": database_url, "PORT": str(port)}
+        env = {
+            **base_env(),
+            "WEBHOOK_SECRET": SECRET,
+            "DATABASE_URL": database_url,
+            "PORT": str(port),
+        }
         argv = [sys.executable, str(FLOOR)]
         async with running("floor", argv, env, self.workdir / f"{label}.log") as process:
             return await self._load(kind, "floor", f"http://127.0.0.1:{port}", process)
@@ -386,7 +429,9 @@ class Bench:
             seed.write_text(json.dumps(stand_in_seed(self.deliveries, self.public_key)))
         ready, report = self.workdir / f"{label}-github.url", self.workdir / f"{label}-github.json"
         argv = [sys.executable, str(STAND_IN), str(seed), str(ready), str(report)]
-        async with running("stand-in GitHub", argv, base_env(), self.workdir / f"{label}-github.log") as github:
+        async with running(
+            "stand-in GitHub", argv, base_env(), self.workdir / f"{label}-github.log"
+        ) as github:
             github_url = await wait_file(ready, github)
             port = free_port()
             env = {
@@ -400,7 +445,9 @@ class Bench:
                 "RUN_WORKER": "1",
             }
             argv = [sys.executable, "-m", "bot", "serve"]
-            async with running("python -m bot serve", argv, env, self.workdir / f"{label}.log") as serve:
+            async with running(
+                "python -m bot serve", argv, env, self.workdir / f"{label}.log"
+            ) as serve:
                 url = f"http://127.0.0.1:{port}"
                 run = await self._load(kind, "serve", url, serve)
                 run.backlog = await backlog(self.session, url)
@@ -423,8 +470,10 @@ def errors_text(run: Run) -> str:
 
 def print_table(runs: list[Run], rounds: int) -> list[str]:
     """Print the runs and the ratios; return the ratios that miss the spec."""
-    header = f"{'database':<10} {'target':<8} {'requests':>8} {'errors':>6} {'req/s':>8} " \
-             f"{'p50 ms':>8} {'p99 ms':>8} {'backlog':>7}"
+    header = (
+        f"{'database':<10} {'target':<8} {'requests':>8} {'errors':>6} {'req/s':>8} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'backlog':>7}"
+    )
     print(header)
     print("-" * len(header))
     for run in runs:
@@ -440,8 +489,12 @@ def print_table(runs: list[Run], rounds: int) -> list[str]:
         serve = [r for r in runs if r.database == database and r.target == "serve"]
         if not floor or not serve:
             continue
-        throughput = statistics.median(r.throughput for r in serve) / statistics.median(r.throughput for r in floor)
-        p99 = statistics.median(r.percentile(99) for r in serve) / statistics.median(r.percentile(99) for r in floor)
+        throughput = statistics.median(r.throughput for r in serve) / statistics.median(
+            r.throughput for r in floor
+        )
+        p99 = statistics.median(r.percentile(99) for r in serve) / statistics.median(
+            r.percentile(99) for r in floor
+        )
         ok_t, ok_p = throughput >= 1.0, p99 <= 1.5
         print(
             f"{database:<10} serve/floor ({median}spec: throughput >= 1.0x, p99 <= 1.5x): "
@@ -460,7 +513,7 @@ def print_table(runs: list[Run], rounds: int) -> list[str]:
 
 
 async def bench(args: argparse.Namespace) -> int:
-    deliveries = build_deliveries(args.warmup + args.requests, args.comment_chars)
+    deliveries = build_deliveries(args.warmup + args.requests, args.comment_chars, args.matching)
     sizes = [len(d.body) for d in deliveries]
     databases = [("sqlite", "")]
     if args.pg_url:
@@ -472,7 +525,9 @@ async def bench(args: argparse.Namespace) -> int:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
     )
     if not args.pg_url:
-        print("PostgreSQL skipped: give --pg-url postgresql://postgres@127.0.0.1:5432/DB to measure it")
+        print(
+            "PostgreSQL skipped: give --pg-url postgresql://postgres@127.0.0.1:5432/DB to measure it"
+        )
     print()
     private_key, public_key = app_keypair()
     runs: list[Run] = []
@@ -487,6 +542,10 @@ async def bench(args: argparse.Namespace) -> int:
                         label = f"{kind}-{target}-{round_number}"
                         print(f"  running {label} ...", file=sys.stderr, flush=True)
                         runs.append(await runner.run(kind, base_url, target, label))
+            if args.keep_logs:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(tmp).glob("*.log"):
+                    shutil.copy(log, args.keep_logs / log.name)
     misses = print_table(runs, args.rounds)
     if args.check and misses:
         print("misses the spec: " + ", ".join(misses))
@@ -502,16 +561,45 @@ def positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=positive, default=2000, help="timed requests per target (2000)")
-    parser.add_argument("--concurrency", type=positive, default=32, help="requests in flight at most (32)")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed requests before the timed ones (200)")
-    parser.add_argument("--rounds", type=positive, default=1, help="floor+serve pairs per database (1)")
-    parser.add_argument("--pg-url", help="a PostgreSQL database to measure too (a schema per run is made there)")
-    parser.add_argument("--comment-chars", type=positive, default=2048, help="length of each comment body (2048)")
-    parser.add_argument("--time-limit", type=float, default=180.0, help="seconds at most per timed phase (180)")
-    parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds at most per request (30)")
-    parser.add_argument("--check", action="store_true", help="exit 3 when a serve/floor ratio misses the spec")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--requests", type=positive, default=2000, help="timed requests per target (2000)"
+    )
+    parser.add_argument(
+        "--concurrency", type=positive, default=32, help="requests in flight at most (32)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=200, help="untimed requests before the timed ones (200)"
+    )
+    parser.add_argument(
+        "--rounds", type=positive, default=3, help="floor+serve pairs per database (3)"
+    )
+    parser.add_argument(
+        "--pg-url", help="a PostgreSQL database to measure too (a schema per run is made there)"
+    )
+    parser.add_argument(
+        "--comment-chars", type=positive, default=2048, help="length of each comment body (2048)"
+    )
+    parser.add_argument(
+        "--matching",
+        type=float,
+        default=0.1,
+        help="share of comments a playbook matches (0.1); the rest match none",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=180.0, help="seconds at most per timed phase (180)"
+    )
+    parser.add_argument(
+        "--request-timeout", type=float, default=30.0, help="seconds at most per request (30)"
+    )
+    parser.add_argument(
+        "--keep-logs", type=Path, metavar="DIR", help="copy the processes' logs to DIR"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 3 when a serve/floor ratio misses the spec"
+    )
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error("--warmup cannot be negative")

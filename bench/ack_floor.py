@@ -26,7 +26,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.store import open_store  # noqa: E402
+from bot.store import open_store
 
 MAX_BODY = 25 * 1024 * 1024
 
@@ -42,7 +42,9 @@ async def serve(secret: bytes, database_url: str, port: int) -> None:
         delivery = request.headers.get("X-GitHub-Delivery", "")
         event = request.headers.get("X-GitHub-Event", "")
         if not delivery or not event:
-            return web.json_response({"error": "missing X-GitHub-Delivery or X-GitHub-Event"}, status=400)
+            return web.json_response(
+                {"error": "missing X-GitHub-Delivery or X-GitHub-Event"}, status=400
+            )
         new = await store.add_delivery(delivery, event, body, dt.datetime.now(dt.UTC))
         return web.json_response({"delivery": delivery, "stored": new}, status=202)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.testing.fakegithub import FakeGitHub  # noqa: E402
+from bot.testing.fakegithub import FakeGitHub
 
 
 async def serve(seed: dict, ready: Path, report: Path) -> None:
@@ -49,7 +49,9 @@ async def serve(seed: dict, ready: Path, report: Path) -> None:
         await stop.wait()
     finally:
         await fake.close()
-        report.write_text(json.dumps({"requests": len(fake.requests), "violations": fake.violations}))
+        report.write_text(
+            json.dumps({"requests": len(fake.requests), "violations": fake.violations})
+        )
 
 
 def main() -> int:
