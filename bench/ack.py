@@ -1,7 +1,8 @@
 """How fast ``python -m bot serve`` acknowledges webhooks, beside a floor measured in the same run.
 
-    python bench/ack.py [--requests 2000] [--concurrency 32] [--warmup 200] [--rounds 1]
-                        [--pg-url postgresql://postgres@127.0.0.1:5432/DB] [--check]
+    python bench/ack.py [--requests 2000] [--concurrency 32] [--warmup 200] [--rounds 3]
+                        [--matching 0.1] [--pg-url postgresql://postgres@127.0.0.1:5432/DB]
+                        [--keep-logs DIR] [--check]
 
 GitHub gives a delivery ten seconds, so how fast the server says 202 (and how that holds up while
 its worker processes what it stored) is what an operator sees first. For each database kind
@@ -16,13 +17,16 @@ its worker processes what it stored) is what an operator sees first. For each da
 Both get the same signed ``pull_request_review_comment`` ``created`` deliveries (GitHub's example
 payload with a long comment body; comment ids, reviewers and pull-request authors vary; a fresh
 ``X-GitHub-Delivery`` per request), from one aiohttp ClientSession, at most ``--concurrency`` in
-flight. Each target gets a fresh database (a new SQLite file; a new PostgreSQL schema, dropped
+flight. ``--matching`` is the share of comments that a playbook matches (the rest are ordinary
+review remarks): at 0 the worker only classifies and records, above it the worker also plans
+nudges and posts them to the stand-in GitHub, paced at one write a second as GitHub asks. Each target gets a fresh database (a new SQLite file; a new PostgreSQL schema, dropped
 afterwards), ``--warmup`` deliveries that are not counted, then ``--requests`` timed ones.
 Latency is from sending a request to having read its answer. Per round the floor runs first, then
 serve; with several rounds the ratios use the median of each figure.
 
 Reported per target: acknowledged requests (202), errors, throughput, p50 and p99 latency, and the
-serve process's inbox backlog right after the load (from ``GET /healthz``, when it says); then
+serve process's inbox backlog right after the load (from ``GET /healthz``, when it says: a large
+one means the worker fell behind while the web path kept up, 0 that it kept pace); then
 serve/floor for throughput and p99. The spec asks for throughput >= 1.0x the floor and p99
 <= 1.5x the floor's, on SQLite and on PostgreSQL; ``--check`` exits 3 when a ratio misses.
 
@@ -603,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error("--warmup cannot be negative")
+    if not 0 <= args.matching <= 1:
+        parser.error("--matching is a share between 0 and 1")
     if args.pg_url and not args.pg_url.startswith(("postgres://", "postgresql://")):
         parser.error("--pg-url must start with postgresql://")
     for url in filter(None, [args.pg_url]):
@@ -622,6 +628,9 @@ async def _main(args: argparse.Namespace) -> int:
     except (RuntimeError, TimeoutError) as exc:
         print(f"ack: {exc}", file=sys.stderr)
         return 1
+    except asyncio.CancelledError:
+        print("ack: stopped; subprocesses and temporary files removed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
