@@ -28,6 +28,7 @@ from bot.app.jobs.outbox import NudgeClaims, Outbox
 from bot.app.jobs.reactions import ReactionPolls
 from bot.app.jobs.schedule import Scheduler
 from bot.app.metrics import Metrics
+from bot.app.pressure import AckPressure
 from bot.app.routers import build_router
 from bot.app.routers.config_repo import router_for
 from bot.app.settings import Settings
@@ -105,6 +106,7 @@ async def build_service(
                 ),
             )
             teams = TeamDirectory(github, clock)
+            pressure = AckPressure()
             claims = NudgeClaims(store, name)
             outbox = Outbox(
                 store=store, github=github, config=config, metrics=metrics, claims=claims, rng=rng,
@@ -133,9 +135,11 @@ async def build_service(
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,
                 scheduler=scheduler, clock=clock, metrics=metrics, rng=rng, poll_every=poll_every,
+                pressure=pressure,
             )
             app = create_app(
-                secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics, on_stored=worker.notify
+                secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
+                on_stored=worker.notify, pressure=pressure,
             )
             if settings.run_worker:
                 app.cleanup_ctx.append(_worker_loop(worker))
