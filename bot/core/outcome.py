@@ -120,6 +120,7 @@ def measure_outcomes(
     since: dt.datetime,
     until: dt.datetime,
     lookback: dt.timedelta,
+    holdout_ends: Mapping[str, dt.datetime] | None = None,
 ) -> list[Outcome]:
     """Outcomes of every engineer whose first (would-be) nudge of the playbook is in ``[since, until)``.
 
@@ -127,6 +128,11 @@ def measure_outcomes(
     before is ``lookback`` long and ends with the first nudge; the period after runs from just
     past it to ``until``. A pull request counts as reviewed in a period when it had at least one
     review in it, so a matching comment always falls on a pull request counted in its period.
+
+    The period before reaches back into the history read at installation (the backfill): its
+    reviews and signals are recorded like live ones, so every engineer has a real rate before.
+    ``holdout_ends`` maps a lower-case engineer to the moment they left the holdout (it shrank
+    when the playbook was kept): their period after ends there, while they were still held out.
     """
     anchors = first_nudges(nudges, playbook_id, since, until)
     if not anchors:
@@ -163,7 +169,15 @@ def measure_outcomes(
                 group=group,
                 anchor=anchor,
                 before=tally(engineer, anchor - lookback, anchor, after=False),
-                after=tally(engineer, anchor, until, after=True),
+                after=tally(engineer, anchor, _end(engineer, group, until, holdout_ends), after=True),
             )
         )
     return outcomes
+
+
+def _end(
+    engineer: str, group: str, until: dt.datetime, holdout_ends: Mapping[str, dt.datetime] | None
+) -> dt.datetime:
+    if group != HOLDOUT or not holdout_ends or engineer not in holdout_ends:
+        return until
+    return min(until, holdout_ends[engineer])
