@@ -17,7 +17,7 @@ than one with 3, as the counts say they should.
 The decision is an exact randomization test (``scipy.stats.permutation_test``) of the
 regression's score statistic for the treatment: the regression is fitted without the group,
 and the mean residual of the nudged engineers is compared with the holdout's over every
-reshuffle of the group labels (or 9,999 random ones when there are more). If the nudge did
+reshuffle of the group labels (or 1,999 random ones when there are more). If the nudge did
 nothing for anyone, the labels are exchangeable — that is what the randomization guarantees —
 so the chance of keeping a useless playbook is at most the level, whatever the counts'
 distribution. The nudge beats the holdout when the one-sided p-value is below the level.
@@ -78,7 +78,7 @@ class Rules:
     min_prs: int = 1  # reviewed pull requests after the first (would-be) nudge (welch: each period)
     alpha: float = 0.05  # one-sided level of the first test: the chance of keeping a useless playbook
     method: str = POISSON
-    resamples: int = 9_999  # random relabellings when the exact enumeration is larger
+    resamples: int = 1_999  # random relabellings when the exact enumeration is larger
 
     @property
     def confidence(self) -> float:
@@ -299,6 +299,8 @@ def evaluate_playbook(
 def _change_words(estimate: float, rules: Rules) -> str:
     if rules.method == WELCH:
         return f"the nudged group's rate changed by {estimate:+.3f} comments per reviewed PR relative to the holdout"
+    if abs(estimate) < 0.005:
+        return "nudged engineers received as many matching comments per reviewed PR as held-out ones"
     if estimate < 0:
         return f"nudged engineers received {-estimate:.0%} fewer matching comments per reviewed PR than held-out ones"
     return f"nudged engineers received {estimate:.0%} more matching comments per reviewed PR than held-out ones"
@@ -344,7 +346,7 @@ def design(outcomes: list[Outcome]) -> tuple[Any, Any, Any, Any]:
     return y, np.log(exposure), treated, covariate
 
 
-def poisson_effect(outcomes: list[Outcome], *, confidence: float, resamples: int = 9_999) -> PoissonFit:
+def poisson_effect(outcomes: list[Outcome], *, confidence: float, resamples: int = 1_999) -> PoissonFit:
     """Poisson GLM with exposure and pre-period covariate, robust errors, randomization test."""
     import numpy as np
     import statsmodels.api as sm

@@ -11,6 +11,7 @@ same on both sides of the comparison.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.nudges import Nudge, NudgeState, Signal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Review:
     """One review of an engineer's pull request by someone else: a line comment or a review.
 
@@ -55,6 +56,47 @@ def review_of(comment: ReviewComment) -> Review | None:
         source=comment.source,
         review_id=comment.comment_id,
     )
+
+
+class ReviewIndex:
+    """Reviewed pull requests by author (lower-case login), in time order.
+
+    ``measure_outcomes`` builds one from the reviews it is given; a caller that evaluates many
+    playbooks over the same reviews (the daily job, the simulation) builds it once and passes it.
+    """
+
+    def __init__(self, reviews: Iterable[Review] = ()):
+        self._times: dict[str, list[dt.datetime]] = {}
+        self._prs: dict[str, list[tuple[str, int]]] = {}
+        self._unsorted: set[str] = set()
+        self.count = 0
+        for review in reviews:
+            self.add(review.author, review.at, review.repo, review.pr_number)
+
+    def add(self, author: str, at: dt.datetime, repo: str, pr_number: int) -> None:
+        key = author.lower()
+        times = self._times.get(key)
+        if times is None:
+            times = self._times[key] = []
+            self._prs[key] = []
+        elif at < times[-1]:
+            self._unsorted.add(key)
+        times.append(at)
+        self._prs[key].append((repo, pr_number))
+        self.count += 1
+
+    def of(self, author: str) -> tuple[list[dt.datetime], list[tuple[str, int]]]:
+        """The author's review moments, in order, and the pull request of each."""
+        key = author.lower()
+        if key in self._unsorted:
+            pairs = sorted(zip(self._times[key], self._prs[key]), key=lambda pair: pair[0])
+            self._times[key] = [at for at, _ in pairs]
+            self._prs[key] = [pr for _, pr in pairs]
+            self._unsorted.discard(key)
+        return self._times.get(key, []), self._prs.get(key, [])
+
+    def __len__(self) -> int:
+        return self.count
 
 
 @dataclass(frozen=True)
@@ -113,7 +155,7 @@ def first_nudges(
 def measure_outcomes(
     playbook_id: str,
     *,
-    reviews: Iterable[Review],
+    reviews: Iterable[Review] | ReviewIndex,
     signals: Iterable[Signal],
     nudges: Iterable[Nudge],
     assignments: Mapping[tuple[str, str], str],
@@ -137,24 +179,31 @@ def measure_outcomes(
     anchors = first_nudges(nudges, playbook_id, since, until)
     if not anchors:
         return []
-    reviewed: dict[str, list[tuple[dt.datetime, tuple[str, int]]]] = defaultdict(list)
-    for review in reviews:
-        author = review.author.lower()
-        if author in anchors:
-            reviewed[author].append((review.at, (review.repo, review.pr_number)))
+    if not isinstance(reviews, ReviewIndex):
+        reviews = ReviewIndex(r for r in reviews if r.author in anchors or r.author.lower() in anchors)
     comments: dict[str, dict[tuple[str, str, int], dt.datetime]] = defaultdict(dict)
     for signal in signals:
-        engineer = signal.engineer.lower()
-        if signal.playbook_id == playbook_id and engineer in anchors:
-            comments[engineer][(signal.repo, signal.source, signal.comment_id)] = signal.at
+        if signal.playbook_id != playbook_id:
+            continue
+        engineer = signal.engineer
+        if engineer not in anchors:
+            engineer = engineer.lower()
+            if engineer not in anchors:
+                continue
+        comments[engineer][(signal.repo, signal.source, signal.comment_id)] = signal.at
+    comment_times = {engineer: sorted(found.values()) for engineer, found in comments.items()}
 
     def tally(engineer: str, start: dt.datetime, end: dt.datetime, *, after: bool) -> Tally:
         # The comment that tipped the trigger is written at (or just before) the nudge: it
         # belongs to the period before, so the first moment is "before" and "after" starts past it.
-        inside = (lambda at: start < at < end) if after else (lambda at: start <= at <= end)
-        prs = {pr for at, pr in reviewed[engineer] if inside(at)}
-        count = sum(1 for at in comments[engineer].values() if inside(at))
-        return Tally(len(prs), count)
+        if after:  # start < at < end
+            first, last = bisect.bisect_right, bisect.bisect_left
+        else:  # start <= at <= end
+            first, last = bisect.bisect_left, bisect.bisect_right
+        times, prs_of = reviews.of(engineer)
+        prs = set(prs_of[first(times, start) : last(times, end)])
+        said = comment_times.get(engineer, [])
+        return Tally(len(prs), max(0, last(said, end) - first(said, start)))
 
     outcomes = []
     for engineer, nudge in sorted(anchors.items()):
