@@ -44,7 +44,7 @@ import numpy as np
 from bot.core.classify import Match
 from bot.core.cosign import APPROVE, VETO, Reaction, decide_cosign
 from bot.core.decide import DecisionConfig, History, decide_comment
-from bot.core.evaluate import Evaluation, Rules
+from bot.core.evaluate import Evaluation, Rules, Verdict
 from bot.core.events import Actor, PullRequestRef, ReviewComment
 from bot.core.evidence import describe, render_evidence
 from bot.core.killswitch import due_window, epoch_start, evaluate_due, in_force, latest, resume
@@ -77,7 +77,7 @@ class Scenario:
     prs_per_week: float = 3.0  # per engineer, mean
     reviewers: tuple[int, int] = (1, 2)  # reviewers per pull request, at least and at most (≤ 3)
     window_days: int = 60
-    holdout_share: float = 0.2
+    holdout_share: float = 0.35  # the org's default while a playbook is evaluated
     rules: Rules | None = None  # None: the org's (level 0.05, 5 engineers per group, 1 PR after)
     start: dt.datetime = START
     backfill_days: int = 90  # history recorded at installation; 0: none, observe-only first
@@ -88,7 +88,8 @@ class Scenario:
     fade_days: float = 90.0  # half-life of an effect since the last nudge reached them (0: never)
     significant: Sequence[str] = ("sql-injection",)  # playbooks that need a lead's co-sign
     lead_answers: tuple[float, float] = (0.7, 0.1)  # approve, veto; the rest expire unanswered
-    resume_after_days: int | None = None  # an author resumes a paused playbook that many days on
+    resume_after_days: int | None = None  # an author resumes a paused playbook that many days on,
+    max_resumes: int = 1_000  # at most this many times
     org: OrgSettings = field(default_factory=OrgSettings)  # budgets, co-sign expiry, kept holdout
 
 
@@ -376,6 +377,7 @@ def _nightly(scenario, playbooks, histories, nudges, signals, assignments, revie
             and last is not None
             and last.pauses
             and now >= last.at + dt.timedelta(days=scenario.resume_after_days)
+            and sum(e.verdict == Verdict.RESUMED for e in history) < scenario.max_resumes
         ):
             # The author writes evaluation: {resumed_on: ...} into the playbook.
             playbook = playbooks[pid] = dataclasses.replace(playbook, evaluation_resumed_on=now.date())

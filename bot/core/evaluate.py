@@ -79,6 +79,9 @@ class Rules:
     alpha: float = 0.05  # one-sided level of the first test: the chance of keeping a useless playbook
     method: str = POISSON
     resamples: int = 1_999  # random relabellings when the exact enumeration is larger
+    # The halfway look pauses early when the estimate shows no reduction and its one-sided
+    # p-value is at least this (0.5: the estimate is an increase, or no change).
+    futility_p: float = 0.5
 
     @property
     def confidence(self) -> float:
@@ -265,7 +268,7 @@ def evaluate_playbook(
         fit = poisson_effect(counted, confidence=1 - 2 * level, resamples=rules.resamples)
         estimate, low, high, p_value, exact = fit.effect, fit.low, fit.high, fit.p_value, fit.exact
     if mid_window:
-        if estimate >= 0:
+        if estimate >= 0 and p_value >= rules.futility_p:
             return Evaluation(
                 verdict=Verdict.FUTILE, estimate=estimate, low=low, high=high, p_value=p_value,
                 exact=exact, reason=_futile_reason(estimate, rules), **base,
@@ -302,8 +305,8 @@ def _change_words(estimate: float, rules: Rules) -> str:
     if abs(estimate) < 0.005:
         return "nudged engineers received as many matching comments per reviewed PR as held-out ones"
     if estimate < 0:
-        return f"nudged engineers received {-estimate:.0%} fewer matching comments per reviewed PR than held-out ones"
-    return f"nudged engineers received {estimate:.0%} more matching comments per reviewed PR than held-out ones"
+        return f"nudged engineers received {-100 * estimate:.0f} % fewer matching comments per reviewed PR than held-out ones"
+    return f"nudged engineers received {100 * estimate:.0f} % more matching comments per reviewed PR than held-out ones"
 
 
 def _futile_reason(estimate: float, rules: Rules) -> str:
