@@ -43,10 +43,12 @@ import numpy as np
 
 from bot.core.classify import Match
 from bot.core.cosign import APPROVE, VETO, Reaction, decide_cosign
+from bot.core.budget import check_budget, sprint_at
 from bot.core.decide import DecisionConfig, History, decide_comment
 from bot.core.evaluate import Evaluation, Rules, Verdict
 from bot.core.events import Actor, PullRequestRef, ReviewComment
 from bot.core.evidence import describe, render_evidence
+from bot.core.holdout import NUDGED
 from bot.core.killswitch import due_window, epoch_start, evaluate_due, in_force, latest, resume
 from bot.core.nudges import RETRYABLE_STATES, Nudge, NudgeState, Signal
 from bot.core.org import OrgSettings
@@ -103,6 +105,7 @@ class Simulation:
     comments: int
     reached: dict[str, int]  # playbook -> engineers a nudge reached
     decided: dict[str, int]  # playbook -> nudged (not held-out) engineers with a nudge decision
+    refusals: int = 0  # repeated budget refusals counted, not recorded
 
     def verdicts(self) -> dict[str, Evaluation]:
         """Each playbook's decision in force at the end (the last one on record)."""
@@ -212,17 +215,21 @@ def simulate(scenario: Scenario) -> Simulation:
     teams = {TEAM: frozenset(people)}
     recorded_since = {pid: scenario.start - dt.timedelta(days=scenario.backfill_days) for pid in pids}
     pulls = [PullRequestRef(INSTALLATION, REPO, 0, Actor(e, False)) for e in people]  # number set per PR
-    actors = [Actor(e, False) for e in people]
 
     reviews = ReviewIndex()
     signals: dict[str, list[Signal]] = {pid: [] for pid in pids}
-    recent: dict[tuple[int, int], deque[Signal]] = defaultdict(deque)  # within the trigger's days
-    quiet_until: dict[tuple[int, int], dt.datetime] = {}  # the cooldown after a decided nudge
+    # The gates' state, in seconds from the start: signals within the trigger's days, the end
+    # of the quiet period after a decided nudge, the last nudge that reached the engineer.
+    recent: dict[tuple[int, int], deque[tuple[float, Signal]]] = defaultdict(deque)
+    quiet_until: dict[tuple[int, int], float] = {}
     nudges: list[list[Nudge]] = [[] for _ in people]
     by_playbook: dict[str, list[Nudge]] = {pid: [] for pid in pids}
     groups: list[dict[str, str]] = [{} for _ in people]
     assignments: dict[tuple[str, str], str] = {}
-    reached: dict[tuple[int, int], dt.datetime] = {}  # (engineer, playbook) -> last nudge that reached
+    reached: dict[tuple[int, int], float] = {}
+    refusals = 0  # repeated budget refusals, counted but not recorded (see below)
+    has_record: set[tuple[int, int]] = set()
+    roles = [settings.role_of(e, teams) for e in people]
     ever: dict[str, set[int]] = {pid: set() for pid in pids}
     decided: dict[str, set[int]] = {pid: set() for pid in pids}
     pending: list[tuple[dt.datetime, int, int, int, str]] = []  # co-signs to resolve, by time
@@ -230,15 +237,19 @@ def simulate(scenario: Scenario) -> Simulation:
     ids = itertools.count(1)  # review, comment and co-sign ids
     next_pr = 1
     comment_count = 0
-    within = [dt.timedelta(days=playbooks[p].trigger.within_days) for p in pids]
-    cooldown = [dt.timedelta(days=playbooks[p].trigger.cooldown_days) for p in pids]
+    within = [86400.0 * playbooks[p].trigger.within_days for p in pids]
+    cooldown = [86400.0 * playbooks[p].trigger.cooldown_days for p in pids]
+    observing = [
+        (recorded_since[p] - scenario.start).total_seconds() + 86400.0 * scenario.observe_days for p in pids
+    ]
+    minutes = [playbooks[p].nudge.minutes for p in pids]
     needed = [playbooks[p].trigger.comments for p in pids]
     fade = scenario.fade_days
     effect = org.effect.tolist()
     approve, veto = scenario.lead_answers
 
     def deliver(i: int, j: int, at: dt.datetime) -> None:
-        reached[(i, j)] = at
+        reached[(i, j)] = (at - scenario.start).total_seconds()
         ever[pids[j]].add(i)
 
     def settle(until: dt.datetime) -> None:
@@ -261,6 +272,8 @@ def simulate(scenario: Scenario) -> Simulation:
         if live:
             effective = in_force(playbooks, histories, today)
             ctx = DecisionConfig(playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since)
+            paused = [effective[p].paused for p in pids]
+            kept = [effective[p].kept_since is not None for p in pids]
         authors, pr_of_review, review_at, review_by, pr_of, kind, comment_at, comment_by, luck = _day_events(
             scenario, org, rng, day, k
         )
@@ -290,11 +303,13 @@ def simulate(scenario: Scenario) -> Simulation:
             c = index - reviewed
             pr, j = comment_pr[c], comment_kind[c]
             i = author_of[pr]
+            if pending and pending[0][0] <= at:
+                settle(at)
             since = reached.get((i, j))
-            if since is not None and since < at:
+            if since is not None and since < seconds:
                 share = effect[i][j]
                 if fade > 0:
-                    share *= 0.5 ** ((at - since).total_seconds() / 86400 / fade)
+                    share *= 0.5 ** ((seconds - since) / 86400 / fade)
                 if comment_luck[c] < share:
                     continue  # the nudge worked: this comment is never written
             comment_count += 1
@@ -304,21 +319,34 @@ def simulate(scenario: Scenario) -> Simulation:
             number = base_pr + pr
             signal = Signal(INSTALLATION, REPO, number, people[i], pid, cid, "review_comment", reviewer, at)
             window = recent[(i, j)]
-            while window and window[0].at < at - within[j]:
+            while window and window[0][0] < seconds - within[j]:
                 window.popleft()
             if (
                 not live
-                or effective[pid].paused
-                or at < recorded_since[pid] + dt.timedelta(days=scenario.observe_days)
+                or paused[j]
+                or seconds < observing[j]
                 or len(window) + 1 < needed[j]
-                or at < quiet_until.get((i, j), at)
+                or seconds < quiet_until.get((i, j), seconds)
             ):
                 # The gates decide_comment checks first say "record only": paused, observing,
                 # trigger not reached, or quiet after an earlier nudge.
                 signals[pid].append(signal)
-                window.append(signal)
+                window.append((seconds, signal))
                 continue
-            settle(at)
+            if (
+                not kept[j]
+                and groups[i].get(pid) == NUDGED
+                and (i, j) in has_record
+                and not check_budget(roles[i], sprint_at(at, settings), minutes[j], nudges[i]).allowed
+            ):
+                # The budget would refuse again, for a playbook the engineer already has a record
+                # of: the refusal changes nothing later (it is retryable, uncharged, not a first
+                # nudge), so it is counted rather than recorded, which spares most decisions of
+                # an organisation with many playbooks.
+                refusals += 1
+                signals[pid].append(signal)
+                window.append((seconds, signal))
+                continue
             comment = ReviewComment(
                 pull=dataclasses.replace(pulls[i], number=number),
                 reviewer=Actor(reviewer, False),
@@ -328,11 +356,12 @@ def simulate(scenario: Scenario) -> Simulation:
                 comment_id=cid,
                 thread_id=cid,
             )
-            history = History(tuple(window), nudges[i], groups[i])
+            history = History(tuple(sig for _, sig in window), nudges[i], groups[i])
             decision = decide_comment(comment, [Match(pid, "")], history, ctx, at)
             for made in decision.signals:
                 signals[pid].append(made)
-                window.append(made)
+                window.append((seconds, made))
+            has_record.add((i, j))
             groups[i].update(decision.assignments)
             for a_pid, group in decision.assignments.items():
                 assignments[(people[i], a_pid)] = group
@@ -340,7 +369,7 @@ def simulate(scenario: Scenario) -> Simulation:
                 nudges[i].append(nudge)
                 by_playbook[pid].append(nudge)
                 if nudge.state not in RETRYABLE_STATES:
-                    quiet_until[(i, j)] = nudge.trigger_at + cooldown[j]
+                    quiet_until[(i, j)] = (nudge.trigger_at - scenario.start).total_seconds() + cooldown[j]
                 if nudge.state != NudgeState.HELD_OUT:
                     decided[pid].add(i)
                 if nudge.state in DELIVERED:
@@ -363,7 +392,7 @@ def simulate(scenario: Scenario) -> Simulation:
     evaluations = sorted((e for h in histories.values() for e in h), key=lambda e: (e.at, e.playbook_id))
     return Simulation(
         scenario, playbooks, evaluations, every_nudge, len(reviews), comment_count,
-        {pid: len(ever[pid]) for pid in pids}, {pid: len(decided[pid]) for pid in pids},
+        {pid: len(ever[pid]) for pid in pids}, {pid: len(decided[pid]) for pid in pids}, refusals,
     )
 
 
@@ -413,7 +442,8 @@ def report(sim: Simulation, *, evidence: bool = True) -> str:
             f"reviewed PR and playbook, {history}; true effect (share of matching comments a nudge "
             f"removes, varying between engineers, half-life {s.fade_days:g} days): {effects}."
         ),
-        f"{sim.reviews} reviews, {sim.comments} matching comments, {len(sim.nudges)} nudge decisions.",
+        f"{sim.reviews} reviews, {sim.comments} matching comments, {len(sim.nudges)} nudge decisions"
+        + (f" (and {sim.refusals} repeated budget refusals, counted, not recorded)." if sim.refusals else "."),
         "",
     ]
     for pid in s.effects:
