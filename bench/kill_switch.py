@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scipy.stats import binomtest  # noqa: E402
+from scipy.stats import binomtest
 
-from bot.core.evaluate import POISSON, Rules, Verdict  # noqa: E402
-from bot.simulation import Scenario, simulate  # noqa: E402
+from bot.core.evaluate import POISSON, Rules, Verdict
+from bot.simulation import Scenario, simulate
 
 STRONG, WEAK, USELESS, USELESS_2 = "effect-30", "effect-15", "no-effect", "no-effect-2"
 EFFECTS = {STRONG: 0.30, WEAK: 0.15, USELESS: 0.0, USELESS_2: 0.0}
@@ -52,7 +52,7 @@ def rate(count: int, runs: int) -> str:
 
 
 def one_run(args: tuple[Scenario, int, int]) -> dict[str, int]:
-    scenario, seed, resumes = args
+    scenario, seed, _resumes = args
     sim = simulate(dataclasses.replace(scenario, seed=seed))
     verdicts = sim.verdicts()
     kept = {pid: pid in verdicts and verdicts[pid].verdict == Verdict.EFFECTIVE for pid in EFFECTS}

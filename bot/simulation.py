@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bot.core.budget import check_budget, sprint_at
 from bot.core.classify import Match
 from bot.core.cosign import APPROVE, VETO, Reaction, decide_cosign
-from bot.core.budget import check_budget, sprint_at
 from bot.core.decide import DecisionConfig, History, decide_comment
 from bot.core.evaluate import Evaluation, Rules, Verdict
 from bot.core.events import Actor, PullRequestRef, ReviewComment
@@ -274,7 +274,7 @@ def simulate(scenario: Scenario) -> Simulation:
             ctx = DecisionConfig(playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since)
             paused = [effective[p].paused for p in pids]
             kept = [effective[p].kept_since is not None for p in pids]
-        authors, pr_of_review, review_at, review_by, pr_of, kind, comment_at, comment_by, luck = _day_events(
+        authors, pr_of_review, review_at, _review_by, pr_of, kind, comment_at, comment_by, luck = _day_events(
             scenario, org, rng, day, k
         )
         base_pr = next_pr

@@ -15,7 +15,15 @@ from bot.core.evaluate import DEFAULT_RULES, Rules, Verdict, evaluate_playbook
 from bot.core.events import Actor, PullRequestRef, ReviewComment
 from bot.core.evidence import describe, evidence_marker, render_evidence, title
 from bot.core.holdout import HOLDOUT, NUDGED, assign_holdout
-from bot.core.killswitch import due_window, evaluate_due, holdout_ends, in_force, pause_state, resume, resumes
+from bot.core.killswitch import (
+    due_window,
+    evaluate_due,
+    holdout_ends,
+    in_force,
+    pause_state,
+    resume,
+    resumes,
+)
 from bot.core.nudges import Nudge, NudgeState, Signal
 from bot.core.org import OrgSettings, parse_org_settings
 from bot.core.outcome import Outcome, Review, Tally, measure_outcomes, review_of
@@ -353,7 +361,8 @@ def test_evaluate_due_measures_the_backfilled_pre_period_and_decides_with_the_or
             if not nudged or k == 0:
                 signals.append(signal(engineer, 100 * n + 50 + k, day(5 + 6 * k)))
     playbook = dataclasses.replace(PLAYBOOK, evaluation_stop_early=False)
-    common = dict(nudges=nudges, reviews=reviews, signals=signals, assignments=groups, org=org, installation_id=INSTALLATION)
+    common = {"nudges": nudges, "reviews": reviews, "signals": signals, "assignments": groups, "org": org,
+              "installation_id": INSTALLATION}
     assert evaluate_due(playbook, [], now=day(60), **common) is None, "the window closes on day 61"
     result = evaluate_due(playbook, [], now=day(61.5), **common)
     assert result.verdict == Verdict.EFFECTIVE and result.rules.alpha == 0.2 and result.rules.min_engineers == 2
@@ -389,8 +398,10 @@ def test_the_orgs_holdout_and_evaluation_settings_are_validated_with_file_and_li
     assert defaults.evaluation_rules() == DEFAULT_RULES
     _, problems = parse_org_settings("holdout_share: 0.2\nholdout_share_kept: 0.3\n", "playbooks/org.yml")
     assert [str(p) for p in problems] == [
-        "playbooks/org.yml:2: holdout_share_kept: the holdout kept after a playbook proved itself (0.3) "
-        "cannot be larger than holdout_share (0.2); write a share like 0.05"
+        (
+            "playbooks/org.yml:2: holdout_share_kept: the holdout kept after a playbook proved itself "
+            "(0.3) cannot be larger than holdout_share (0.2); write a share like 0.05"
+        )
     ]
     _, problems = parse_org_settings("evaluation:\n  level: 5%\n  min_engineers: 1\n", "playbooks/org.yml")
     assert [str(p) for p in problems] == [
