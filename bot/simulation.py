@@ -52,7 +52,7 @@ from bot.core.holdout import NUDGED
 from bot.core.killswitch import due_window, epoch_start, evaluate_due, in_force, latest, resume
 from bot.core.nudges import RETRYABLE_STATES, Nudge, NudgeState, Signal
 from bot.core.org import OrgSettings
-from bot.core.outcome import ReviewIndex
+from bot.core.outcome import ReviewIndex, SignalIndex
 from bot.core.playbook import NudgeContent, Playbook
 
 INSTALLATION = 1
@@ -217,10 +217,12 @@ def simulate(scenario: Scenario) -> Simulation:
     pulls = [PullRequestRef(INSTALLATION, REPO, 0, Actor(e, False)) for e in people]  # number set per PR
 
     reviews = ReviewIndex()
-    signals: dict[str, list[Signal]] = {pid: [] for pid in pids}
+    signals = {pid: SignalIndex(pid) for pid in pids}
     # The gates' state, in seconds from the start: signals within the trigger's days, the end
     # of the quiet period after a decided nudge, the last nudge that reached the engineer.
-    recent: dict[tuple[int, int], deque[tuple[float, Signal]]] = defaultdict(deque)
+    # (A signal in the window is kept as (seconds, comment id, reviewer, PR, moment), and made a
+    # Signal only when a decision needs the engineer's history.)
+    recent: dict[tuple[int, int], deque[tuple[float, int, str, int, dt.datetime]]] = defaultdict(deque)
     quiet_until: dict[tuple[int, int], float] = {}
     nudges: list[list[Nudge]] = [[] for _ in people]
     by_playbook: dict[str, list[Nudge]] = {pid: [] for pid in pids}
@@ -269,6 +271,10 @@ def simulate(scenario: Scenario) -> Simulation:
     for day in range(first_day, scenario.days):
         today = scenario.start + dt.timedelta(days=day)
         live = day >= 0
+        if day == 0:  # the backfill is recorded: keep only what the triggers can still count
+            for (_, j), window in recent.items():
+                while window and window[0][0] < -within[j]:
+                    window.popleft()
         if live:
             effective = in_force(playbooks, histories, today)
             ctx = DecisionConfig(playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since)
@@ -279,6 +285,14 @@ def simulate(scenario: Scenario) -> Simulation:
         )
         base_pr = next_pr
         next_pr += len(authors)
+        if not live:
+            # History before installation, as the backfill records it: reviews and signals,
+            # nothing decided. (The same records as the loop below would make, faster.)
+            comment_count += _record_history(
+                scenario, people, pids, authors, pr_of_review, review_at, pr_of, kind, comment_at,
+                comment_by, base_pr, ids, reviews, signals, recent,
+            )
+            continue
         # One time line: reviews first at a tie (a review's comments are submitted with it).
         at_all = np.concatenate([review_at, comment_at])
         is_comment = np.concatenate([np.zeros(len(review_at), bool), np.ones(len(comment_at), bool)])
@@ -317,7 +331,7 @@ def simulate(scenario: Scenario) -> Simulation:
             cid = next(ids)
             reviewer = people[comment_reviewer[c]]
             number = base_pr + pr
-            signal = Signal(INSTALLATION, REPO, number, people[i], pid, cid, "review_comment", reviewer, at)
+            said = (seconds, cid, reviewer, number, at)
             window = recent[(i, j)]
             while window and window[0][0] < seconds - within[j]:
                 window.popleft()
@@ -330,8 +344,8 @@ def simulate(scenario: Scenario) -> Simulation:
             ):
                 # The gates decide_comment checks first say "record only": paused, observing,
                 # trigger not reached, or quiet after an earlier nudge.
-                signals[pid].append(signal)
-                window.append((seconds, signal))
+                signals[pid].add(people[i], at)
+                window.append(said)
                 continue
             if (
                 not kept[j]
@@ -344,8 +358,8 @@ def simulate(scenario: Scenario) -> Simulation:
                 # nudge), so it is counted rather than recorded, which spares most decisions of
                 # an organisation with many playbooks.
                 refusals += 1
-                signals[pid].append(signal)
-                window.append((seconds, signal))
+                signals[pid].add(people[i], at)
+                window.append(said)
                 continue
             comment = ReviewComment(
                 pull=dataclasses.replace(pulls[i], number=number),
@@ -356,11 +370,15 @@ def simulate(scenario: Scenario) -> Simulation:
                 comment_id=cid,
                 thread_id=cid,
             )
-            history = History(tuple(sig for _, sig in window), nudges[i], groups[i])
+            earlier = tuple(
+                Signal(INSTALLATION, REPO, pr_number, people[i], pid, c_id, "review_comment", by, when)
+                for _, c_id, by, pr_number, when in window
+            )
+            history = History(earlier, nudges[i], groups[i])
             decision = decide_comment(comment, [Match(pid, "")], history, ctx, at)
             for made in decision.signals:
-                signals[pid].append(made)
-                window.append((seconds, made))
+                signals[pid].add(made.engineer, made.at)
+                window.append(said)
             has_record.add((i, j))
             groups[i].update(decision.assignments)
             for a_pid, group in decision.assignments.items():
@@ -394,6 +412,32 @@ def simulate(scenario: Scenario) -> Simulation:
         scenario, playbooks, evaluations, every_nudge, len(reviews), comment_count,
         {pid: len(ever[pid]) for pid in pids}, {pid: len(decided[pid]) for pid in pids}, refusals,
     )
+
+
+def _record_history(scenario, people, pids, authors, pr_of_review, review_at, pr_of, kind, comment_at,
+                    comment_by, base_pr, ids, reviews, signals, recent) -> int:
+    """One day of the backfilled history: every review and matching comment recorded in time order."""
+    start = scenario.start
+    moments: dict[float, dt.datetime] = {}
+
+    def moment(seconds: float) -> dt.datetime:
+        at = moments.get(seconds)
+        if at is None:
+            at = moments[seconds] = start + dt.timedelta(seconds=seconds)
+        return at
+
+    author_of = authors.tolist()
+    order = np.argsort(review_at, kind="stable")
+    for pr, seconds in zip(pr_of_review[order].tolist(), review_at[order].tolist()):
+        reviews.add(people[author_of[pr]], moment(seconds), REPO, base_pr + pr)
+    order = np.argsort(comment_at, kind="stable")
+    for pr, j, by, seconds in zip(pr_of[order].tolist(), kind[order].tolist(), comment_by[order].tolist(),
+                                  comment_at[order].tolist()):
+        at = moment(seconds)
+        i = author_of[pr]
+        signals[pids[j]].add(people[i], at)
+        recent[(i, j)].append((seconds, next(ids), people[by], base_pr + pr, at))
+    return len(order)
 
 
 def _nightly(scenario, playbooks, histories, nudges, signals, assignments, reviews, org, rules, now):

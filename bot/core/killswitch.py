@@ -30,7 +30,7 @@ from bot.core.evaluate import Evaluation, Rules, Verdict, evaluate_playbook
 from bot.core.holdout import HOLDOUT, NUDGED, assign_holdout
 from bot.core.nudges import Nudge, Signal
 from bot.core.org import OrgSettings
-from bot.core.outcome import Review, ReviewIndex, measure_outcomes
+from bot.core.outcome import Review, ReviewIndex, SignalIndex, measure_outcomes
 from bot.core.playbook import Playbook
 
 
@@ -222,7 +222,7 @@ def evaluate_due(
     *,
     nudges: Sequence[Nudge],
     reviews: Iterable[Review] | ReviewIndex,
-    signals: Iterable[Signal],
+    signals: Iterable[Signal] | SignalIndex,
     assignments: Mapping[tuple[str, str], str],
     org: OrgSettings,
     installation_id: int,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -99,6 +98,44 @@ class ReviewIndex:
         return self.count
 
 
+class SignalIndex:
+    """One playbook's matching comments by engineer (lower-case login), in time order.
+
+    Like :class:`ReviewIndex`, built once by a caller that measures often. A comment added twice
+    (the same repository, source and id) counts once.
+    """
+
+    def __init__(self, playbook_id: str, signals: Iterable[Signal] = ()):
+        self.playbook_id = playbook_id
+        self._times: dict[str, list[dt.datetime]] = {}
+        self._seen: set[tuple[str, str, int]] = set()
+        self._unsorted: set[str] = set()
+        for signal in signals:
+            if signal.playbook_id == playbook_id:
+                self.add(signal.engineer, signal.at, (signal.repo, signal.source, signal.comment_id))
+
+    def add(self, engineer: str, at: dt.datetime, key: tuple[str, str, int] | None = None) -> None:
+        """One matching comment; ``key`` (repository, source, id) when it may come twice."""
+        if key is not None:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+        name = engineer.lower()
+        times = self._times.get(name)
+        if times is None:
+            times = self._times[name] = []
+        elif at < times[-1]:
+            self._unsorted.add(name)
+        times.append(at)
+
+    def of(self, engineer: str) -> list[dt.datetime]:
+        name = engineer.lower()
+        if name in self._unsorted:
+            self._times[name].sort()
+            self._unsorted.discard(name)
+        return self._times.get(name, [])
+
+
 @dataclass(frozen=True)
 class Tally:
     """One period of one engineer: reviewed pull requests, and matching comments in them."""
@@ -156,7 +193,7 @@ def measure_outcomes(
     playbook_id: str,
     *,
     reviews: Iterable[Review] | ReviewIndex,
-    signals: Iterable[Signal],
+    signals: Iterable[Signal] | SignalIndex,
     nudges: Iterable[Nudge],
     assignments: Mapping[tuple[str, str], str],
     since: dt.datetime,
@@ -181,17 +218,11 @@ def measure_outcomes(
         return []
     if not isinstance(reviews, ReviewIndex):
         reviews = ReviewIndex(r for r in reviews if r.author in anchors or r.author.lower() in anchors)
-    comments: dict[str, dict[tuple[str, str, int], dt.datetime]] = defaultdict(dict)
-    for signal in signals:
-        if signal.playbook_id != playbook_id:
-            continue
-        engineer = signal.engineer
-        if engineer not in anchors:
-            engineer = engineer.lower()
-            if engineer not in anchors:
-                continue
-        comments[engineer][(signal.repo, signal.source, signal.comment_id)] = signal.at
-    comment_times = {engineer: sorted(found.values()) for engineer, found in comments.items()}
+    if not isinstance(signals, SignalIndex) or signals.playbook_id != playbook_id:
+        signals = SignalIndex(
+            playbook_id,
+            (s for s in signals if s.playbook_id == playbook_id and (s.engineer in anchors or s.engineer.lower() in anchors)),
+        )
 
     def tally(engineer: str, start: dt.datetime, end: dt.datetime, *, after: bool) -> Tally:
         # The comment that tipped the trigger is written at (or just before) the nudge: it
@@ -202,7 +233,7 @@ def measure_outcomes(
             first, last = bisect.bisect_left, bisect.bisect_right
         times, prs_of = reviews.of(engineer)
         prs = set(prs_of[first(times, start) : last(times, end)])
-        said = comment_times.get(engineer, [])
+        said = signals.of(engineer)
         return Tally(len(prs), max(0, last(said, end) - first(said, start)))
 
     outcomes = []
