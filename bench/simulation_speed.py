@@ -2,8 +2,9 @@
 
     python bench/simulation_speed.py [--engineers 100 1000 10000] [--playbooks 20] [--days 90]
 
-Each size runs in a fresh process (so its peak memory is its own): the simulation's wall time,
-the process's peak resident memory, and that memory per engineer, which stays flat when memory
+Each size runs in a fresh process (so its peak memory is its own): the simulation's wall time
+(and CPU time: on a busy machine the wall time is longer), the whole command's, the process's
+peak resident memory, and that memory per engineer, which stays flat when memory
 grows linearly. Beside them, a floor measured in the same run: the start-up (Python, NumPy,
 SciPy and statsmodels imported, nothing simulated), so a busy machine shows as a slow floor.
 """
@@ -25,13 +26,14 @@ began = time.perf_counter()
 import numpy, scipy.stats, statsmodels.api  # noqa: F401
 from bot.simulation import Scenario, many_effects, simulate
 imported = time.perf_counter()
+cpu = time.process_time()
 engineers, playbooks, days = (int(a) for a in sys.argv[1:4])
 sim = None
 if engineers:
     sim = simulate(Scenario(engineers=engineers, effects=many_effects(playbooks), days=days, seed=1))
 done = time.perf_counter()
 print(json.dumps({
-    "start": imported - began, "simulate": done - imported,
+    "start": imported - began, "simulate": done - imported, "cpu": time.process_time() - cpu,
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "reviews": sim.reviews if sim else 0, "comments": sim.comments if sim else 0,
     "decisions": len(sim.nudges) if sim else 0,
@@ -58,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python -m bot simulate --playbooks {args.playbooks} --days {args.days} (plus the 90-day backfill), seed 1")
     print(f"floor (start-up, nothing simulated): {floor['start']:.2f} s, peak memory {floor['rss_mb']:.0f} MB")
     print()
-    print("| engineers | simulation | whole command | peak memory | memory above the floor, per engineer "
+    print("| engineers | simulation (CPU) | whole command | peak memory | memory above the floor, per engineer "
           "| reviews | matching comments | nudge decisions |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for engineers in args.engineers:
         m = run(engineers, args.playbooks, args.days)
         per = 1024 * (m["rss_mb"] - floor["rss_mb"]) / engineers
         print(
-            f"| {engineers:,} | {m['simulate']:.2f} s | {m['wall']:.2f} s | {m['rss_mb']:.0f} MB | {per:.0f} KB "
+            f"| {engineers:,} | {m['simulate']:.2f} s ({m['cpu']:.2f} s) | {m['wall']:.2f} s | {m['rss_mb']:.0f} MB | {per:.0f} KB "
             f"| {m['reviews']:,} | {m['comments']:,} | {m['decisions']:,} |",
             flush=True,
         )
