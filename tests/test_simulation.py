@@ -96,3 +96,17 @@ def test_the_command_takes_the_base_rate_pace_and_number_of_playbooks(capsys):
     assert "30 engineers, seed 3, 2 PRs a week, 0.1 matching comments per reviewed PR and playbook" in text
     assert "no history: 30 days observe-only" in text
     assert "playbook-05" in text and "playbook-06" not in text
+
+
+def test_calibration_seeded_null_simulations_keep_useless_playbooks_within_the_level():
+    """Organisations where no nudge does anything: the switch keeps about 5 % of the playbooks."""
+    useless = {f"useless-{n}": 0.0 for n in range(4)}
+    verdicts = [
+        e.verdict
+        for seed in range(25)
+        for e in simulate(Scenario(engineers=80, effects=useless, significant=("useless-0",), seed=seed)).verdicts().values()
+    ]
+    assert len(verdicts) == 100
+    kept = verdicts.count(Verdict.EFFECTIVE)
+    assert kept <= 10, f"{kept} of 100 useless playbooks kept; the level is 5 %"
+    assert verdicts.count(Verdict.FUTILE) >= 30, "the halfway look pauses many of them early"
