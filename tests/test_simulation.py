@@ -108,5 +108,6 @@ def test_calibration_seeded_null_simulations_keep_useless_playbooks_within_the_l
     ]
     assert len(verdicts) == 100
     kept = verdicts.count(Verdict.EFFECTIVE)
-    assert kept <= 10, f"{kept} of 100 useless playbooks kept; the level is 5 %"
+    # At a level of 5 %, 100 useless playbooks give more than 11 keeps less than 1 time in 100.
+    assert kept <= 11, f"{kept} of 100 useless playbooks kept; the level is 5 %"
     assert verdicts.count(Verdict.FUTILE) >= 30, "the halfway look pauses many of them early"
