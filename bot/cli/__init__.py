@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli.simulate import _effect
+from bot.cli.simulate import add_arguments as simulate_arguments
 from bot.cli.validate import DEFAULT_PLAYBOOKS
 
 
@@ -30,12 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = sub.add_parser("report", help="decisions per playbook and per role, and failed deliveries")
     rep.add_argument("--database-url", help="defaults to DATABASE_URL")
     sim = sub.add_parser("simulate", help="the kill switch over a synthetic organisation, no I/O")
-    sim.add_argument("--days", type=int, default=90)
-    sim.add_argument("--engineers", type=int, default=60)
-    sim.add_argument("--effect", type=_effect, action="append", metavar="PLAYBOOK=EFFECT",
-                     help="true share of matching comments a nudge removes (default: sql-injection=0.5 "
-                          "swallowed-errors=0); repeat for more playbooks")
-    sim.add_argument("--seed", type=int, default=3, help="another seed, another organisation")
+    simulate_arguments(sim)
     args = parser.parse_args(argv)
 
     if args.command == "validate":

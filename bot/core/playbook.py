@@ -70,8 +70,14 @@ class Playbook:
     examples_no_match: tuple[str, ...] = ()
     evaluation_window_days: int = 60
     evaluation_resumed_on: dt.date | None = None  # lifts a kill-switch pause made on or before this day
+    evaluation_observe_days: int = 30  # record without nudging while less history than this is on record
+    evaluation_pre_days: int = 90  # the period before each engineer's first (would-be) nudge
+    evaluation_stop_early: bool = True  # futility look halfway through the first window
     paused: bool = False
     source: str = ""
+    # Kill-switch state, set by ``killswitch.in_force`` (never read from YAML): when the last
+    # evaluation kept the playbook, its holdout shrinks to the org's ``holdout_share_kept``.
+    kept_since: dt.datetime | None = None
 
 
 @dataclass
@@ -173,6 +179,9 @@ SCHEMA: dict[str, Field] = {
                 "int", example="60", checks=(in_range(7, MAX_DAYS, "days (a year)", 60),)
             ),
             "resumed_on": Field("date", example="2026-01-05"),
+            "observe_days": Field("int", example="30", checks=(at_least(0),)),
+            "pre_days": Field("int", example="90", checks=(at_least(7),)),
+            "stop_early": Field("bool", example="true"),
         },
     ),
 }
@@ -234,6 +243,9 @@ def _build(data: dict, file: str) -> Playbook:
         examples_no_match=tuple(examples.get("no_match") or ()),
         evaluation_window_days=(data.get("evaluation") or {}).get("window_days", 60),
         evaluation_resumed_on=_day((data.get("evaluation") or {}).get("resumed_on")),
+        evaluation_observe_days=(data.get("evaluation") or {}).get("observe_days", 30),
+        evaluation_pre_days=(data.get("evaluation") or {}).get("pre_days", 90),
+        evaluation_stop_early=bool((data.get("evaluation") or {}).get("stop_early", True)),
         source=file,
     )
 
