@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.patterns import DEFAULT_BUDGET, Entry, PatternSet, PatternSetTooLarge, SetBudget, compiled
+from bot.core.patterns import (
+    DEFAULT_BUDGET,
+    Entry,
+    PatternSet,
+    PatternSetTooLarge,
+    SetBudget,
+    compiled,
+    entries_for,
+)
 from bot.core.playbook import Playbook
 
 __all__ = [
@@ -66,6 +74,7 @@ class Match:
     playbook_id: str
     quote: str
     pattern: str = ""
+    words: str = ""  # exactly what the pattern matched
 
 
 class Classifier:
@@ -78,13 +87,17 @@ class Classifier:
 
     def __init__(self, playbooks: Sequence[Playbook], budget: SetBudget = DEFAULT_BUDGET):
         self.playbooks = {p.id: p for p in playbooks}
-        entries = [Entry(p.id, pat, False, p.source) for p in playbooks for pat in p.patterns]
-        entries += [Entry(p.id, pat, True, p.source) for p in playbooks for pat in p.exclude]
+        entries: list[Entry] = []
+        for p in playbooks:
+            for pat in p.patterns:
+                entries += entries_for(p.id, pat, False, p.source)
+            for pat in p.exclude:
+                entries += entries_for(p.id, pat, True, p.source)
         self._set = PatternSet(entries, budget)
 
-    def _found(self, words: str) -> dict[str, str]:
+    def _found(self, words: str) -> dict[str, Entry]:
         """Playbook id -> the first of its patterns that matched, for playbooks not excluded."""
-        found: dict[str, str] = {}
+        found: dict[str, Entry] = {}
         excluded: set[str] = set()
         entries = self._set.entries
         for index in self._set.hits(words):
@@ -92,7 +105,7 @@ class Classifier:
             if entry.exclude:
                 excluded.add(entry.owner)
             else:
-                found.setdefault(entry.owner, entry.pattern)
+                found.setdefault(entry.owner, entry)
         for owner in excluded:
             found.pop(owner, None)
         return found
@@ -105,12 +118,15 @@ class Classifier:
         """Like :meth:`classify`, with the pattern and a short quote around its first hit."""
         words = reviewer_words(text)
         found = self._found(words)
-        return [Match(pid, self._quote(found[pid], words), found[pid]) for pid in sorted(found)]
+        return [self._match(pid, found[pid], words) for pid in sorted(found)]
 
     @staticmethod
-    def _quote(pattern: str, words: str) -> str:
-        hit = compiled(pattern).search(words)
-        return short_quote(words, hit.start(), hit.end()) if hit else short_quote(words, 0, 0)
+    def _match(playbook_id: str, entry: Entry, words: str) -> Match:
+        hit = compiled(entry.branch).search(words)
+        if hit is None:  # cannot happen: the set said this pattern matches
+            return Match(playbook_id, short_quote(words, 0, 0), entry.pattern)
+        exact = " ".join(hit.group(0).split())[:QUOTE_CHARS]
+        return Match(playbook_id, short_quote(words, hit.start(), hit.end()), entry.pattern, exact)
 
 
 def short_quote(text: str, start: int, end: int) -> str:

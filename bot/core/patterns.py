@@ -1,20 +1,24 @@
 """Playbook patterns compiled once, matched with a cost that does not grow with the playbook count.
 
-Every pattern is an RE2 regular expression (linear time in the comment, whatever it says). The
-patterns of all playbooks go into one ``re2.Filter`` (RE2's FilteredRE2): from each pattern RE2
-derives the words a match must contain (its *atoms*), and one literal scan of the comment finds
-which atoms occur. Only the patterns whose atoms are present run, each with its own memory, so
-a comment costs about the same with 10 playbooks as with 300, and no shared DFA cache thrashes.
+Every pattern is an RE2 regular expression (linear time in the comment, whatever it says). Each
+top-level alternative of each pattern (a *branch*) is read once for the words that every match
+of it must contain (:func:`required_words`; ``\\bbind[\\s`]*params?`` needs ``bind``). All those
+words of all playbooks go into one literal ``re2.Set``: one scan of the comment says which words
+occur, and only the branches that need one of them run, each compiled on its own with its own
+memory. So a comment costs about the same with 10 playbooks as with 300, and no shared DFA cache
+is rebuilt over and over (which is what a single ``re2.Set`` of all patterns did).
 
-The memory is bounded by two deliberate numbers, documented in the README:
+The memory is bounded by deliberate numbers, documented in the README:
 
-* ``PATTERN_MAX_MEM``: each pattern may use at most 1 MiB (RE2 gives two thirds of it to the
-  compiled program and the rest to that pattern's DFA cache). A pattern that needs more does not
-  validate.
+* ``PATTERN_MAX_MEM``: each pattern may use at most 4 MiB (RE2 gives two thirds of it to the
+  compiled program and the rest to that pattern's DFA cache, which grows only when it runs). A
+  pattern that needs more does not validate.
+* ``WORDS_MAX_MEM``: the set of required words may use 64 MiB (about 100,000 words; the nine
+  shipped playbooks need about 600, 300 playbooks about 20,000).
 * ``SetBudget``: all playbooks together may compile to at most ``instructions`` RE2 instructions
-  (4 million, about 32 MiB of programs; the nine shipped playbooks use about 50 thousand), and at
-  most ``every_comment`` patterns may lack a required word of three letters or more (such a
-  pattern runs on every comment, so each one adds to every comment's cost).
+  (4 million, about 32 MiB of programs; the nine shipped playbooks use about 40 thousand), and at
+  most ``every_comment`` branches may lack a required word of three letters or more (such a
+  branch runs on every comment, so each one adds to every comment's cost).
 
 A set beyond its budget is reported when playbooks are loaded, naming the playbook that does not
 fit, and :class:`PatternSet` refuses it with :class:`PatternSetTooLarge`; matching never fails.
@@ -22,13 +26,16 @@ fit, and :class:`PatternSet` refuses it with :class:`PatternSetTooLarge`; matchi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import re2
 
-PATTERN_MAX_MEM = 1 << 20
+PATTERN_MAX_MEM = 4 << 20
+WORDS_MAX_MEM = 64 << 20
+MIN_WORD = 3  # shorter required words ("on", "gc") would make nearly every comment a candidate
 
 
 def _options() -> re2.Options:
@@ -36,6 +43,7 @@ def _options() -> re2.Options:
     options.case_sensitive = False
     options.log_errors = False
     options.max_mem = PATTERN_MAX_MEM
+    options.never_capture = True  # only where the whole pattern matched is ever used
     return options
 
 
@@ -57,7 +65,12 @@ DEFAULT_BUDGET = SetBudget()
 class PatternInfo:
     regexp: object  # the compiled re2 pattern
     instructions: int
-    every_comment: bool  # no required word: the prefilter cannot skip it
+    words: frozenset[str] | None  # every match contains one of these; None: no such words
+
+    @property
+    def every_comment(self) -> bool:
+        """No required word: the prefilter cannot skip this pattern on any comment."""
+        return self.words is None
 
 
 @lru_cache(maxsize=65_536)
@@ -67,16 +80,68 @@ def pattern_info(pattern: str) -> PatternInfo:
     Raises ``re2.error`` when the pattern is not valid RE2 or needs more than ``PATTERN_MAX_MEM``.
     """
     regexp = re2.compile(pattern, RE2_OPTIONS)
-    probe = re2.Filter()
-    probe.Add(pattern, RE2_OPTIONS)
-    probe.Compile()
-    every_comment = bool(probe.Match("", potential=True))
-    return PatternInfo(regexp, regexp.programsize + regexp.reverseprogramsize, every_comment)
+    return PatternInfo(regexp, regexp.programsize, required_words(pattern))
 
 
 def compiled(pattern: str):
     """The compiled RE2 pattern (cached)."""
     return pattern_info(pattern).regexp
+
+
+_FLAG_GROUP = re.compile(r"\(\?[a-zA-Z-]*\)")
+
+
+@lru_cache(maxsize=65_536)
+def branches(pattern: str) -> tuple[str, ...]:
+    """The top-level alternatives of ``pattern`` (``a|b(c|d)`` -> ``a``, ``b(c|d)``).
+
+    Each alternative goes into the prefilter on its own: RE2 factors a common prefix out of an
+    alternation (``vam|vesiw...`` becomes ``v(?:am|esiw...)``), which can leave the whole pattern
+    without a required word, and a branch that runs alone needs a smaller DFA. A pattern that
+    cannot be split safely (a top-level ``(?i)``, ``\\Q...\\E``, an empty branch) stays whole.
+    """
+    if "|" not in pattern or "\\Q" in pattern:
+        return (pattern,)
+    parts, depth, start, i, n = [], 0, 0, 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            j = i + 1
+            if pattern[j : j + 1] == "^":
+                j += 1
+            if pattern[j : j + 1] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                if pattern[j] == "\\":
+                    j += 2
+                elif pattern[j : j + 2] == "[:" and pattern.find(":]", j + 2) >= 0:
+                    j = pattern.find(":]", j + 2) + 2
+                else:
+                    j += 1
+            i = j + 1
+            continue
+        if c == "(":
+            if depth == 0 and _FLAG_GROUP.match(pattern, i):
+                return (pattern,)
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    if len(parts) == 1 or depth != 0 or any(not part for part in parts):
+        return (pattern,)
+    try:
+        for part in parts:
+            pattern_info(part)
+    except re2.error:
+        return (pattern,)
+    return tuple(parts)
 
 
 class PatternSetTooLarge(Exception):
@@ -90,19 +155,32 @@ class PatternSetTooLarge(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    """One pattern of one playbook; ``exclude`` marks the playbook's exclusion patterns."""
+    """One alternative (``branch``) of one pattern of one playbook, as the set compiles it.
+
+    ``pattern`` is the pattern as its author wrote it; ``exclude`` marks exclusion patterns.
+    """
 
     owner: str
     pattern: str
     exclude: bool = False
     source: str = ""
+    branch: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        if not self.branch:
+            object.__setattr__(self, "branch", self.pattern)
+
+
+def entries_for(owner: str, pattern: str, exclude: bool = False, source: str = "") -> list[Entry]:
+    """The entries of one pattern: one per top-level alternative."""
+    return [Entry(owner, pattern, exclude, source, branch) for branch in branches(pattern)]
 
 
 def over_budget(entries: Sequence[Entry], budget: SetBudget = DEFAULT_BUDGET) -> int | None:
     """Index of the first entry that takes the set past ``budget``, or None when all fit."""
     instructions = every = 0
     for index, entry in enumerate(entries):
-        info = pattern_info(entry.pattern)
+        info = pattern_info(entry.branch)
         instructions += info.instructions
         every += info.every_comment
         if instructions > budget.instructions or every > budget.every_comment:
@@ -111,7 +189,7 @@ def over_budget(entries: Sequence[Entry], budget: SetBudget = DEFAULT_BUDGET) ->
 
 
 def budget_reason(entries: Sequence[Entry], budget: SetBudget) -> str:
-    infos = [pattern_info(e.pattern) for e in entries]
+    infos = [pattern_info(e.branch) for e in entries]
     if sum(i.every_comment for i in infos) > budget.every_comment:
         return (
             f"the playbooks have more than {budget.every_comment} patterns without a word of three "
@@ -127,45 +205,277 @@ def budget_reason(entries: Sequence[Entry], budget: SetBudget) -> str:
 
 
 class PatternSet:
-    """All include and exclude patterns of all playbooks, matched in one prefiltered pass."""
+    """All include and exclude patterns of all playbooks, prefiltered by their required words."""
 
     def __init__(self, entries: Sequence[Entry], budget: SetBudget = DEFAULT_BUDGET):
         self.entries = list(entries)
         bad = over_budget(self.entries, budget)
         if bad is not None:
             entry = self.entries[bad]
-            raise PatternSetTooLarge(entry.owner, entry.source, budget_reason(self.entries[: bad + 1], budget))
-        self._filter = self._compile(self.entries) if self.entries else None
-        if self.entries and self._filter is None:
-            self._filter = self._largest_prefix_or_raise()
-
-    @staticmethod
-    def _compile(entries: Sequence[Entry]):
-        filt = re2.Filter()
-        try:
-            for entry in entries:
-                filt.Add(entry.pattern, RE2_OPTIONS)
-            filt.Compile()
-        except re2.error:
-            return None
-        return filt
-
-    def _largest_prefix_or_raise(self):
-        """RE2 refused the whole set: find the first playbook whose patterns it cannot take."""
-        low, high = 0, len(self.entries)  # prefix of `low` entries compiles, of `high` does not
-        while high - low > 1:
-            mid = (low + high) // 2
-            if self._compile(self.entries[:mid]) is None:
-                high = mid
-            else:
-                low = mid
-        entry = self.entries[high - 1]
-        raise PatternSetTooLarge(
-            entry.owner, entry.source, "RE2 cannot compile the playbooks' patterns together up to here"
-        )
+            raise PatternSetTooLarge(
+                entry.owner, entry.source, budget_reason(self.entries[: bad + 1], budget)
+            )
+        # A boolean test per branch: an re2.Set of one pattern runs the forward DFA only, where a
+        # search would also run a reverse DFA to find where the match starts.
+        self._tests = []
+        for entry in self.entries:
+            try:
+                self._tests.append(_test(entry.branch))
+            except re2.error:
+                raise PatternSetTooLarge(
+                    entry.owner, entry.source, f"RE2 cannot compile the pattern {entry.pattern!r}"
+                ) from None
+        self._always: list[int] = []  # entries without a required word
+        word_ids: dict[str, int] = {}
+        self._by_word: list[list[int]] = []
+        for index, entry in enumerate(self.entries):
+            words = pattern_info(entry.branch).words
+            if words is None:
+                self._always.append(index)
+                continue
+            for word in words:
+                key = word.lower() if word.isascii() else word
+                if key not in word_ids:
+                    word_ids[key] = len(self._by_word)
+                    self._by_word.append([])
+                    self._by_word[-1].append(index)
+                elif self._by_word[word_ids[key]][-1] != index:
+                    self._by_word[word_ids[key]].append(index)
+        self._words = None
+        if word_ids:
+            self._words = _word_set(list(word_ids), self.entries)
 
     def hits(self, text: str) -> list[int]:
-        """Indices (into ``entries``) of every pattern that matches ``text``, ascending."""
-        if self._filter is None:
+        """Indices (into ``entries``) of every pattern branch that matches ``text``, ascending."""
+        data = text.encode("utf-8")
+        found = self._words.Match(data) if self._words is not None else None
+        if found:
+            by_word = self._by_word
+            if len(found) == 1 and not self._always:
+                candidates = by_word[found[0]]
+            else:
+                candidates = sorted({i for w in found for i in by_word[w]}.union(self._always))
+        elif self._always:
+            candidates = self._always
+        else:
             return []
-        return sorted(self._filter.Match(text) or ())
+        tests = self._tests
+        return [i for i in candidates if tests[i].Match(data)]
+
+
+@lru_cache(maxsize=65_536)
+def _test(branch: str):
+    one = re2.Set.SearchSet(RE2_OPTIONS)
+    one.Add(branch)
+    one.Compile()
+    return one
+
+
+def _word_set(words: list[str], entries: Sequence[Entry]):
+    options = re2.Options()
+    options.case_sensitive = False
+    options.literal = True
+    options.log_errors = False
+    options.max_mem = WORDS_MAX_MEM
+    word_set = re2.Set.SearchSet(options)
+    for word in words:
+        word_set.Add(word)
+    try:
+        word_set.Compile()
+    except re2.error:
+        entry = entries[-1]
+        raise PatternSetTooLarge(
+            entry.owner,
+            entry.source,
+            f"the playbooks need more than {WORDS_MAX_MEM >> 20} MiB for their {len(words):,} "
+            "required words",
+        ) from None
+    return word_set
+
+
+# Reading a pattern for its required words. Anything this reader does not understand makes it
+# answer "no required words", which only costs speed, never a match.
+
+_ZERO_WIDTH_ESCAPES = frozenset("bBAz")
+_CLASS_ESCAPES = frozenset("dDsSwWpPCntrfvax")
+_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}\??")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def required_words(pattern: str) -> frozenset[str] | None:
+    """Words (``MIN_WORD`` characters or more) of which every match of ``pattern`` contains one,
+    compared case-insensitively; None when there are none to be sure of."""
+    try:
+        node, end = _parse_alt(pattern, 0)
+        if end != len(pattern):
+            return None
+        words = _required(node)
+    except (_Unsupported, IndexError, RecursionError):
+        return None
+    if not words or min(len(w) for w in words) < MIN_WORD:
+        return None
+    return frozenset(words)
+
+
+# Nodes: ("lit", ch) one literal character; ("any",) one character of a class; ("zero",) an
+# assertion that consumes nothing; ("cat", [nodes]); ("alt", [nodes]); ("rep", node, minimum).
+
+
+def _parse_alt(p: str, i: int):
+    options = []
+    node, i = _parse_cat(p, i)
+    options.append(node)
+    while i < len(p) and p[i] == "|":
+        node, i = _parse_cat(p, i + 1)
+        options.append(node)
+    return (options[0] if len(options) == 1 else ("alt", options)), i
+
+
+def _parse_cat(p: str, i: int):
+    items: list = []
+    n = len(p)
+    while i < n and p[i] not in "|)":
+        c = p[i]
+        if c in "*+?" or (c == "{" and _REPEAT.match(p, i)):
+            if not items:
+                raise _Unsupported(p)
+            if c == "{":
+                m = _REPEAT.match(p, i)
+                minimum, i = int(m.group(1)), m.end()
+            else:
+                minimum = 1 if c == "+" else 0
+                i += 2 if p[i + 1 : i + 2] == "?" else 1
+            items[-1] = ("rep", items[-1], minimum)
+            continue
+        if c == "(":
+            i += 1
+            if p.startswith("?", i):
+                close = p.find(")", i)
+                colon = p.find(":", i)
+                if p.startswith("?P<", i) or p.startswith("?<", i):
+                    i = p.index(">", i) + 1
+                elif colon != -1 and (close == -1 or colon < close):
+                    i = colon + 1
+                elif close != -1:  # a bare flag group such as (?i): consumes nothing
+                    items.append(("zero",))
+                    i = close + 1
+                    continue
+                else:
+                    raise _Unsupported(p)
+            node, i = _parse_alt(p, i)
+            if i >= n or p[i] != ")":
+                raise _Unsupported(p)
+            items.append(node)
+            i += 1
+        elif c == "[":
+            i = _skip_class(p, i)
+            items.append(("any",))
+        elif c == "\\":
+            e = p[i + 1]
+            if e in _ZERO_WIDTH_ESCAPES:
+                items.append(("zero",))
+            elif e == "Q":
+                raise _Unsupported(p)
+            elif e in _CLASS_ESCAPES:
+                items.append(("any",))
+                if e in "pP" and p[i + 2 : i + 3] == "{":
+                    i = p.index("}", i)
+                    i -= 1
+                elif e in "pP":
+                    i += 1
+                elif e == "x" and p[i + 2 : i + 3] == "{":
+                    i = p.index("}", i) - 1
+                elif e == "x":
+                    i += 2
+            elif e.isalnum():
+                raise _Unsupported(p)
+            else:
+                items.append(("lit", e))
+            i += 2
+        elif c in "^$":
+            items.append(("zero",))
+            i += 1
+        elif c == ".":
+            items.append(("any",))
+            i += 1
+        else:
+            items.append(("lit", c))
+            i += 1
+    return ("cat", items), i
+
+
+def _skip_class(p: str, i: int) -> int:
+    j = i + 1
+    if p[j : j + 1] == "^":
+        j += 1
+    if p[j : j + 1] == "]":
+        j += 1
+    while p[j] != "]":
+        if p[j] == "\\":
+            j += 2
+        elif p.startswith("[:", j) and p.find(":]", j + 2) != -1:
+            j = p.find(":]", j + 2) + 2
+        else:
+            j += 1
+    return j + 1
+
+
+# Words in nearly every review comment: a branch keyed on one of them runs on nearly every comment.
+_COMMON = frozenset(
+    "the and for this that you not with should from out per are can here use but have will when "
+    "what why all any one its into there then than also just only need make like was has been "
+    "get got see could would about more some other each every"
+    .split()
+)
+
+
+def _selectivity(word: str) -> int:
+    return len(word) - (4 if word.lower() in _COMMON else 0)
+
+
+def _best(options: list[set[str]]) -> set[str] | None:
+    """The most selective of several word sets that are each required: the one whose least
+    selective word is longest (common words count as short), then the smallest."""
+    options = [o for o in options if o]
+    if not options:
+        return None
+    return max(options, key=lambda o: (min(_selectivity(w) for w in o), -len(o)))
+
+
+def _required(node) -> set[str] | None:
+    kind = node[0]
+    if kind == "lit":
+        return {node[1]}
+    if kind in ("any", "zero"):
+        return None
+    if kind == "rep":
+        return _required(node[1]) if node[2] >= 1 else None
+    if kind == "alt":
+        out: set[str] = set()
+        for option in node[1]:
+            words = _required(option)
+            if not words:
+                return None
+            out |= words
+        return out
+    # "cat": literal runs (assertions do not break them) and each other part's own words
+    candidates: list[set[str]] = []
+    run = ""
+    for item in node[1]:
+        if item[0] == "lit":
+            run += item[1]
+            continue
+        if item[0] == "zero":
+            continue
+        if run:
+            candidates.append({run})
+            run = ""
+        words = _required(item)
+        if words:
+            candidates.append(words)
+    if run:
+        candidates.append({run})
+    return _best(candidates)

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import re2
 
-from bot.core.patterns import DEFAULT_BUDGET, RE2_OPTIONS, SetBudget, compiled, pattern_info
+from bot.core.patterns import (
+    DEFAULT_BUDGET,
+    RE2_OPTIONS,  # noqa: F401  (re-exported: callers import it from here)
+    SetBudget,
+    branches,
+    compiled,
+    pattern_info,
+)
 from bot.core.yamlcheck import (
     Document,
     Field,
@@ -314,7 +321,9 @@ class SetUsage:
 
     def add(self, playbook: Playbook, budget: SetBudget) -> str | None:
         """Count ``playbook`` in, or say (for its author) why it does not fit and leave it out."""
-        infos = [pattern_info(p) for p in playbook.patterns + playbook.exclude]
+        infos = [
+            pattern_info(b) for p in playbook.patterns + playbook.exclude for b in branches(p)
+        ]
         instructions = self.instructions + sum(i.instructions for i in infos)
         every = self.every_comment + sum(i.every_comment for i in infos)
         if every > budget.every_comment:
