@@ -437,12 +437,20 @@ def _selectivity(word: str) -> int:
 
 
 def _best(options: list[set[str]]) -> set[str] | None:
-    """The most selective of several word sets that are each required: the one whose least
-    selective word is longest (common words count as short), then the smallest."""
+    """The most selective of several word sets that are each required: one whose words are all
+    long enough to use, then the one whose least selective word is longest (common words count
+    as short), then the smallest."""
     options = [o for o in options if o]
     if not options:
         return None
-    return max(options, key=lambda o: (min(_selectivity(w) for w in o), -len(o)))
+    return max(
+        options,
+        key=lambda o: (
+            min(len(w) for w in o) >= MIN_WORD,
+            min(_selectivity(w) for w in o),
+            -len(o),
+        ),
+    )
 
 
 def _required(node) -> set[str] | None:
