@@ -100,7 +100,7 @@ CLASSIFIER = Classifier(SHIPPED)
 @pytest.mark.parametrize(
     "pattern, needed",
     [
-        (r"\bbind[\s`]*params?", {"param"}),
+        (r"\bbind[\s`]*params?", {"bind"}),  # a word after \b is preferred
         (r"\b(bind|bound)[\s`]*(param|var)", {"bind", "bound"}),
         (r"tests?\b", {"test"}),
         (r"\bn\+1\b", {"n+1"}),
@@ -138,7 +138,7 @@ def _yaml(pid: str, patterns: list[str]) -> str:
 
 def test_a_set_too_large_for_the_budget_is_refused_naming_the_playbook():
     playbooks = speed.generated_playbooks(SHIPPED, 12)
-    size = sum(compiled(b).programsize for p in playbooks[:10] for x in p.patterns + p.exclude for b in branches(x))
+    size = sum(compiled(x).programsize for p in playbooks[:10] for x in p.patterns + p.exclude)
     with pytest.raises(PatternSetTooLarge) as caught:
         Classifier(playbooks, budget=SetBudget(instructions=size, every_comment=32))
     assert caught.value.owner == playbooks[10].id
@@ -221,9 +221,11 @@ def test_classify_reads_lines_of_plain_text():
     assert out.count("pattern:") == 1 and "swallowed-errors" in out and "nice work\n  no playbook matched" in out
 
 
-def test_classify_json_lines_carry_the_matches():
+def test_classify_json_lines_carry_the_matches_when_asked():
     line = json.dumps({"text": "use bind params here", "id": 7})
     code, out, _ = _run(inp=io.StringIO(line + "\n"))
+    assert json.loads(out) == {"text": "use bind params here", "id": 7, "playbooks": ["sql-injection"]}
+    code, out, _ = _run(inp=io.StringIO(line + "\n"), explain=True)
     item = json.loads(out)
     assert code == 0 and item["id"] == 7 and item["playbooks"] == ["sql-injection"]
     [match] = item["matches"]

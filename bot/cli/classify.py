@@ -3,7 +3,8 @@
 Three ways in:
 
 * JSON lines with a ``text`` field on standard input (the default): each object comes back with
-  ``playbooks`` (the ids) and ``matches`` (for each: ``playbook``, ``pattern``, ``quote``).
+  ``playbooks`` (the ids), and with ``--explain`` also ``matches`` (for each: ``playbook``,
+  ``pattern``, ``words`` -- exactly what the pattern matched -- and ``quote``).
 * ``--input text``: one comment per line of standard input, explained in plain words.
 * ``--text "..."`` (repeatable): the same for comments given on the command line.
 """
@@ -11,6 +12,7 @@ Three ways in:
 from __future__ import annotations
 
 import json
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +26,7 @@ def classify(
     err: TextIO = sys.stderr,
     texts: Sequence[str] | None = None,
     input_format: str = "json",
+    explain: bool = False,
 ) -> int:
     """Classify comments from ``texts``, or from ``inp`` as JSON lines or lines of text."""
     from bot.core.classify import Classifier, PatternSetTooLarge
@@ -46,7 +49,7 @@ def classify(
             if line.strip():
                 _explain(classifier, line.rstrip("\n"), out)
         return 0
-    return _json_lines(classifier, inp, out, err)
+    return _json_lines(classifier, inp, out, err, explain)
 
 
 def _explain(classifier, text: str, out: TextIO) -> None:
@@ -61,10 +64,32 @@ def _explain(classifier, text: str, out: TextIO) -> None:
         )
 
 
-def _json_lines(classifier, inp: TextIO, out: TextIO, err: TextIO) -> int:
+# Output lines are written in blocks (one write per line costs more than classifying it when
+# the stream is unbuffered), but never held back while the input has nothing more to read.
+BLOCK_LINES = 256
+
+
+def _input_waits(inp: TextIO) -> bool:
+    """Whether reading on would wait for more input (then pending output is written first)."""
+    try:
+        fd = inp.fileno()
+        ready, _, _ = select.select([fd], [], [], 0)
+    except (AttributeError, OSError, ValueError):
+        return False
+    return not ready
+
+
+def _json_lines(classifier, inp: TextIO, out: TextIO, err: TextIO, explain: bool = False) -> int:
     status = 0
     dumps, loads = json.dumps, json.loads
-    write = out.write
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            out.write("".join(pending))
+            out.flush()
+            pending.clear()
+
     for number, line in enumerate(inp, start=1):
         if not line.strip():
             continue
@@ -74,13 +99,21 @@ def _json_lines(classifier, inp: TextIO, out: TextIO, err: TextIO) -> int:
             if not isinstance(text, str):
                 raise TypeError("text must be a string")
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            flush()
             print(f"line {number}: skipped, expected a JSON object with a text field ({exc})", file=err)
             status = 1
             continue
-        found = classifier.matches(text)
-        item["playbooks"] = [m.playbook_id for m in found]
-        item["matches"] = [
-            {"playbook": m.playbook_id, "pattern": m.pattern, "words": m.words, "quote": m.quote} for m in found
-        ]
-        write(dumps(item, ensure_ascii=False) + "\n")
+        if explain:
+            found = classifier.matches(text)
+            item["playbooks"] = [m.playbook_id for m in found]
+            item["matches"] = [
+                {"playbook": m.playbook_id, "pattern": m.pattern, "words": m.words, "quote": m.quote}
+                for m in found
+            ]
+        else:
+            item["playbooks"] = classifier.classify(text)
+        pending.append(dumps(item, ensure_ascii=False) + "\n")
+        if len(pending) >= BLOCK_LINES or _input_waits(inp):
+            flush()
+    flush()
     return status

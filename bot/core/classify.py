@@ -104,8 +104,8 @@ class Classifier:
             entry = entries[index]
             if entry.exclude:
                 excluded.add(entry.owner)
-            else:
-                found.setdefault(entry.owner, entry)
+            elif entry.owner not in found:
+                found[entry.owner] = entry
         for owner in excluded:
             found.pop(owner, None)
         return found
@@ -122,11 +122,15 @@ class Classifier:
 
     @staticmethod
     def _match(playbook_id: str, entry: Entry, words: str) -> Match:
-        hit = compiled(entry.branch).search(words)
+        data = words.encode("utf-8")  # byte offsets are cheaper to find than character ones
+        hit = compiled(entry.branch).search(data)
         if hit is None:  # cannot happen: the set said this pattern matches
             return Match(playbook_id, short_quote(words, 0, 0), entry.pattern)
-        exact = " ".join(hit.group(0).split())[:QUOTE_CHARS]
-        return Match(playbook_id, short_quote(words, hit.start(), hit.end()), entry.pattern, exact)
+        start = len(data[: hit.start()].decode("utf-8", "ignore"))
+        exact = data[hit.start() : hit.end()].decode("utf-8", "ignore")
+        end = start + len(exact)
+        exact = " ".join(exact.split())[:QUOTE_CHARS]
+        return Match(playbook_id, short_quote(words, start, end), entry.pattern, exact)
 
 
 def short_quote(text: str, start: int, end: int) -> str:

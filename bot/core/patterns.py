@@ -65,22 +65,22 @@ DEFAULT_BUDGET = SetBudget()
 class PatternInfo:
     regexp: object  # the compiled re2 pattern
     instructions: int
-    words: frozenset[str] | None  # every match contains one of these; None: no such words
-
-    @property
-    def every_comment(self) -> bool:
-        """No required word: the prefilter cannot skip this pattern on any comment."""
-        return self.words is None
 
 
 @lru_cache(maxsize=65_536)
 def pattern_info(pattern: str) -> PatternInfo:
-    """Compile one pattern (cached: validation, quotes and the set share one compilation).
+    """Compile one pattern (cached: validation, quotes and budgets share one compilation).
 
     Raises ``re2.error`` when the pattern is not valid RE2 or needs more than ``PATTERN_MAX_MEM``.
     """
     regexp = re2.compile(pattern, RE2_OPTIONS)
-    return PatternInfo(regexp, regexp.programsize, required_words(pattern))
+    return PatternInfo(regexp, regexp.programsize)
+
+
+@lru_cache(maxsize=65_536)
+def branch_atoms(branch: str) -> frozenset | None:
+    """The required words of one branch (cached); None: it runs on every comment."""
+    return required_atoms(branch)
 
 
 def compiled(pattern: str):
@@ -138,7 +138,7 @@ def branches(pattern: str) -> tuple[str, ...]:
         return (pattern,)
     try:
         for part in parts:
-            pattern_info(part)
+            _test(part)  # each part must compile on its own (and is then ready for the set)
     except re2.error:
         return (pattern,)
     return tuple(parts)
@@ -179,18 +179,20 @@ def entries_for(owner: str, pattern: str, exclude: bool = False, source: str = "
 def over_budget(entries: Sequence[Entry], budget: SetBudget = DEFAULT_BUDGET) -> int | None:
     """Index of the first entry that takes the set past ``budget``, or None when all fit."""
     instructions = every = 0
+    counted: set[tuple[str, str, bool]] = set()
     for index, entry in enumerate(entries):
-        info = pattern_info(entry.branch)
-        instructions += info.instructions
-        every += info.every_comment
+        key = (entry.owner, entry.pattern, entry.exclude)
+        if key not in counted:  # a pattern's instructions count once, not once per branch
+            counted.add(key)
+            instructions += pattern_info(entry.pattern).instructions
+        every += branch_atoms(entry.branch) is None
         if instructions > budget.instructions or every > budget.every_comment:
             return index
     return None
 
 
 def budget_reason(entries: Sequence[Entry], budget: SetBudget) -> str:
-    infos = [pattern_info(e.branch) for e in entries]
-    if sum(i.every_comment for i in infos) > budget.every_comment:
+    if sum(branch_atoms(e.branch) is None for e in entries) > budget.every_comment:
         return (
             f"the playbooks have more than {budget.every_comment} patterns without a word of three "
             "letters or more that every match contains; each such pattern is tried on every "
@@ -215,32 +217,41 @@ class PatternSet:
             raise PatternSetTooLarge(
                 entry.owner, entry.source, budget_reason(self.entries[: bad + 1], budget)
             )
-        # A boolean test per branch: an re2.Set of one pattern runs the forward DFA only, where a
-        # search would also run a reverse DFA to find where the match starts.
+        # One boolean test per distinct branch (playbooks may share a pattern): an re2.Set of one
+        # pattern runs the forward DFA only, where a search would also run a reverse DFA to find
+        # where the match starts.
+        branch_ids: dict[str, int] = {}
         self._tests = []
-        for entry in self.entries:
-            try:
-                self._tests.append(_test(entry.branch))
-            except re2.error:
-                raise PatternSetTooLarge(
-                    entry.owner, entry.source, f"RE2 cannot compile the pattern {entry.pattern!r}"
-                ) from None
-        self._always: list[int] = []  # entries without a required word
-        word_ids: dict[str, int] = {}
-        self._by_word: list[list[int]] = []
+        self._owners: list[list[int]] = []  # branch id -> entries with that branch
         for index, entry in enumerate(self.entries):
-            words = pattern_info(entry.branch).words
-            if words is None:
-                self._always.append(index)
+            bid = branch_ids.get(entry.branch)
+            if bid is None:
+                try:
+                    self._tests.append(_test(entry.branch))
+                except re2.error:
+                    raise PatternSetTooLarge(
+                        entry.owner, entry.source, f"RE2 cannot compile the pattern {entry.pattern!r}"
+                    ) from None
+                bid = branch_ids[entry.branch] = len(self._owners)
+                self._owners.append([])
+            self._owners[bid].append(index)
+        self._always: list[int] = []  # branches without a required word
+        word_ids: dict[str, int] = {}
+        self._by_word: list[list[int]] = []  # word id -> branches that need it
+        for branch, bid in branch_ids.items():
+            atoms = branch_atoms(branch)
+            if atoms is None:
+                self._always.append(bid)
                 continue
-            for word in words:
-                key = word.lower() if word.isascii() else word
+            for atom in atoms:
+                text = atom.text.lower() if atom.text.isascii() else atom.text
+                key = Atom(text, atom.starts_word, atom.ends_word).regex()
                 if key not in word_ids:
                     word_ids[key] = len(self._by_word)
-                    self._by_word.append([])
-                    self._by_word[-1].append(index)
-                elif self._by_word[word_ids[key]][-1] != index:
-                    self._by_word[word_ids[key]].append(index)
+                    self._by_word.append([bid])
+                elif self._by_word[word_ids[key]][-1] != bid:
+                    self._by_word[word_ids[key]].append(bid)
+        self.words = list(word_ids)  # the word set's patterns, by id
         self._words = None
         if word_ids:
             self._words = _word_set(list(word_ids), self.entries)
@@ -254,13 +265,16 @@ class PatternSet:
             if len(found) == 1 and not self._always:
                 candidates = by_word[found[0]]
             else:
-                candidates = sorted({i for w in found for i in by_word[w]}.union(self._always))
+                candidates = {i for w in found for i in by_word[w]}.union(self._always)
         elif self._always:
             candidates = self._always
         else:
             return []
-        tests = self._tests
-        return [i for i in candidates if tests[i].Match(data)]
+        tests, owners = self._tests, self._owners
+        out = [e for b in candidates if tests[b].Match(data) for e in owners[b]]
+        if len(out) > 1:
+            out.sort()
+        return out
 
 
 @lru_cache(maxsize=65_536)
@@ -274,8 +288,8 @@ def _test(branch: str):
 def _word_set(words: list[str], entries: Sequence[Entry]):
     options = re2.Options()
     options.case_sensitive = False
-    options.literal = True
     options.log_errors = False
+    options.never_capture = True
     options.max_mem = WORDS_MAX_MEM
     word_set = re2.Set.SearchSet(options)
     for word in words:
@@ -305,19 +319,41 @@ class _Unsupported(Exception):
     pass
 
 
-def required_words(pattern: str) -> frozenset[str] | None:
+@dataclass(frozen=True)
+class Atom:
+    """A word every match contains, and whether the pattern puts a ``\\b`` right before or
+    after it (then the word must start or end at a word boundary in the text too, so "han" in
+    ``\\bhan`` is not found in "than")."""
+
+    text: str
+    starts_word: bool = False
+    ends_word: bool = False
+
+    def regex(self) -> str:
+        return ("\\b" if self.starts_word else "") + re2.escape(self.text) + (
+            "\\b" if self.ends_word else ""
+        )
+
+
+def required_atoms(pattern: str) -> frozenset[Atom] | None:
     """Words (``MIN_WORD`` characters or more) of which every match of ``pattern`` contains one,
     compared case-insensitively; None when there are none to be sure of."""
     try:
         node, end = _parse_alt(pattern, 0)
         if end != len(pattern):
             return None
-        words = _required(node)
+        atoms = _required(node)
     except (_Unsupported, IndexError, RecursionError):
         return None
-    if not words or min(len(w) for w in words) < MIN_WORD:
+    if not atoms or min(len(a.text) for a in atoms) < MIN_WORD:
         return None
-    return frozenset(words)
+    return frozenset(atoms)
+
+
+def required_words(pattern: str) -> frozenset[str] | None:
+    """The text of :func:`required_atoms`, for people and tests."""
+    atoms = required_atoms(pattern)
+    return None if atoms is None else frozenset(a.text for a in atoms)
 
 
 # Nodes: ("lit", ch) one literal character; ("any",) one character of a class; ("zero",) an
@@ -360,7 +396,7 @@ def _parse_cat(p: str, i: int):
                 elif colon != -1 and (close == -1 or colon < close):
                     i = colon + 1
                 elif close != -1:  # a bare flag group such as (?i): consumes nothing
-                    items.append(("zero",))
+                    items.append(("zero", "flags"))
                     i = close + 1
                     continue
                 else:
@@ -376,7 +412,7 @@ def _parse_cat(p: str, i: int):
         elif c == "\\":
             e = p[i + 1]
             if e in _ZERO_WIDTH_ESCAPES:
-                items.append(("zero",))
+                items.append(("zero", e))
             elif e == "Q":
                 raise _Unsupported(p)
             elif e in _CLASS_ESCAPES:
@@ -396,7 +432,7 @@ def _parse_cat(p: str, i: int):
                 items.append(("lit", e))
             i += 2
         elif c in "^$":
-            items.append(("zero",))
+            items.append(("zero", c))
             i += 1
         elif c == ".":
             items.append(("any",))
@@ -436,7 +472,7 @@ def _selectivity(word: str) -> int:
     return len(word) - (4 if word.lower() in _COMMON else 0)
 
 
-def _best(options: list[set[str]]) -> set[str] | None:
+def _best(options: list[set[Atom]]) -> set[Atom] | None:
     """The most selective of several word sets that are each required: one whose words are all
     long enough to use, then the one whose least selective word is longest (common words count
     as short), then the smallest."""
@@ -446,44 +482,69 @@ def _best(options: list[set[str]]) -> set[str] | None:
     return max(
         options,
         key=lambda o: (
-            min(len(w) for w in o) >= MIN_WORD,
-            min(_selectivity(w) for w in o),
+            min(len(a.text) for a in o) >= MIN_WORD,
+            min(_selectivity(a.text) + a.starts_word + a.ends_word for a in o),
             -len(o),
         ),
     )
 
 
-def _required(node) -> set[str] | None:
+def _required(node, starts: bool = False, ends: bool = False) -> set[Atom] | None:
+    """Atoms of which every match of ``node`` contains one. ``starts``/``ends``: a ``\\b`` sits
+    right before/after the node, so an atom at its very start/end starts/ends a word."""
     kind = node[0]
     if kind == "lit":
-        return {node[1]}
+        return {Atom(node[1], starts, ends)}
     if kind in ("any", "zero"):
         return None
-    if kind == "rep":
-        return _required(node[1]) if node[2] >= 1 else None
+    if kind == "rep":  # the first repetition starts where the node starts; the last may not end it
+        return _required(node[1], starts, False) if node[2] >= 1 else None
     if kind == "alt":
-        out: set[str] = set()
+        out: set[Atom] = set()
         for option in node[1]:
-            words = _required(option)
+            words = _required(option, starts, ends)
             if not words:
                 return None
             out |= words
         return out
-    # "cat": literal runs (assertions do not break them) and each other part's own words
-    candidates: list[set[str]] = []
-    run = ""
-    for item in node[1]:
+    # "cat": literal runs and each other part's own words. Assertions consume nothing, so they
+    # do not break a run; a \b right before or after a run or a part is kept with it.
+    items = node[1]
+    before_b = [False] * len(items)  # a \b (or the node's own start boundary) right before item i
+    after_b = [False] * len(items)  # a \b (or the node's own end boundary) right after item i
+    flag = starts
+    for i, item in enumerate(items):
+        if item[0] == "zero":
+            flag = flag or item[1] == "b"
+            continue
+        before_b[i], flag = flag, False
+    flag = ends
+    for i in range(len(items) - 1, -1, -1):
+        item = items[i]
+        if item[0] == "zero":
+            flag = flag or item[1] == "b"
+            continue
+        after_b[i], flag = flag, False
+    candidates: list[set[Atom]] = []
+    run, run_starts, run_last = "", False, -1
+    for i, item in enumerate(items):
         if item[0] == "lit":
+            if not run:
+                run_starts = before_b[i]
             run += item[1]
+            run_last = i
             continue
         if item[0] == "zero":
+            if item[1] == "b" and run:  # the run ends at a word boundary
+                candidates.append({Atom(run, run_starts, True)})
+                run = ""
             continue
         if run:
-            candidates.append({run})
+            candidates.append({Atom(run, run_starts, False)})
             run = ""
-        words = _required(item)
+        words = _required(item, before_b[i], after_b[i])
         if words:
             candidates.append(words)
     if run:
-        candidates.append({run})
+        candidates.append({Atom(run, run_starts, after_b[run_last])})
     return _best(candidates)

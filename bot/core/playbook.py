@@ -18,6 +18,7 @@ from bot.core.patterns import (
     DEFAULT_BUDGET,
     RE2_OPTIONS,  # noqa: F401  (re-exported: callers import it from here)
     SetBudget,
+    branch_atoms,
     branches,
     compiled,
     pattern_info,
@@ -321,11 +322,11 @@ class SetUsage:
 
     def add(self, playbook: Playbook, budget: SetBudget) -> str | None:
         """Count ``playbook`` in, or say (for its author) why it does not fit and leave it out."""
-        infos = [
-            pattern_info(b) for p in playbook.patterns + playbook.exclude for b in branches(p)
-        ]
-        instructions = self.instructions + sum(i.instructions for i in infos)
-        every = self.every_comment + sum(i.every_comment for i in infos)
+        patterns = playbook.patterns + playbook.exclude
+        instructions = self.instructions + sum(pattern_info(p).instructions for p in patterns)
+        every = self.every_comment + sum(
+            branch_atoms(b) is None for p in patterns for b in branches(p)
+        )
         if every > budget.every_comment:
             return (
                 f"not loaded: with this playbook more than {budget.every_comment} patterns of all "
