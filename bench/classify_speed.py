@@ -29,7 +29,6 @@ import dataclasses
 import json
 import random
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -54,9 +53,7 @@ _VOWELS = "aeiou"
 
 
 def _fake_word(length: int, rng: random.Random) -> str:
-    return "".join(
-        rng.choice(_VOWELS if i % 2 else _CONSONANTS) for i in range(length)
-    )
+    return "".join(rng.choice(_VOWELS if i % 2 else _CONSONANTS) for i in range(length))
 
 
 def rewrite_words(pattern: str, words: dict[str, str], rng: random.Random) -> str:
@@ -138,10 +135,15 @@ def write_playbooks(playbooks: list[Playbook], folder: Path) -> None:
         data = {
             "id": p.id,
             "title": p.title,
-            "match": {"patterns": list(p.patterns), **({"exclude": list(p.exclude)} if p.exclude else {})},
+            "match": {
+                "patterns": list(p.patterns),
+                **({"exclude": list(p.exclude)} if p.exclude else {}),
+            },
             "nudge": {"play": p.nudge.play},
         }
-        (folder / f"{p.id}.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        (folder / f"{p.id}.yml").write_text(
+            yaml.safe_dump(data, allow_unicode=True), encoding="utf-8"
+        )
 
 
 def comments() -> list[str]:
@@ -205,7 +207,11 @@ def cli_rate(folder: Path, lines: list[str]) -> tuple[float, float]:
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "bot", "classify", "--playbooks", str(folder)],
-            input=stdin, text=True, capture_output=True, check=True, cwd=ROOT,
+            input=stdin,
+            text=True,
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
         )
         return time.perf_counter() - start
 
@@ -263,7 +269,9 @@ print(rss() - before)
 
 def classifier_memory(size: int) -> float:
     """MiB of resident memory the classifier of ``size`` playbooks adds, in a fresh process."""
-    code = _RSS.format(root=str(ROOT), bench=str(ROOT / "bench"), playbooks=str(ROOT / "playbooks"), size=size)
+    code = _RSS.format(
+        root=str(ROOT), bench=str(ROOT / "bench"), playbooks=str(ROOT / "playbooks"), size=size
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip()) / 1024
 
@@ -276,7 +284,9 @@ def main() -> None:
     shipped = load_playbooks(ROOT / "playbooks").playbooks
     texts = comments()
     floor_rx = re2.compile("qzxjv")
-    print(f"{len(texts)} labelled comments, average {sum(map(len, texts)) / len(texts):.0f} characters\n")
+    print(
+        f"{len(texts)} labelled comments, average {sum(map(len, texts)) / len(texts):.0f} characters\n"
+    )
     sets = {size: generated_playbooks(shipped, size) for size in SIZES}
     classifiers = {size: Classifier(playbooks) for size, playbooks in sets.items()}
     agree = {
@@ -304,7 +314,10 @@ def main() -> None:
             before = "fails to compile"
         with tempfile.TemporaryDirectory() as tmp:
             write_playbooks(playbooks, Path(tmp))
-            lines = [json.dumps({"text": t}) for t in (texts * (args.cli_lines // len(texts) + 1))[: args.cli_lines]]
+            lines = [
+                json.dumps({"text": t})
+                for t in (texts * (args.cli_lines // len(texts) + 1))[: args.cli_lines]
+            ]
             rate, startup = cli_rate(Path(tmp), lines)
         patterns = sum(len(p.patterns) + len(p.exclude) for p in playbooks)
         print(

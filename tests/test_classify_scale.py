@@ -25,7 +25,9 @@ SHIPPED = sorted(load_playbooks(ROOT / "playbooks").playbooks, key=lambda p: p.i
 
 
 def _load_speed_bench():
-    spec = importlib.util.spec_from_file_location("classify_speed", ROOT / "bench" / "classify_speed.py")
+    spec = importlib.util.spec_from_file_location(
+        "classify_speed", ROOT / "bench" / "classify_speed.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("classify_speed", module)
     spec.loader.exec_module(module)
@@ -38,7 +40,9 @@ speed = _load_speed_bench()
 def _comments() -> list[str]:
     texts = []
     for path in sorted((ROOT / "tests" / "data").glob("*.jsonl")):
-        texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+        texts += [
+            json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()
+        ]
     return texts
 
 
@@ -83,7 +87,24 @@ _WORDS = sorted(
     st.lists(
         st.one_of(
             st.sampled_from(_WORDS),
-            st.sampled_from(["the", "is", "not", " ", "\n", "`", "(", ")", "'", '"', "+", "?", "_ =", ".close()"]),
+            st.sampled_from(
+                [
+                    "the",
+                    "is",
+                    "not",
+                    " ",
+                    "\n",
+                    "`",
+                    "(",
+                    ")",
+                    "'",
+                    '"',
+                    "+",
+                    "?",
+                    "_ =",
+                    ".close()",
+                ]
+            ),
             st.text(max_size=8),
         ),
         max_size=25,
@@ -147,13 +168,27 @@ def test_a_set_too_large_for_the_budget_is_refused_naming_the_playbook():
 
 
 def test_loading_leaves_out_the_playbook_that_does_not_fit_and_says_why():
-    small = [(f"playbooks/p{i}.yml", _yaml(f"p{i}", [rf"\bword{i}[\s`]+(one|two|three)[^\n]{{0,60}}\bend"])) for i in range(5)]
-    one = sum(compiled(b).programsize for b in branches(r"\bword0[\s`]+(one|two|three)[^\n]{0,60}\bend"))
-    result = parse_playbooks(small, budget=SetBudget(instructions=3 * one + one // 2, every_comment=32))
+    small = [
+        (
+            f"playbooks/p{i}.yml",
+            _yaml(f"p{i}", [rf"\bword{i}[\s`]+(one|two|three)[^\n]{{0,60}}\bend"]),
+        )
+        for i in range(5)
+    ]
+    one = sum(
+        compiled(b).programsize for b in branches(r"\bword0[\s`]+(one|two|three)[^\n]{0,60}\bend")
+    )
+    result = parse_playbooks(
+        small, budget=SetBudget(instructions=3 * one + one // 2, every_comment=32)
+    )
     assert [p.id for p in result.playbooks] == ["p0", "p1", "p2"]
     assert [p.file for p in result.problems] == ["playbooks/p3.yml", "playbooks/p4.yml"]
-    assert all("not loaded" in p.message and "RE2 instructions" in p.message for p in result.problems)
-    Classifier(result.playbooks, budget=SetBudget(instructions=3 * one + one // 2))  # what loaded fits
+    assert all(
+        "not loaded" in p.message and "RE2 instructions" in p.message for p in result.problems
+    )
+    Classifier(
+        result.playbooks, budget=SetBudget(instructions=3 * one + one // 2)
+    )  # what loaded fits
 
 
 def test_too_many_patterns_without_a_required_word_is_a_clear_problem():
@@ -168,11 +203,16 @@ def test_a_pattern_too_big_for_its_memory_does_not_validate():
     huge = r"\b(" + "|".join(f"w{i}[^\\n]{{0,60}}[^\\n]{{0,60}}x" for i in range(2_000)) + ")"
     result = parse_playbooks([("playbooks/huge.yml", _yaml("huge", [huge]))])
     assert result.playbooks == []
-    assert "too large" in result.problems[0].message and result.problems[0].file == "playbooks/huge.yml"
+    assert (
+        "too large" in result.problems[0].message
+        and result.problems[0].file == "playbooks/huge.yml"
+    )
 
 
 def test_the_shipped_playbooks_fit_with_room_for_hundreds_more():
-    result = load_playbooks(ROOT / "playbooks", budget=SetBudget(instructions=4_000_000 // 30, every_comment=1))
+    result = load_playbooks(
+        ROOT / "playbooks", budget=SetBudget(instructions=4_000_000 // 30, every_comment=1)
+    )
     assert result.problems == []
 
 
@@ -216,15 +256,25 @@ def test_classify_text_shows_playbook_pattern_and_the_words_that_matched():
 
 
 def test_classify_reads_lines_of_plain_text():
-    code, out, _ = _run(inp=io.StringIO("except: pass hides it\n\nnice work\n"), input_format="text")
+    code, out, _ = _run(
+        inp=io.StringIO("except: pass hides it\n\nnice work\n"), input_format="text"
+    )
     assert code == 0
-    assert out.count("pattern:") == 1 and "swallowed-errors" in out and "nice work\n  no playbook matched" in out
+    assert (
+        out.count("pattern:") == 1
+        and "swallowed-errors" in out
+        and "nice work\n  no playbook matched" in out
+    )
 
 
 def test_classify_json_lines_carry_the_matches_when_asked():
     line = json.dumps({"text": "use bind params here", "id": 7})
     code, out, _ = _run(inp=io.StringIO(line + "\n"))
-    assert json.loads(out) == {"text": "use bind params here", "id": 7, "playbooks": ["sql-injection"]}
+    assert json.loads(out) == {
+        "text": "use bind params here",
+        "id": 7,
+        "playbooks": ["sql-injection"],
+    }
     code, out, _ = _run(inp=io.StringIO(line + "\n"), explain=True)
     item = json.loads(out)
     assert code == 0 and item["id"] == 7 and item["playbooks"] == ["sql-injection"]

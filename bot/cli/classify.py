@@ -57,11 +57,11 @@ def _explain(classifier, text: str, out: TextIO) -> None:
     out.write(f"{text}\n")
     if not found:
         out.write("  no playbook matched\n")
-    for match in found:
-        out.write(
-            f"  {match.playbook_id}\n    pattern: {match.pattern}\n"
-            f"    matched: {match.words}\n    in:      {match.quote}\n"
-        )
+    out.writelines(
+        f"  {match.playbook_id}\n    pattern: {match.pattern}\n"
+        f"    matched: {match.words}\n    in:      {match.quote}\n"
+        for match in found
+    )
 
 
 # Output lines are written in blocks (one write per line costs more than classifying it when
@@ -100,14 +100,22 @@ def _json_lines(classifier, inp: TextIO, out: TextIO, err: TextIO, explain: bool
                 raise TypeError("text must be a string")
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             flush()
-            print(f"line {number}: skipped, expected a JSON object with a text field ({exc})", file=err)
+            print(
+                f"line {number}: skipped, expected a JSON object with a text field ({exc})",
+                file=err,
+            )
             status = 1
             continue
         if explain:
             found = classifier.matches(text)
             item["playbooks"] = [m.playbook_id for m in found]
             item["matches"] = [
-                {"playbook": m.playbook_id, "pattern": m.pattern, "words": m.words, "quote": m.quote}
+                {
+                    "playbook": m.playbook_id,
+                    "pattern": m.pattern,
+                    "words": m.words,
+                    "quote": m.quote,
+                }
                 for m in found
             ]
         else:

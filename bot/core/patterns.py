@@ -230,7 +230,9 @@ class PatternSet:
                     self._tests.append(_test(entry.branch))
                 except re2.error:
                     raise PatternSetTooLarge(
-                        entry.owner, entry.source, f"RE2 cannot compile the pattern {entry.pattern!r}"
+                        entry.owner,
+                        entry.source,
+                        f"RE2 cannot compile the pattern {entry.pattern!r}",
                     ) from None
                 bid = branch_ids[entry.branch] = len(self._owners)
                 self._owners.append([])
@@ -330,8 +332,10 @@ class Atom:
     ends_word: bool = False
 
     def regex(self) -> str:
-        return ("\\b" if self.starts_word else "") + re2.escape(self.text) + (
-            "\\b" if self.ends_word else ""
+        return (
+            ("\\b" if self.starts_word else "")
+            + re2.escape(self.text)
+            + ("\\b" if self.ends_word else "")
         )
 
 
@@ -461,10 +465,58 @@ def _skip_class(p: str, i: int) -> int:
 
 # Words in nearly every review comment: a branch keyed on one of them runs on nearly every comment.
 _COMMON = frozenset(
-    "the and for this that you not with should from out per are can here use but have will when "
-    "what why all any one its into there then than also just only need make like was has been "
-    "get got see could would about more some other each every"
-    .split()
+    {
+        "the",
+        "and",
+        "for",
+        "this",
+        "that",
+        "you",
+        "not",
+        "with",
+        "should",
+        "from",
+        "out",
+        "per",
+        "are",
+        "can",
+        "here",
+        "use",
+        "but",
+        "have",
+        "will",
+        "when",
+        "what",
+        "why",
+        "all",
+        "any",
+        "one",
+        "its",
+        "into",
+        "there",
+        "then",
+        "than",
+        "also",
+        "just",
+        "only",
+        "need",
+        "make",
+        "like",
+        "was",
+        "has",
+        "been",
+        "get",
+        "got",
+        "see",
+        "could",
+        "would",
+        "about",
+        "more",
+        "some",
+        "other",
+        "each",
+        "every",
+    }
 )
 
 
