@@ -46,7 +46,7 @@ async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
                             database_url=f"sqlite:///{tmp}/b.db", playbooks_dir=ROOT / "playbooks",
                             run_worker=False)
         async with build_service(settings, clock=clock, sleep=clock.sleep) as service:
-            service.worker.org = ORG
+            service.config.replace(org=ORG)
             if not etags:
                 service.github.etag_cache = None  # type: ignore[assignment]
             from bot.core.decide import CommentDecision
@@ -56,14 +56,14 @@ async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
             nudge = Nudge(key, 1, "acme/shop", 1, "ana", "secrets-in-code", NudgeState.AWAITING_COSIGN,
                           "waiting", START, START, None, leads=("lee",))
             await service.store.save_decision(CommentDecision(nudges=[nudge]), None, START)
-            await service.worker.outbox.flush(clock())
+            await service.outbox.flush(clock())
             [request] = fake.issue_comments("acme", "shop", 1)
             path = f"/repos/acme/shop/issues/comments/{request['id']}/reactions"
             ticks = int(days * 24 * 60 / minutes)
             for i in range(ticks):
                 if i == ticks - 1:  # the lead answers at the end of the period
                     fake.add_reaction("issue_comment", "acme", "shop", request["id"], user="lee", content="+1")
-                await service.worker.outbox.poll_cosigns(clock())
+                await service.reactions.poll_cosigns(clock())
                 clock.advance(minutes=minutes)
     await fake.close()
     polls = [r for r in fake.requests if r.path == path]

@@ -42,7 +42,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "github-webhooks"
 DATA = ROOT / "tests" / "data" / "comments-tuning.jsonl"
 SECRET = "cluster-webhook-secret"
 APP_ID = 5151
-MARKER = re.compile(r"<!-- learning-nudge:([0-9a-f]{16}) -->")
+MARKER = re.compile(r"<!-- learning-nudge:([0-9a-f]{16}):[0-9a-f]{32} -->")
 WAITING = (NudgeState.PLANNED, NudgeState.COSIGNED)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -86,6 +87,20 @@ class Bot:
     @property
     def worker(self):
         return self.service.worker
+
+    @property
+    def playbooks(self):
+        return self.service.config.current.playbooks
+
+    @contextlib.asynccontextmanager
+    async def another_process(self, name: str, *, org: OrgSettings | None = None) -> AsyncIterator[Service]:
+        """A second process of the same deployment: its own jobs and worker, the same store."""
+        async with build_service(
+            self.service.settings, clock=self.clock, sleep=self.clock.sleep, store=self.store, name=name
+        ) as other:
+            if org is not None:
+                other.config.replace(org=org)
+            yield other
 
     @property
     def store(self):
@@ -182,15 +197,15 @@ async def bot(tmp_path, github, clock, rsa_key) -> AsyncIterator[Bot]:
         yield b
 
 
-import contextlib  # noqa: E402
-
 
 @contextlib.asynccontextmanager
-async def running_bot(tmp_path, github, clock, rsa_key, *, org: OrgSettings | None = None, **overrides):
+async def running_bot(
+    tmp_path, github, clock, rsa_key, *, org: OrgSettings | None = None, name: str | None = None, **overrides
+):
     settings = make_settings(tmp_path, github, rsa_key, **overrides)
-    async with build_service(settings, clock=clock, sleep=clock.sleep) as service:
+    async with build_service(settings, clock=clock, sleep=clock.sleep, name=name) as service:
         if org is not None:
-            service.worker.org = org
+            service.config.replace(org=org)
         server = TestServer(service.app)
         client = TestClient(server)
         await client.start_server()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import yaml
 
-from bot.app.routers.reviews import ROUTER
+from bot.app.routers import build_router
+from bot.app.routers.config_repo import router_for
 from bot.app.settings import PACKAGE_ROOT
 
 
 def test_app_manifest_subscribes_to_exactly_the_events_the_app_handles():
     manifest = yaml.safe_load((PACKAGE_ROOT / "app.yml").read_text())
-    handled = set(ROUTER._shallow_routes) | set(ROUTER._deep_routes)
+    router = build_router([router_for(None)])  # as deployed with a playbooks repository
+    handled = set(router._shallow_routes) | set(router._deep_routes)
     assert set(manifest["default_events"]) == handled
 
 

@@ -74,10 +74,44 @@ def test_validate_reports_every_broken_file_and_exits_1(tmp_path):
     assert "1 playbook OK; 2 files with problems" in out
 
 
-def test_validate_passes_on_the_shipped_playbooks():
+def test_validate_passes_on_the_shipped_playbooks_and_warns_that_nobody_can_co_sign():
     result = run("validate")
-    assert result.returncode == 0, result.stdout
-    assert "9 playbooks OK" in result.stdout
+    assert result.returncode == 0, result.stdout  # a warning alone is not a failure
+    org = PACKAGE_ROOT / "playbooks" / "org.yml"
+    line = next(n for n, text in enumerate(org.read_text().splitlines(), 1) if text.startswith("leads:"))
+    assert result.stdout.splitlines() == [
+        f"{org}:{line}: warning: leads: nobody can co-sign, so the significant playbook "
+        "secrets-in-code is never sent; name each lead with the logins or teams they co-sign for, "
+        "like:  leads: {carol: [alice, team:backend]}",
+        "9 playbooks OK, 1 org settings file checked; 1 warning",
+    ]
+
+
+def test_validate_is_quiet_once_the_example_lead_is_written_in(tmp_path):
+    shutil.copytree(PACKAGE_ROOT / "playbooks", tmp_path / "playbooks")
+    org = tmp_path / "playbooks" / "org.yml"
+    text = org.read_text()
+    assert "#   leads:\n#     carol: [alice, team:backend]" in text  # the shipped example
+    org.write_text(text.replace("leads: {}", "leads:\n  carol: [team:backend]"))
+    result = run("validate", str(tmp_path / "playbooks"))
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == ["9 playbooks OK, 1 org settings file checked"]
+
+
+def test_validate_reports_a_huge_day_count_and_deep_nesting_instead_of_crashing(tmp_path):
+    shutil.copy(PACKAGE_ROOT / "playbooks" / "sql-injection.yml", tmp_path)
+    text = (tmp_path / "sql-injection.yml").read_text()
+    (tmp_path / "sql-injection.yml").write_text(text.replace("within_days: 30", "within_days: 99999999999"))
+    (tmp_path / "deep.yml").write_text("id: deep\ntitle: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    (tmp_path / "org.yml").write_text("sprint:\n  days: 1000000000\nleads:\n  carol: [team:backend]\n")
+    result = run("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    out = result.stdout
+    assert f"{tmp_path / 'deep.yml'}:2: (yaml): sections and lists are nested more than 20 levels deep" in out
+    assert "trigger.within_days: must be at most 365 days (a year), found 99999999999; write a number from 1 to 365, like 30" in out
+    assert f"{tmp_path / 'org.yml'}:2: sprint.days: must be at most 90 days, found 1000000000" in out
+    assert "0 playbooks OK, 1 org settings file checked; 3 files with problems" in out
 
 
 def test_classify_reads_json_lines_and_adds_the_matching_playbooks():

@@ -96,7 +96,7 @@ def config_repo(github):
 
 
 def ids(bot) -> list[str]:
-    return sorted(p.id for p in bot.worker.playbooks.playbooks)
+    return sorted(p.id for p in bot.service.config.current.playbooks.playbooks)
 
 
 def contents_reads(github) -> int:
@@ -108,7 +108,7 @@ async def test_playbooks_and_org_settings_are_read_from_the_repository_at_start(
 ):
     async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=local_dir) as bot:
         assert ids(bot) == ["sql-injection", "swallowed-errors"]
-        assert bot.worker.org.cosign_expiry_days == 3, "org.yml of the repository is in force"
+        assert bot.service.config.current.org.cosign_expiry_days == 3, "org.yml of the repository is in force"
         await two_sql_comments(bot)
         assert len(bot_comments(github, 7)) == 1
 
@@ -127,7 +127,7 @@ async def test_a_push_with_a_broken_file_keeps_its_last_good_version_and_annotat
         await bot.worker.drain()
 
         assert ids(bot) == ["missing-tests", "sql-injection", "swallowed-errors"]
-        assert bot.worker.org.cosign_expiry_days == 3, "the broken org.yml is not in force"
+        assert bot.service.config.current.org.cosign_expiry_days == 3, "the broken org.yml is not in force"
         [run] = github.check_runs(OWNER, CONFIG_REPO)
         assert (run["name"], run["head_sha"], run["status"], run["conclusion"]) == (
             CHECK_NAME, push["after"], "completed", "failure",
@@ -152,7 +152,7 @@ async def test_a_clean_push_reloads_and_gets_a_success_check_run(
         push = config_repo.commit({"playbooks/swallowed-errors.yml": stricter})
         await bot.deliver("push", push)
         await bot.worker.drain()
-        assert bot.worker.playbooks.get("swallowed-errors").trigger.cooldown_days == 45
+        assert bot.service.config.current.playbooks.get("swallowed-errors").trigger.cooldown_days == 45
         [run] = github.check_runs(OWNER, CONFIG_REPO)
         assert (run["head_sha"], run["conclusion"]) == (push["after"], "success")
         assert run["output"]["annotations"] == []
@@ -179,7 +179,7 @@ async def test_another_process_catches_up_without_the_push_and_unchanged_costs_n
     tmp_path, github, clock, rsa_key, local_dir, config_repo
 ):
     async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=local_dir) as other:
-        sync = other.worker.config_sync
+        sync = other.service.config_sync
         clock.advance(minutes=1)
         before = len(github.requests)
         await sync.refresh_if_due(clock())

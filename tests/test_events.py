@@ -14,6 +14,7 @@ from bot.core.events import (
     Actor,
     PayloadError,
     PullRequestRef,
+    event_kind,
     parse_time,
     pull_request_from_payload,
     review_comment_from_payload,
@@ -259,3 +260,46 @@ def test_a_bot_reviewer_in_a_payload_is_a_bot():
     parsed = review_comment_from_payload(data)
     assert parsed.reviewer == Actor("learning-nudges[bot]", is_bot=True)
     assert parsed.engineer.is_bot is False
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        pytest.param(None, "payload is null, not a JSON object", id="null"),
+        pytest.param(42, "payload is a number, not a JSON object", id="number"),
+        pytest.param(4.2, "payload is a number, not a JSON object", id="float"),
+        pytest.param(True, "payload is true, not a JSON object", id="true"),
+        pytest.param(False, "payload is false, not a JSON object", id="false"),
+        pytest.param("created", "payload is a string, not a JSON object", id="string"),
+        pytest.param([{"action": "created"}], "payload is a list, not a JSON object", id="list"),
+        pytest.param({"action": 1}, "payload's action is a number, not the name of an action", id="action-number"),
+        pytest.param({"action": True}, "payload's action is true, not the name of an action", id="action-bool"),
+        pytest.param({"action": ["created"]}, "payload's action is a list, not the name of an action", id="action-list"),
+        pytest.param({"action": {"x": 1}}, "payload's action is an object, not the name of an action", id="action-object"),
+        pytest.param({"action": ""}, "payload's action is empty text, not the name of an action", id="action-empty"),
+    ],
+)
+def test_a_signed_body_of_the_wrong_shape_is_a_payload_error_with_its_reason(data, reason):
+    # What json.loads returns for bodies such as b"null", b"42" or b'{"action": 1}'.
+    with pytest.raises(PayloadError) as raised:
+        event_kind("pull_request_review_comment", data)
+    assert str(raised.value) == reason
+
+
+@pytest.mark.parametrize(
+    "event, data, expected",
+    [
+        ("pull_request_review_comment", payload("pull_request_review_comment.created"),
+         ("pull_request_review_comment", "created")),
+        ("push", payload("push"), ("push", None)),  # a push has no action
+        ("ping", {"action": None, "zen": "Keep it logically awesome."}, ("ping", None)),
+    ],
+)
+def test_event_kind_of_real_payloads(event, data, expected):
+    assert event_kind(event, data) == expected
+
+
+@pytest.mark.parametrize("event", ["", "  ", None, 7])
+def test_a_delivery_without_an_event_name_is_a_payload_error(event):
+    with pytest.raises(PayloadError, match="names no event"):
+        event_kind(event, {"action": "created"})

@@ -10,7 +10,7 @@ import re
 import pytest
 from conftest import INSTALLATION, OWNER, running_bot
 
-from bot.app.worker import PlaybookSet
+from bot.app.config import PlaybookSet
 from bot.cli.report import build_report
 from bot.core.evaluate import Rules
 from bot.core.evidence import evidence_marker
@@ -40,7 +40,7 @@ async def bot(tmp_path, github, clock, rsa_key):
     github.add_repo(OWNER, EVIDENCE, installation_id=INSTALLATION)
     async with running_bot(tmp_path, github, clock, rsa_key, org=ORG) as bot:
         # A team's thresholds scaled down, so that a handful of webhooks has figures to show.
-        bot.worker.evaluations.rules = Rules(min_engineers=2, min_prs=1)
+        bot.service.evaluations.rules = Rules(min_engineers=2, min_prs=1)
         yield bot
 
 
@@ -112,10 +112,10 @@ async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bo
 
     # An L&D author resumes it in the YAML: from then on it nudges, and the issue says so.
     today = bot.clock().date()
-    bot.worker.playbooks = PlaybookSet([
+    bot.service.config.replace(playbooks=PlaybookSet(tuple(
         dataclasses.replace(p, evaluation_resumed_on=today) if p.id == "sql-injection" else p
-        for p in bot.worker.playbooks.playbooks
-    ])
+        for p in bot.service.config.current.playbooks.playbooks
+    )))
     await comments(bot, "ada", SQL, pr=14)
     assert len(nudges_on(bot.github, 14)) == 1, "a resume takes effect at once"
     bot.clock.advance(days=1)

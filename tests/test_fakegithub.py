@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
+from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import aiohttp as gh_aiohttp
@@ -120,6 +121,45 @@ class Client:
 @pytest.fixture
 async def gh(fake, http, app_key) -> Client:
     return Client(fake, http, await mint(fake, http, app_key[0]))
+
+
+class Receiver:
+    """A tiny webhook receiver on a real socket: keeps what arrives, answers ``answers`` in turn
+    (then 200)."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[dict[str, str], bytes]] = []
+        self.answers: list[int] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        self.got.append(({k.lower(): v for k, v in request.headers.items()}, await request.read()))
+        status = self.answers.pop(0) if self.answers else 200
+        return web.json_response({"accepted": status < 300}, status=status)
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/webhooks", self._receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}/webhooks"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    found = Receiver()
+    await found.start()
+    yield found
+    await found.stop()
 
 
 def bot_comment_ids(comments: list[dict]) -> list[int]:
@@ -521,17 +561,27 @@ async def test_teams_and_org_membership(fake, gh):
 
 
 async def test_every_operation_in_the_description_answers_in_its_documented_shape(
-    fake, http, app_key, gh
+    fake, http, app_key, gh, receiver
 ):
     """Each operation once, with success; the fixture checks every answer against the description."""
     fake.add_team(OWNER, "leads", ["lead"])
     fake.add_file(OWNER, REPO, "README.md", b"# shop\n")
     fake.add_review_comment(OWNER, REPO, PR, comment_id=1000, user="bob", body="x")
+    fake.add_review(OWNER, REPO, PR, user="bob", body="Looks good", state="APPROVED")
+    workflow_run = fake.add_workflow_run(OWNER, REPO, pull_numbers=[PR])
+    fake.add_workflow_job(OWNER, REPO, workflow_run["id"], name="test", steps=[{"name": "pytest"}])
+    fake.set_webhook_target(receiver.url, "s3cret")
+    await fake.send_webhook("ping", {"zen": "Keep it logically awesome.", "hook_id": 1})
+    [delivery] = fake.deliveries()
+    fake.add_manifest_code("a-code", {"name": "Nudges Staging", "url": "https://example.com"})
     app = Client(fake, http, "")
     app_calls = [
         ("GET", "/app"),
         ("GET", "/app/installations"),
         ("GET", f"/repos/{OWNER}/{REPO}/installation"),
+        ("GET", "/app/hook/deliveries"),
+        ("GET", f"/app/hook/deliveries/{delivery['id']}"),
+        ("POST", f"/app/hook/deliveries/{delivery['id']}/attempts"),
     ]
     seen: dict[str, int] = {}
     for method, path in app_calls:
@@ -539,6 +589,10 @@ async def test_every_operation_in_the_description_answers_in_its_documented_shap
             method, path, headers={"Authorization": f"Bearer {app_jwt(app_key[0])}"}
         )
         seen[f"{method} {path}"] = status
+    seen["POST /app-manifests/a-code/conversions"] = (
+        await app.call("POST", "/app-manifests/a-code/conversions", headers={"Authorization": ""})
+    )[0]
+    await fake.flush_webhooks()
 
     base = f"/repos/{OWNER}/{REPO}"
     _, _, comment = await gh.call("POST", f"{base}/issues/{PR}/comments", {"body": "hi"})
@@ -582,6 +636,14 @@ async def test_every_operation_in_the_description_answers_in_its_documented_shap
         ("GET", f"{base}/pulls/{PR}/files", None),
         ("GET", f"{base}/pulls/{PR}/reviews", None),
         ("GET", "/users/alice", None),
+        ("GET", f"{base}/pulls?state=all", None),
+        ("GET", f"{base}/pulls/comments?since=2026-01-01T00:00:00Z", None),
+        ("GET", "/installation/repositories", None),
+        ("GET", f"/orgs/{OWNER}/teams", None),
+        ("GET", f"{base}/check-runs/{run['id']}/annotations", None),
+        ("GET", f"{base}/commits/{'b' * 40}/check-runs", None),
+        ("GET", f"{base}/actions/runs?event=push", None),
+        ("GET", f"{base}/actions/runs/{workflow_run['id']}/jobs", None),
     ]
     for method, path, body in calls:
         seen[f"{method} {path}"] = (await gh.call(method, path, body))[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from test_nudge_flow import bot_comments, two_sql_comments
 
 from bot.core.nudges import NudgeState
-from bot.github.retry import RetryPolicy
+from bot.core.retry import RetryPolicy
 
 COMMENTS = "/repos/acme/shop/pulls/7/comments"
 

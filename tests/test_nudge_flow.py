@@ -48,7 +48,7 @@ async def test_second_matching_comment_posts_one_nudge_in_that_thread(bot):
     reply = replies[0]
     assert reply["in_reply_to_id"] == second["comment"]["id"]
     assert "SQL injection" in reply["body"]
-    assert re.search(r"<!-- learning-nudge:[0-9a-f]{16} -->", reply["body"])
+    assert re.search(r"<!-- learning-nudge:[0-9a-f]{16}:[0-9a-f]{32} -->", reply["body"])
     assert "- [ ] " in reply["body"] and "](https://" in reply["body"]
     assert not re.search(r"@[A-Za-z0-9]", reply["body"]), "a nudge never mentions anyone"
     [nudge] = await bot.store.nudges()
@@ -186,7 +186,7 @@ async def test_broken_playbook_is_reported_with_file_and_line_and_others_keep_wo
     (folder / "broken.yml").write_text("id: broken\ntitle: Broken\nmatch:\n  patterns:\n    - '(a)\\1'\nnudge:\n  play: hi\n")
     caplog.set_level(logging.ERROR)
     async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=folder) as bot:
-        assert [p.id for p in bot.worker.playbooks.playbooks] == ["sql-injection"]
+        assert [p.id for p in bot.service.config.current.playbooks.playbooks] == ["sql-injection"]
         assert f"{folder / 'broken.yml'}:5: match.patterns[0]" in caplog.text
         await two_sql_comments(bot)
         assert len(bot_comments(github, 7)) == 1

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.core.org import DEFAULT_ROLE, OrgSettings, Role, parse_org_settings
+from bot.core.org import DEFAULT_ROLE, OrgSettings, Role, cosign_warnings, parse_org_settings
 
 FILE = "playbooks/org.yml"
 
@@ -180,10 +180,66 @@ def test_a_role_without_limits_has_no_limits():
         ),
         pytest.param(
             edit("  starts: 2026-01-05", "  starts: next monday"),
-            [
-                f"{FILE}:3: sprint.starts: expected a date like 2026-01-05, found 'next monday'"
-            ],
+            [f"{FILE}:3: sprint.starts: expected a date like 2026-01-05, found 'next monday'"],
             id="sprint-start-not-a-date",
+        ),
+        pytest.param(
+            edit("  days: 14", "  days: 10000000000"),
+            [
+                f"{FILE}:2: sprint.days: must be at most 90 days, found 10000000000; write a number "
+                "from 1 to 90, like 14"
+            ],
+            id="huge-sprint",
+        ),
+        pytest.param(
+            edit("cosign_expiry_days: 7", "cosign_expiry_days: 1000000000"),
+            [
+                f"{FILE}:25: cosign_expiry_days: must be at most 90 days, found 1000000000; write "
+                "a number from 1 to 90, like 7"
+            ],
+            id="huge-cosign-expiry",
+        ),
+        pytest.param(
+            edit("  starts: 2026-01-05", "  starts: 9999-12-31"),
+            [
+                f"{FILE}:3: sprint.starts: must be a day between 2000-01-01 and 2100-12-31, found "
+                "9999-12-31; write the first day of any recent sprint, like 2026-01-05"
+            ],
+            id="sprint-start-at-the-end-of-time",
+        ),
+        pytest.param(
+            GOOD + "about_url: http://wiki.acme.example/nudges\n",
+            [
+                f"{FILE}:27: about_url: must be a full link starting with https://, found "
+                "'http://wiki.acme.example/nudges'"
+            ],
+            id="about-url-not-https",
+        ),
+        pytest.param(
+            GOOD + "about_url: 'https://wiki.acme.example/<!--'\n",
+            [
+                f"{FILE}:27: about_url: contains '<', which breaks the link in a comment; write such "
+                "characters percent-encoded (a space as %20), found 'https://wiki.acme.example/<!--'"
+            ],
+            id="about-url-opening-an-html-comment",
+        ),
+        pytest.param(
+            edit("  dave:\n    - bob", "  dave:\n    - bob carol"),
+            [
+                (
+                    f"{FILE}:21: leads.dave: 'bob carol' is not a GitHub login; write logins without "
+                    "'@' (alice) or a team as team:slug"
+                )
+            ],
+            id="two-logins-in-one-entry",
+        ),
+        pytest.param(
+            edit("  dave:\n", "  'dave <!--':\n"),
+            [
+                f"{FILE}:21: leads.dave <!--: a lead must be one GitHub login without '@', like "
+                "carol; found 'dave <!--'"
+            ],
+            id="lead-that-is-not-a-login",
         ),
         pytest.param(
             edit("  days: 14", "  days: 0"),
@@ -294,3 +350,111 @@ def test_a_lead_in_their_own_team_is_never_their_own_co_signer():
 
 def test_team_slugs_lists_every_team_mentioned():
     assert SETTINGS.team_slugs() == {"backend", "platform"}
+
+
+def test_the_about_page_is_read():
+    settings, problems = parse_org_settings(
+        GOOD + "about_url: https://wiki.acme.example/nudges\n", FILE
+    )
+    assert problems == [] and settings.about_url == "https://wiki.acme.example/nudges"
+    assert parse_org_settings(GOOD, FILE)[0].about_url is None
+
+
+# ------------------------------------------------------------------- who can co-sign (warnings)
+
+SIGNIFICANT = ["secrets-in-code"]
+
+
+def warnings_of(text: str, significant=SIGNIFICANT) -> list[str]:
+    found = cosign_warnings(text, FILE, significant)
+    assert all(w.warning for w in found)
+    return [str(w) for w in found]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        pytest.param(
+            edit(
+                "leads:\n  carol:\n    - alice\n    - team:backend\n  dave:\n    - bob\n",
+                "leads: {}\n",
+            ),
+            [
+                f"{FILE}:17: warning: leads: nobody can co-sign, so the significant playbook "
+                "secrets-in-code is never sent; name each lead with the logins or teams they "
+                "co-sign for, like:  leads: {carol: [alice, team:backend]}"
+            ],
+            id="no-leads",
+        ),
+        pytest.param(
+            "sprint:\n  days: 14\n",
+            [
+                f"{FILE}:1: warning: leads: nobody can co-sign, so the significant playbook "
+                "secrets-in-code is never sent; name each lead with the logins or teams they "
+                "co-sign for, like:  leads: {carol: [alice, team:backend]}"
+            ],
+            id="no-leads-section",
+        ),
+        pytest.param(
+            edit("  dave:\n    - bob\n", ""),
+            [
+                f"{FILE}:15: warning: roles.senior.members[0]: no lead co-signs for bob, so the "
+                "significant playbook secrets-in-code never reaches them (unless they are in a team a "
+                "lead covers); add bob to a lead's list under leads, like:  carol: [bob]"
+            ],
+            id="a-role-member-nobody-leads",
+        ),
+        pytest.param(
+            edit("  carol:\n    - alice\n    - team:backend\n", "  carol:\n    - bob\n"),
+            [
+                f"{FILE}:9: warning: roles.engineer.members[0]: no lead co-signs for alice, so the "
+                "significant playbook secrets-in-code never reaches them (unless they are in a team a "
+                "lead covers); add alice to a lead's list under leads, like:  carol: [alice]",
+                f"{FILE}:10: warning: roles.engineer.members[1]: no lead co-signs for team:backend, "
+                "so the significant playbook secrets-in-code never reaches them; add team:backend to "
+                "a lead's list under leads, like:  carol: [team:backend]",
+                f"{FILE}:16: warning: default_role: no lead co-signs for anyone in the default role "
+                "'engineer' (everyone not listed under another role), so the significant playbook "
+                "secrets-in-code never reaches them; list their logins or teams under a lead, like:  "
+                "carol: [team:backend]",
+            ],
+            id="the-default-role-members-nobody-leads",
+        ),
+        pytest.param(
+            edit(
+                "  engineer:\n    nudges: 2\n    minutes: 10\n    members:\n      - alice\n      - team:backend\n",
+                "  engineer:\n    nudges: 2\n",
+            ).replace("  carol:\n    - alice\n    - team:backend\n", ""),
+            [
+                f"{FILE}:12: warning: default_role: no lead co-signs for anyone in the default role "
+                "'engineer' (everyone not listed under another role), so the significant playbook "
+                "secrets-in-code never reaches them; list their logins or teams under a lead, like:  "
+                "carol: [team:backend]"
+            ],
+            id="nobody-in-the-default-role-has-a-lead",
+        ),
+    ],
+)
+def test_a_significant_playbook_nobody_can_co_sign_is_a_warning(text, expected):
+    assert parse_org_settings(text, FILE)[1] == [], "a warning, not an error: the file loads"
+    assert warnings_of(text) == expected
+
+
+def test_no_warning_when_every_listed_engineer_has_a_lead_or_nothing_is_significant():
+    assert warnings_of(GOOD) == []
+    assert warnings_of("leads: {}\n", significant=[]) == []
+    assert warnings_of("leads: [broken\n") == []  # the YAML error is reported, not a warning
+
+
+def test_the_warning_names_every_significant_playbook():
+    [warning] = warnings_of("leads: {}\n", significant=["secrets-in-code", "sql-injection"])
+    assert "the significant playbooks secrets-in-code, sql-injection are never sent" in warning
+
+
+def test_deeply_nested_org_settings_are_a_problem_not_a_crash():
+    settings, problems = parse_org_settings(
+        "leads:\n  carol: " + "[" * 3000 + "]" * 3000 + "\n", FILE
+    )
+    assert settings is None
+    assert [(p.line, p.field) for p in problems] == [(2, "(yaml)")]
+    assert "nested more than 20 levels deep" in problems[0].message

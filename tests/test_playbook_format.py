@@ -103,7 +103,110 @@ nudge:
     assert playbook.evaluation_window_days == 60
 
 
+YEAR = "days (a year)"
+
+
+def link_problem(_: str, message: str) -> list[str]:
+    return [f"{FILE}:28: nudge.link.url: {message}"]
+
+
 MISTAKES = [
+    pytest.param(
+        edit("  within_days: 30", "  within_days: 100000000"),
+        [
+            f"{FILE}:17: trigger.within_days: must be at most 365 {YEAR}, found 100000000; write a "
+            "number from 1 to 365, like 30"
+        ],
+        id="huge-within-days",
+    ),
+    pytest.param(
+        edit("  cooldown_days: 30", "  cooldown_days: 999999999999"),
+        [
+            f"{FILE}:18: trigger.cooldown_days: must be at most 365 {YEAR}, found 999999999999; "
+            "write a number from 0 to 365, like 30"
+        ],
+        id="huge-cooldown-days",
+    ),
+    pytest.param(
+        GOOD + "evaluation:\n  window_days: 36500\n",
+        [
+            f"{FILE}:30: evaluation.window_days: must be at most 365 {YEAR}, found 36500; write a "
+            "number from 7 to 365, like 60"
+        ],
+        id="huge-evaluation-window",
+    ),
+    pytest.param(
+        GOOD + "evaluation:\n  window_days: 3\n",
+        [f"{FILE}:30: evaluation.window_days: must be at least 7, found 3"],
+        id="short-evaluation-window",
+    ),
+    pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", "url: 'https://example.org/a) @alice ('"),
+        link_problem(
+            "",
+            "contains a space, which breaks the link in a comment; write such characters "
+            "percent-encoded (a space as %20), found 'https://example.org/a) @alice ('",
+        ),
+        id="link-with-a-space-and-a-mention",
+    ),
+    pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", "url: 'https://example.org/<!--'"),
+        link_problem(
+            "",
+            "contains '<', which breaks the link in a comment; write such characters "
+            "percent-encoded (a space as %20), found 'https://example.org/<!--'",
+        ),
+        id="link-opening-an-html-comment",
+    ),
+    pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", "url: 'https://example.org/`rm`'"),
+        link_problem(
+            "",
+            "contains '`', which breaks the link in a comment; write such characters "
+            "percent-encoded (a space as %20), found 'https://example.org/`rm`'",
+        ),
+        id="link-with-backticks",
+    ),
+    pytest.param(
+        edit(
+            "url: https://cheatsheetseries.owasp.org/",
+            "url: 'https://alice@cheatsheetseries.owasp.org/'",
+        ),
+        link_problem(
+            "",
+            "names a user before the host ('alice@cheatsheetseries.owasp.org'); write the address "
+            "without 'name@', like https://example.org/page",
+        ),
+        id="link-with-a-user-name",
+    ),
+    pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", "url: 'https://@alice'"),
+        link_problem(
+            "",
+            "names a user before the host ('@alice'); write the address without 'name@', like "
+            "https://example.org/page",
+        ),
+        id="link-that-is-a-mention",
+    ),
+    pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", 'url: "https://example.org/a\\0b"'),
+        link_problem(
+            "",
+            "contains '\\x00', which breaks the link in a comment; write such characters "
+            "percent-encoded (a space as %20), found 'https://example.org/a\\x00b'",
+        ),
+        id="link-with-a-control-character",
+    ),
+    pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", "url: 'https://'"),
+        link_problem("", "is not a web address like https://example.org/page, found 'https://'"),
+        id="link-without-a-host",
+    ),
+    pytest.param(
+        edit("url: https://cheatsheetseries.owasp.org/", "url: 'javascript:alert(1)'"),
+        link_problem("", "must be a full link starting with https://, found 'javascript:alert(1)'"),
+        id="link-with-a-script",
+    ),
     pytest.param(
         edit("  within_days: 30", "  within_day: 30"),
         [f"{FILE}:17: trigger.within_day: unknown field; did you mean 'within_days'?"],
@@ -404,3 +507,63 @@ def test_a_self_referencing_yaml_alias_is_a_problem_not_a_crash():
     )
     assert [p.id for p in result.playbooks] == ["missing-tests"]
     assert [p.file for p in result.problems] == ["playbooks/resource-leaks.yml"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cheatsheetseries.owasp.org/cheatsheets/SQL_Injection_Prevention_Cheat_Sheet.html",
+        "https://en.wikipedia.org/wiki/Prepared_statement_(SQL)",
+        "https://medium.com/@author/a-post-about-queries",
+        "https://example.org:8443/docs?topic=sql&lang=en#bind-params",
+        "https://example.org/search?q=a%20b",
+    ],
+)
+def test_ordinary_links_are_accepted(url):
+    assert problems_of(edit("url: https://cheatsheetseries.owasp.org/", f"url: '{url}'")) == []
+
+
+def test_deeply_nested_yaml_is_a_problem_on_its_line_not_a_crash():
+    for nested in (
+        "title: " + "[" * 5000 + "]" * 5000 + "\n",
+        "title:\n" + "".join("  " * (i + 1) + "a:\n" for i in range(300)),
+    ):
+        text = "id: sql-injection\n" + nested
+        result = parse_playbooks(
+            [(FILE, text), ("playbooks/missing-tests.yml", good_playbook("missing-tests"))]
+        )
+        assert [p.id for p in result.playbooks] == ["missing-tests"]
+        [problem] = result.problems
+        assert problem.file == FILE and problem.field == "(yaml)"
+        assert problem.line == 2 if nested.startswith("title: [") else problem.line == 22
+        assert "nested more than 20 levels deep here" in problem.message
+        assert "check the indentation" in problem.message
+
+
+def test_nesting_a_little_deeper_than_a_playbook_needs_is_still_only_unknown_fields():
+    text = GOOD + "notes:\n  a:\n    b:\n      c: [[1]]\n"
+    assert problems_of(text) == [
+        f"{FILE}:29: notes: unknown field; known fields: "
+        + ", ".join(
+            [
+                "id",
+                "title",
+                "summary",
+                "significant",
+                "paused",
+                "match",
+                "examples",
+                "trigger",
+                "nudge",
+                "evaluation",
+            ]
+        )
+    ]
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed():
+    text = GOOD + "# " + "x" * 250_000 + "\n"
+    assert problems_of(text) == [
+        f"{FILE}:1: (file): is {len(text):,} characters long, more than the 200,000 a playbook or "
+        "org file may have; keep one playbook per file and remove what is not needed"
+    ]

@@ -15,7 +15,6 @@ from conftest import INSTALLATION, OWNER, SECRET, running_bot
 from test_nudge_flow import SQL_1, SQL_2, bot_comments, two_sql_comments
 
 from bot.app.settings import Settings, SettingsError
-from bot.app.worker import Worker
 from bot.core.nudges import NudgeState
 from bot.core.org import parse_org_settings
 from bot.store.postgres import quote_ident
@@ -59,31 +58,31 @@ async def test_only_the_process_holding_the_scheduler_lease_polls(tmp_path, gith
         [nudge] = await bot.store.nudges()
         assert nudge.state == NudgeState.POSTED
         first = bot.worker
-        second = Worker(
-            store=bot.store, github=bot.service.github, playbooks=first.playbooks, clock=clock,
-            poll_every=POLL, name="second-process",
-        )
+        async with bot.another_process("second-process") as other:
+            await _lease_handover(github, clock, first, other.worker)
 
-        before = reaction_reads(github)
-        assert await first.tick() is True
-        polled_by_first = reaction_reads(github) - before
-        assert polled_by_first >= 1, "the posted nudge's reactions are polled for feedback"
-        assert await second.tick() is False
-        assert reaction_reads(github) - before == polled_by_first, "the second process did not poll"
 
-        # The holder renews its lease on every tick it runs; the other keeps out.
-        clock.advance(minutes=15)
-        assert await first.tick() is True
-        assert await second.tick() is False
+async def _lease_handover(github, clock, first, second) -> None:
+    before = reaction_reads(github)
+    assert await first.tick() is True
+    polled_by_first = reaction_reads(github) - before
+    assert polled_by_first >= 1, "the posted nudge's reactions are polled for feedback"
+    assert await second.tick() is False
+    assert reaction_reads(github) - before == polled_by_first, "the second process did not poll"
 
-        # The holder stops (killed, say): once its lease runs out, the other takes over.
-        clock.advance(minutes=15)
-        assert await second.tick() is False, "the lease lasts a little longer than the poll period"
-        clock.advance(minutes=4)
-        before = reaction_reads(github)
-        assert await second.tick() is True
-        assert reaction_reads(github) - before == polled_by_first
-        assert await first.tick() is False
+    # The holder renews its lease on every tick it runs; the other keeps out.
+    clock.advance(minutes=15)
+    assert await first.tick() is True
+    assert await second.tick() is False
+
+    # The holder stops (killed, say): once its lease runs out, the other takes over.
+    clock.advance(minutes=15)
+    assert await second.tick() is False, "the lease lasts a little longer than the poll period"
+    clock.advance(minutes=4)
+    before = reaction_reads(github)
+    assert await second.tick() is True
+    assert reaction_reads(github) - before == polled_by_first
+    assert await first.tick() is False
 
 
 async def test_two_processes_flushing_the_outbox_at_once_post_a_nudge_once(
@@ -95,13 +94,10 @@ async def test_two_processes_flushing_the_outbox_at_once_post_a_nudge_once(
         await two_sql_comments(bot)
         [nudge] = await bot.store.nudges()
         assert nudge.state == NudgeState.PLANNED, "the first attempt failed and waits for a retry"
-        second = Worker(
-            store=bot.store, github=bot.service.github, playbooks=bot.worker.playbooks, clock=clock,
-            name="second-process",
-        )
         clock.advance(hours=2)
         github.inject_delay("GET", "/repos/acme/shop/pulls/7/comments", seconds=0.2, times=2)
-        posted = await asyncio.gather(bot.worker.outbox.flush(clock()), second.outbox.flush(clock()))
+        async with bot.another_process("second-process") as second:
+            posted = await asyncio.gather(bot.service.outbox.flush(clock()), second.outbox.flush(clock()))
         assert sorted(posted) == [0, 1]
         assert len(bot_comments(github, 7)) == 1
         [after] = await bot.store.nudges()
@@ -125,7 +121,7 @@ async def test_a_delivery_left_by_a_stopped_process_is_taken_over_after_the_leas
         payload = bot.review_comment(pr=6, author="alice", reviewer="bob", body="Please use bind params here.")
         await bot.deliver("pull_request_review_comment", payload, delivery_id="left-behind")
         # Another process claims it and stops before finishing (its lease is the same setting).
-        claimed = await bot.store.claim_delivery(clock(), bot.worker.lease, "stopped-process")
+        claimed = await bot.store.claim_delivery(clock(), dt.timedelta(seconds=bot.service.settings.delivery_lease_seconds), "stopped-process")
         assert claimed is not None and claimed.id == "left-behind"
         assert await bot.worker.drain() == 0
         clock.advance(seconds=6)
@@ -143,22 +139,21 @@ async def test_two_processes_deciding_for_one_engineer_at_once_send_one_nudge(
     assert problems == []
     github.add_team(OWNER, "reviewers", ["zed"])
     async with running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url, org=org) as bot:
-        def process(name: str) -> Worker:
-            return Worker(
-                store=bot.store, github=bot.service.github, playbooks=bot.worker.playbooks, org=org,
-                clock=clock, name=name,
-            )
-
         first = bot.review_comment(pr=6, author="alice", reviewer="bob", body=SQL_1)
         await bot.deliver("pull_request_review_comment", first)
-        assert await process("earlier-process").drain() == 1
+        async with bot.another_process("earlier-process", org=org) as earlier:
+            assert await earlier.worker.drain() == 1
         clock.advance(days=1)
         for reviewer in ("erin", "frank"):
             payload = bot.review_comment(pr=7, author="alice", reviewer=reviewer, body=SQL_2)
             await bot.deliver("pull_request_review_comment", payload)
         # GitHub is slow to list the team, so both processes read the engineer's history together.
         github.inject_delay("GET", "/orgs/acme/teams/reviewers/members", seconds=0.3, times=2)
-        done = await asyncio.gather(process("process-a").process_one(), process("process-b").process_one())
+        async with (
+            bot.another_process("process-a", org=org) as a,
+            bot.another_process("process-b", org=org) as b,
+        ):
+            done = await asyncio.gather(a.worker.process_one(), b.worker.process_one())
         assert done == [True, True]
         assert len(await bot.store.signals()) == 3
         assert len(await bot.store.nudges()) == 1, "the second decision saw the first one's nudge"
@@ -169,9 +164,8 @@ async def test_writes_to_one_installation_are_paced_across_processes(tmp_path, g
     (tmp_path / "b").mkdir()
     async with (
         running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url) as a,
-        running_bot(tmp_path / "b", github, clock, rsa_key, database_url=shared_url) as b,
+        running_bot(tmp_path / "b", github, clock, rsa_key, database_url=shared_url, name="second-process") as b,
     ):
-        b.worker.name = "second-process"
         await a.service.github.pace(INSTALLATION)
         started, slept = clock(), len(clock.slept)
         await b.service.github.pace(INSTALLATION)

@@ -21,10 +21,12 @@ import pytest
 from bot.core.decide import CommentDecision
 from bot.core.events import Actor, PullRequestEvent, PullRequestRef
 from bot.core.nudges import Note, Nudge, NudgeState, Signal, nudge_key
+from bot.core.outcome import Review
 from bot.store import open_store
-from bot.store.base import OUTBOX_STATES, ReactionRecord, Store
+from bot.store.base import OUTBOX_STATES, NewDelivery, ReactionRecord, Store
 from bot.store.postgres import PostgresStore, quote_ident
 from bot.store.schema import MIGRATIONS
+from bot.store.sql import SqlStore
 from bot.store.sqlite import SQLiteStore
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -93,25 +95,20 @@ async def store(fresh_store: Store) -> Store:
 
 async def raw(store: Store, sql: str) -> list[tuple[Any, ...]]:
     """Look under the interface, for what it does not return (a dropped body, the versions)."""
-    if isinstance(store, SQLiteStore):
-        return [tuple(row) for row in store.db.execute(sql).fetchall()]
-    assert isinstance(store, PostgresStore)
-    return [tuple(row) for row in await store.pool.fetch(sql)]
+    assert isinstance(store, SqlStore)
+    return [tuple(row) for row in await store.driver.fetch(sql)]
 
 
 async def run_statements(store: Store, statements: list[str]) -> None:
-    if isinstance(store, SQLiteStore):
+    assert isinstance(store, SqlStore)
+    async with store.driver.transaction() as tx:
         for statement in statements:
-            store.db.execute(statement)
-    else:
-        assert isinstance(store, PostgresStore)
-        async with store.pool.acquire() as conn, conn.transaction():
-            for statement in statements:
-                await conn.execute(statement)
+            await tx.execute(statement)
 
 
 def dialect(store: Store) -> str:
-    return "sqlite" if isinstance(store, SQLiteStore) else "postgres"
+    assert isinstance(store, SqlStore)
+    return store.dialect.name
 
 
 # domain objects ------------------------------------------------------------------------------
@@ -319,6 +316,103 @@ async def test_inbox_stats_count_waiting_deliveries_and_the_oldest_age(store: St
     assert (stats["depth"], stats["oldest_age_seconds"]) == (1, 70.0)
 
 
+async def test_a_batch_of_deliveries_says_which_are_new(store: Store):
+    """Redelivered ids, and an id twice in one batch, are stored once: the first one is kept."""
+    assert await store.add_delivery("old", "ping", b"0", at(0))
+    batch = [
+        NewDelivery("a", "ping", b"first a", at(1)),
+        NewDelivery("old", "ping", b"again", at(2)),
+        NewDelivery("b", "issues", b"b", at(3)),
+        NewDelivery("a", "ping", b"second a", at(4)),
+    ]
+    assert await store.add_deliveries(batch) == [True, False, True, False]
+    assert await store.add_deliveries(batch) == [False, False, False, False]
+    assert await store.add_deliveries([]) == []
+    assert [(r.id, r.event, r.received_at) for r in await store.deliveries()] == [
+        ("old", "ping", at(0)), ("a", "ping", at(1)), ("b", "issues", at(3)),
+    ]
+    bodies = []
+    while (claimed := await store.claim_delivery(at(10), LEASE, "w1")) is not None:
+        bodies.append(claimed.body)
+    assert bodies == [b"0", b"first a", b"b"]
+
+
+async def test_a_large_batch_of_deliveries_is_stored_whole(store: Store):
+    items = [NewDelivery(f"d-{i:04d}", "ping", str(i).encode(), at(i)) for i in range(2500)]
+    assert await store.add_deliveries(items[:1300]) == [True] * 1300
+    assert await store.add_deliveries(items) == [False] * 1300 + [True] * 1200
+    assert [r.id for r in await store.deliveries()] == [d.id for d in items]
+
+
+async def test_a_batch_with_an_unusable_delivery_keeps_none_of_it(store: Store):
+    """All or nothing: no caller is told "stored" for a delivery that was not."""
+    no_event = NewDelivery("bad", None, b"{}", at(1))  # type: ignore[arg-type]
+    batch = [NewDelivery("good", "ping", b"{}", at(0)), no_event]
+    with pytest.raises(Exception, match="(?i)null"):
+        await store.add_deliveries(batch)
+    assert await store.deliveries() == []
+    assert await store.add_deliveries(batch[:1]) == [True]
+
+
+async def test_deliveries_received_at_the_same_moment_are_claimed_in_id_order(store: Store):
+    """Ties break by id in code point order ("C"), the same on both databases."""
+    for delivery_id in ("b", "B", "a", "_"):
+        await store.add_delivery(delivery_id, "ping", b"{}", at(0))
+    assert [r.id for r in await store.deliveries()] == ["B", "_", "a", "b"]
+    claimed = []
+    while (delivery := await store.claim_delivery(at(1), LEASE, "w1")) is not None:
+        claimed.append(delivery.id)
+    assert claimed == ["B", "_", "a", "b"]
+
+
+async def test_a_failed_transaction_does_not_take_a_concurrent_write_with_it(store: Store):
+    """A decision that fails half way keeps nothing, and webhooks stored meanwhile stay stored."""
+    good = signal(801, at(0))
+    bad_note = Note(None, PLAYBOOK, "signal", "counted")  # type: ignore[arg-type]
+    decision = CommentDecision(signals=[good], nudges=[nudge_for(good, (good,))], notes=[bad_note],
+                               assignments={PLAYBOOK: "treatment"})
+    results = await asyncio.gather(
+        store.save_decision(decision, "d-1", at(1)),
+        *(store.add_delivery(f"d-{i}", "ping", b"{}", at(i)) for i in range(2, 12)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], Exception)
+    assert results[1:] == [True] * 10
+    assert len(await store.deliveries()) == 10
+    assert (await store.signals(), await store.nudges(), await store.notes()) == ([], [], [])
+    assert await store.assignments(INSTALLATION) == {}
+
+
+async def test_a_decision_cancelled_part_way_keeps_all_or_nothing(store: Store, tmp_path):
+    """Cancelled at any point, a transaction leaves no half decision and no lock behind."""
+    for k in range(0, 40, 3):
+        trigger = signal(900 + k, at(k))
+        nudge = nudge_for(trigger, (trigger,))
+        decision = comment_decision([trigger], [nudge], {PLAYBOOK: "treatment"})
+        task = asyncio.ensure_future(store.save_decision(decision, f"d-{k}", at(k)))
+        for _ in range(k):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        kept = (
+            trigger in await store.signals(),
+            await store.nudge(nudge.key) is not None,
+            any(n.delivery_id == f"d-{k}" for n in await store.notes()),
+        )
+        assert kept in {(True, True, True), (False, False, False)}, (k, kept)
+    assert await store.add_delivery("after", "ping", b"{}", at(100))
+    if isinstance(store, SQLiteStore):
+        import sqlite3
+
+        other = sqlite3.connect(store.path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if a write lock were left held
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+
 # decisions -----------------------------------------------------------------------------------
 
 
@@ -464,6 +558,49 @@ async def test_pulls_are_recorded_as_opened_then_closed(store: Store):
     assert await raw(store, "SELECT COUNT(*) FROM pulls WHERE closed_at IS NULL") == [(1,)]
 
 
+async def test_an_assignment_is_kept_for_a_playbook_with_a_signal_but_no_nudge(store: Store):
+    """Whose assignment it is comes from the nudge or, failing that, the signal."""
+    trigger = signal(601, at(0), engineer="Carol")
+    await store.save_decision(comment_decision([trigger], [], {PLAYBOOK: "holdout"}), None, at(0))
+    assert await store.assignments(INSTALLATION) == {("carol", PLAYBOOK): "holdout"}
+    with pytest.raises(ValueError, match="no nudge or signal"):
+        await store.save_decision(comment_decision([], [], {"naming": "holdout"}), None, at(1))
+
+
+async def test_a_missing_required_value_is_an_error_not_a_silent_skip(store: Store):
+    """A duplicate is skipped; a row without a required value is refused, and nothing is kept."""
+    review = Review(INSTALLATION, REPO, 7, "alice", "bob", at(0), "review_comment", 1)
+    with pytest.raises(Exception, match="(?i)null"):
+        await store.record_review(replace(review, reviewer=None))  # type: ignore[arg-type]
+    assert await store.reviews(INSTALLATION) == []
+    assert await store.record_review(review)
+
+    good, bad = signal(701, at(0)), replace(signal(702, at(1)), reviewer=None)
+    with pytest.raises(Exception, match="(?i)null"):
+        decision = comment_decision([good, bad], [nudge_for(good, (good,))])
+        await store.save_decision(decision, "d-1", at(1))
+    assert (await store.signals(), await store.nudges(), await store.notes()) == ([], [], [])
+
+
+async def test_notes_and_reactions_are_kept_all_or_nothing(store: Store):
+    fine = Note("alice", PLAYBOOK, "signal", "counted")
+    with pytest.raises(Exception, match="(?i)null"):
+        no_engineer = Note(None, None, "no_match", "x")  # type: ignore[arg-type]
+        await store.add_notes([fine, no_engineer], "d-1", at(0))
+    assert await store.notes() == []
+    good = ReactionRecord("k", "nudge", "amy", "+1", "engineer", True, at(1))
+    with pytest.raises(Exception, match="(?i)null"):
+        no_role = replace(good, user="zed", role=None)  # type: ignore[arg-type]
+        await store.record_reactions([good, no_role])
+    assert await store.reactions() == []
+    assert await store.record_reactions([good, good]) == 1
+
+
+async def test_marking_nothing_published_changes_nothing(store: Store):
+    await store.mark_published([], 12, at(0))
+    assert await store.evaluations() == []
+
+
 # leases --------------------------------------------------------------------------------------
 
 
@@ -534,4 +671,45 @@ async def test_open_store_takes_a_postgresql_url(pg_schema: str):
         )
         assert {"deliveries", "leases", "schema_version"} <= {r["table_name"] for r in tables}
     finally:
+        await store.close()
+
+
+async def test_open_store_refuses_an_unknown_scheme_without_repeating_the_url():
+    expected = r"must start with sqlite:/// .* or postgresql:// .*got mysql://\.\.\."
+    with pytest.raises(ValueError, match=expected) as error:
+        await open_store("mysql://admin:hunter2@db/nudges")
+    assert "hunter2" not in str(error.value)
+    with pytest.raises(ValueError, match="got no such prefix"):
+        await open_store("data/nudges.db")
+
+
+async def test_open_store_takes_a_sqlite_url(tmp_path):
+    store = await open_store(f"sqlite:///{tmp_path / 'sub' / 'nudges.db'}")
+    try:
+        assert isinstance(store, SQLiteStore)
+        assert await store.add_delivery("d-1", "ping", b"{}", T0)
+    finally:
+        await store.close()
+    assert (tmp_path / "sub" / "nudges.db").exists()
+
+
+async def test_a_sqlite_write_waiting_for_another_process_leaves_the_event_loop_free(tmp_path):
+    """While another process holds the write lock, the store waits on its own thread."""
+    import sqlite3
+
+    store = await open_store(f"sqlite:///{tmp_path / 'nudges.db'}")
+    other = sqlite3.connect(tmp_path / "nudges.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        write = asyncio.ensure_future(store.add_delivery("d-1", "ping", b"{}", T0))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert ticks == 20 and not write.done()
+        other.execute("COMMIT")
+        assert await write is True
+        assert [r.id for r in await store.deliveries()] == ["d-1"]
+    finally:
+        other.close()
         await store.close()

@@ -167,14 +167,14 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
             run_worker=False,
         )
         async with build_service(settings, clock=clock, sleep=clock.sleep) as service:
-            service.worker.org = ORG
+            service.config.replace(org=ORG)
             runner = web.AppRunner(service.app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             url = f"http://127.0.0.1:{port}/webhooks"
-            say(f"Learning Nudges demo: {len(service.worker.playbooks.playbooks)} playbooks loaded, "
+            say(f"Learning Nudges demo: {len(service.config.current.playbooks.playbooks)} playbooks loaded, "
                 f"server on {url}, GitHub stand-in on {base_url}")
             say("Team: alice and dave are juniors (2 nudges a sprint), bob and erin seniors; carol leads them.")
             say("Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge.")

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bot.app.jobs.evaluations import kill_switch_report
-from bot.app.wiring import load_config
+from bot.app.config import load_config
+from bot.core.evidence import describe
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
 from bot.store import ReactionRecord, Store, open_store
+from bot.store.base import EvaluationRecord
 
 COLUMNS = [
     ("planned", None),
@@ -109,9 +110,29 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
 
 async def _report(database_url: str, playbooks_dir: Path, out: TextIO) -> None:
 
-    _playbooks, org, _problems = load_config(playbooks_dir)
+    in_force, _problems = load_config(playbooks_dir)
+    org = in_force.org
     store = await open_store(database_url)
     try:
         out.write(await build_report(store, org))
     finally:
         await store.close()
+
+
+async def kill_switch_report(store: Store) -> list[str]:
+    """The kill switch's part of ``python -m bot report``: the figures the evidence issues show."""
+    grouped: dict[tuple[int, str], list[EvaluationRecord]] = defaultdict(list)
+    for record in await store.evaluations():
+        grouped[(record.evaluation.installation_id, record.evaluation.playbook_id)].append(record)
+    lines = ["Kill switch: nudged vs held-out engineers, per playbook"]
+    if not grouped:
+        lines.append("(no evaluation window has closed yet)")
+    several = len({installation for installation, _ in grouped}) > 1
+    for (installation, _playbook_id), records in sorted(grouped.items()):
+        head, *figures = describe(records[-1].evaluation)
+        lines.append(f"{head}" + (f" [installation {installation}]" if several else ""))
+        lines += figures
+        issue = next((r.issue_number for r in reversed(records) if r.issue_number), None)
+        history = ", ".join(f"{r.evaluation.at:%Y-%m-%d} {r.evaluation.verdict.value}" for r in records)
+        lines.append(f"  history: {history}" + (f"; evidence issue #{issue}" if issue else ""))
+    return lines + [""]

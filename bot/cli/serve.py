@@ -43,7 +43,7 @@ async def _serve(settings: Settings) -> None:
         await site.start()
         logging.getLogger("bot").info(
             "listening on port %d; playbooks=%d; store=%s", settings.port,
-            len(service.worker.playbooks.playbooks), settings.database_url.split(":", 1)[0],
+            len(service.config.current.playbooks.playbooks), settings.database_url.split(":", 1)[0],
         )
         await _until_signal()
         await runner.cleanup()

@@ -1,4 +1,9 @@
-"""``python -m bot validate``: every problem of playbooks and org settings, as file:line: field: fix."""
+"""``python -m bot validate``: every problem of playbooks and org settings, as file:line: field: fix.
+
+Problems stop a file from loading (exit status 1). Warnings (``file:line: warning: ...``) name
+settings that load but cannot work as meant, such as a significant playbook nobody can co-sign;
+warnings alone leave the exit status 0.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +17,47 @@ from bot.app.settings import PACKAGE_ROOT
 DEFAULT_PLAYBOOKS = PACKAGE_ROOT / "playbooks"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
 def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
     """Check playbooks (and org settings) for their authors; 1 when anything is broken."""
-    from bot.core.org import ORG_FILE, parse_org_settings
+    from bot.core.org import ORG_FILE, cosign_warnings, parse_org_settings
     from bot.core.playbook import NOT_PLAYBOOKS, load_playbooks
 
     paths = list(paths) or [DEFAULT_PLAYBOOKS]
     missing = [p for p in paths if not p.exists()]
     for path in missing:
-        print(f"{path}:1: (file): does not exist; give a playbook file or a folder of them", file=out)
+        print(
+            f"{path}:1: (file): does not exist; give a playbook file or a folder of them", file=out
+        )
     present = [p for p in paths if p.exists()]
     result = load_playbooks(*present)
     problems = list(result.problems)
+    significant = [p.id for p in result.playbooks if p.significant and not p.paused]
     org_files = [p / ORG_FILE for p in present if p.is_dir() and (p / ORG_FILE).exists()]
     org_files += [p for p in present if p.is_file() and p.name in NOT_PLAYBOOKS]
     for org_file in org_files:
-        problems += parse_org_settings(org_file.read_text(encoding="utf-8"), str(org_file))[1]
+        try:
+            text = org_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"{org_file}:1: (file): cannot be read: {exc}", file=out)
+            missing.append(org_file)
+            continue
+        problems += parse_org_settings(text, str(org_file))[1]
+        problems += cosign_warnings(text, str(org_file), significant)
     for problem in sorted(problems):
         print(problem, file=out)
-    broken = len({p.file for p in problems}) + len(missing)
+    errors = [p for p in problems if not p.warning]
+    warnings = len(problems) - len(errors)
+    broken = len({p.file for p in errors}) + len(missing)
     ok = len(result.playbooks)
     print(
-        f"{ok} playbook{'s' if ok != 1 else ''} OK"
+        f"{_plural(ok, 'playbook')} OK"
         + (f", {len(org_files)} org settings file checked" if org_files else "")
-        + (f"; {broken} file{'s' if broken != 1 else ''} with problems" if broken else ""),
+        + (f"; {_plural(broken, 'file')} with problems" if broken else "")
+        + (f"; {_plural(warnings, 'warning')}" if warnings else ""),
         file=out,
     )
-    return 1 if problems or missing else 0
+    return 1 if errors or missing else 0

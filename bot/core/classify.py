@@ -1,10 +1,10 @@
 """Classify review comments against every playbook, at a cost that does not grow with their number.
 
 All include and exclude patterns of all playbooks go into one prefiltered set
-(:class:`bot.core.patterns.PatternSet`, RE2's FilteredRE2): a literal scan finds which required
-words occur, and only the patterns that need those words run, each in linear time. A playbook
-matches when one of its patterns matches and none of its exclusions does; the pattern that
-matched and the words it matched are kept, so an author can see why.
+(:class:`bot.core.patterns.PatternSet`): one scan finds which of the words the patterns require
+occur in the comment, and only the patterns that need those words run, each in linear time. A
+playbook matches when one of its patterns matches and none of its exclusions does; the pattern
+that matched and the words it matched are kept, so an author can see why.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ __all__ = [
 
 # Review comments beyond this are almost always pasted logs; the head says what the reviewer meant.
 MAX_TEXT = 20_000
-QUOTE_CHARS = 120
+QUOTE_CHARS = 240  # a quote of more is cut (the renderer allows up to 280)
 
 
 def reviewer_words(text: str) -> str:
@@ -140,7 +140,10 @@ def short_quote(text: str, start: int, end: int) -> str:
     lead = len(" ".join(text[:start].split()))
     lead = max(0, min(lead, len(flat)))
     width = max(QUOTE_CHARS, 0)
-    begin = max(0, lead - width // 3)
+    if len(flat) <= width:  # the whole comment fits: quote it whole
+        return flat
+    # Some context before the hit, and as much of the end as still fits.
+    begin = min(max(0, lead - width // 3), len(flat) - width)
     if begin > 0:  # start at a word, not in the middle of one
         space = flat.find(" ", begin)
         begin = space + 1 if 0 <= space < lead else begin

@@ -7,7 +7,7 @@ anyone else's reaction counts for nothing and is kept as a record of who reacted
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.nudges import Nudge, NudgeState
@@ -81,3 +81,52 @@ def decide_cosign(
             result.ignored,
         )
     return nudge, result.ignored
+
+
+# -------------------------------------------------------------------- who reacted, and does it count
+
+ENGINEER = "engineer"
+LEAD = "lead"
+OTHER = "other"
+COSIGN_TARGET = "cosign"  # the reactions on a co-sign request
+NUDGE_TARGET = "nudge"  # the reactions on a posted nudge (the engineer's feedback)
+
+
+@dataclass(frozen=True)
+class ReactionVerdict:
+    """One reaction as the record keeps it: who, as what, and whether it counted."""
+
+    reaction: Reaction
+    role: str  # engineer · lead · other
+    counted: bool
+
+
+def leads_for(nudge: Nudge, org: OrgSettings, teams: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """Lower-case logins of those who may co-sign for the nudge's engineer.
+
+    The leads asked at decision time, or, for a nudge that asked nobody, the org's leads for the
+    engineer now, with ``team:`` entries resolved through ``teams`` (slug -> lower-case logins).
+    """
+    named = nudge.leads or org.leads_of(nudge.engineer, teams)
+    return frozenset(lead.lower() for lead in named)
+
+
+def judge_reactions(
+    nudge: Nudge,
+    target: str,
+    reactions: Sequence[Reaction],
+    leads: frozenset[str],
+    ignored: Sequence[Reaction] = (),
+) -> list[ReactionVerdict]:
+    """Each reaction's role and whether it counted.
+
+    On a co-sign request a reaction counts unless :func:`resolve_cosign` ignored it; on a posted
+    nudge only the engineer's own reaction counts (it is their feedback).
+    """
+    verdicts = []
+    for reaction in reactions:
+        login = reaction.user.lower()
+        role = ENGINEER if login == nudge.engineer.lower() else LEAD if login in leads else OTHER
+        counted = reaction not in ignored if target == COSIGN_TARGET else role == ENGINEER
+        verdicts.append(ReactionVerdict(reaction, role, counted))
+    return verdicts

@@ -62,6 +62,32 @@ class PullRequestEvent:
     at: datetime
 
 
+def _json_kind(value: Any) -> str:
+    """How a JSON value reads in a message: null, true, 42, a string, a list, an object."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, int | float):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def event_kind(event: Any, data: Any) -> tuple[str, str | None]:
+    """``(event, action)`` of a delivery whose body is valid JSON, or a PayloadError saying why not.
+
+    ``event`` is the X-GitHub-Event header; ``data`` the decoded body. Run before any router looks
+    at the payload, so that a signed body of the wrong shape fails with its reason, not a crash.
+    """
+    if not isinstance(event, str) or not event.strip():
+        raise PayloadError("the delivery names no event (X-GitHub-Event header)")
+    if not isinstance(data, Mapping):
+        raise PayloadError(f"payload is {_json_kind(data)}, not a JSON object")
+    action = data.get("action")
+    if action is not None and (not isinstance(action, str) or not action.strip()):
+        shown = "empty text" if isinstance(action, str) else _json_kind(action)
+        raise PayloadError(f"payload's action is {shown}, not the name of an action")
+    return event, action
+
+
 def _get(payload: Any, *path: str) -> Any:
     value: Any = payload
     for index, key in enumerate(path):

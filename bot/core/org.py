@@ -8,15 +8,33 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.core.yamlcheck import Document, Field, Problem, at_least, between, check_fields, parse_yaml
+from bot.core.yamlcheck import (
+    Document,
+    Field,
+    Problem,
+    at_least,
+    between,
+    check_fields,
+    https_url,
+    in_range,
+    parse_yaml,
+)
 
 ORG_FILE = "org.yml"
 TEAM_PREFIX = "team:"
 DEFAULT_PLAYBOOKS_FOLDER = "playbooks"
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+# A GitHub login (managed users' logins carry an underscore and a suffix); only such a name is
+# ever written after an '@' in a co-sign request.
+LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,99})$")
+# Day counts go into date arithmetic: bounded well before it overflows.
+MAX_SPRINT_DAYS = 90
+MAX_COSIGN_DAYS = 90
+FIRST_SPRINT_START = dt.date(2000, 1, 1)
+LAST_SPRINT_START = dt.date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,7 @@ class OrgSettings:
     evidence_repo: str | None = None
     playbooks_repo: str | None = None  # owner/name: playbooks and org.yml are read from there
     playbooks_folder: str = DEFAULT_PLAYBOOKS_FOLDER
+    about_url: str | None = None  # the org's page about the nudges, linked from every nudge
     source: str = "(defaults)"
 
     def role_of(self, login: str, teams: Mapping[str, frozenset[str]] = {}) -> Role:
@@ -53,7 +72,9 @@ class OrgSettings:
                 return role
         for role in self.roles.values():
             for member in role.members:
-                if member.startswith(TEAM_PREFIX) and lowered in teams.get(member[len(TEAM_PREFIX):], ()):
+                if member.startswith(TEAM_PREFIX) and lowered in teams.get(
+                    member[len(TEAM_PREFIX) :], ()
+                ):
                     return role
         return self.roles.get(self.default_role, DEFAULT_ROLE)
 
@@ -66,7 +87,8 @@ class OrgSettings:
                 continue
             for entry in led:
                 if entry.lower() == lowered or (
-                    entry.startswith(TEAM_PREFIX) and lowered in teams.get(entry[len(TEAM_PREFIX):], ())
+                    entry.startswith(TEAM_PREFIX)
+                    and lowered in teams.get(entry[len(TEAM_PREFIX) :], ())
                 ):
                     found.append(lead)
                     break
@@ -75,11 +97,20 @@ class OrgSettings:
     def team_slugs(self) -> set[str]:
         entries = [m for r in self.roles.values() for m in r.members]
         entries += [e for led in self.leads.values() for e in led]
-        return {e[len(TEAM_PREFIX):] for e in entries if e.startswith(TEAM_PREFIX)}
+        return {e[len(TEAM_PREFIX) :] for e in entries if e.startswith(TEAM_PREFIX)}
+
+
+def _is_entry(value: object) -> bool:
+    """A login, or team:slug."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith(TEAM_PREFIX):
+        return bool(LOGIN_RE.match(value[len(TEAM_PREFIX) :]))
+    return bool(LOGIN_RE.match(value))
 
 
 def _login_list_check(value: list) -> str | None:
-    bad = [v for v in value if not isinstance(v, str) or not v.strip() or v.startswith("@")]
+    bad = [v for v in value if not _is_entry(v)]
     if bad:
         return (
             f"{bad[0]!r} is not a GitHub login; write logins without '@' (alice) "
@@ -103,6 +134,17 @@ def _folder_check(value: str) -> str | None:
         return f"{value!r} is not a folder of the repository; write a path like playbooks or config/playbooks"
     return None
 
+
+def _start_check(value: dt.date) -> str | None:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if FIRST_SPRINT_START <= day <= LAST_SPRINT_START:
+        return None
+    return (
+        f"must be a day between {FIRST_SPRINT_START} and {LAST_SPRINT_START}, found {day}; write "
+        "the first day of any recent sprint, like 2026-01-05"
+    )
+
+
 _ROLE = Field(
     "mapping",
     children={
@@ -116,8 +158,8 @@ SCHEMA: dict[str, Field] = {
     "sprint": Field(
         "mapping",
         children={
-            "days": Field("int", example="14", checks=(at_least(1),)),
-            "starts": Field("date", example="2026-01-05"),
+            "days": Field("int", example="14", checks=(in_range(1, MAX_SPRINT_DAYS, "days", 14),)),
+            "starts": Field("date", example="2026-01-05", checks=(_start_check,)),
         },
     ),
     "roles": Field("mapping", free_keys=True, item=_ROLE),
@@ -125,10 +167,15 @@ SCHEMA: dict[str, Field] = {
     "leads": Field("mapping", free_keys=True, item=_LOGINS),
     "holdout_share": Field("number", example="0.2", checks=(between(0.0, 0.9),)),
     "holdout_seed": Field("text", example="our-org-2026"),
-    "cosign_expiry_days": Field("int", example="7", checks=(at_least(1),)),
+    "cosign_expiry_days": Field(
+        "int", example="7", checks=(in_range(1, MAX_COSIGN_DAYS, "days", 7),)
+    ),
     "evidence_repo": Field("text", example="my-org/learning-evidence"),
     "playbooks_repo": Field("text", example="my-org/learning-playbooks", checks=(_repo_check,)),
     "playbooks_folder": Field("text", example="playbooks", checks=(_folder_check,)),
+    "about_url": Field(
+        "text", example="https://wiki.my-org.example/learning-nudges", checks=(https_url,)
+    ),
 }
 
 
@@ -166,7 +213,10 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
             cosign_expiry_days=data.get("cosign_expiry_days", 7),
             evidence_repo=data.get("evidence_repo"),
             playbooks_repo=(data.get("playbooks_repo") or "").strip() or None,
-            playbooks_folder=(data.get("playbooks_folder") or DEFAULT_PLAYBOOKS_FOLDER).strip().strip("/"),
+            playbooks_folder=(data.get("playbooks_folder") or DEFAULT_PLAYBOOKS_FOLDER)
+            .strip()
+            .strip("/"),
+            about_url=(data.get("about_url") or "").strip() or None,
             source=file,
         ),
         [],
@@ -201,7 +251,10 @@ def _cross_checks(doc: Document, data: dict) -> list[Problem]:
         message = _login_list_check([lead])
         if message or str(lead).startswith(TEAM_PREFIX):
             problems.append(
-                doc.problem(("leads", lead), f"a lead must be one GitHub login without '@', like carol; found {lead!r}")
+                doc.problem(
+                    ("leads", lead),
+                    f"a lead must be one GitHub login without '@', like carol; found {lead!r}",
+                )
             )
         for index, entry in enumerate(led or ()):
             if str(entry).lower() == str(lead).lower():
@@ -213,3 +266,76 @@ def _cross_checks(doc: Document, data: dict) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def cosign_warnings(text: str, file: str, significant: Sequence[str]) -> list[Problem]:
+    """Where significant playbooks can never be sent because nobody may co-sign (warnings).
+
+    A significant nudge waits for a lead of the engineer; an engineer whom no lead covers never
+    receives it. Team membership is only known at run time, so an entry counts as covered when
+    a lead lists that same login or team.
+    """
+    if not significant:
+        return []
+    doc, problems = parse_yaml(text, file)
+    settings, problems = parse_org_settings(text, file)
+    if doc is None or settings is None or problems:
+        return []  # the errors come first; they are reported by parse_org_settings
+    data = doc.data if isinstance(doc.data, dict) else {}
+    names = ", ".join(sorted(significant))
+    several = len(significant) > 1
+    playbooks = f"the significant playbook{'s' if several else ''} {names}"
+    reach = "reach" if several else "reaches"
+
+    def warn(path: tuple, message: str) -> Problem:
+        found = doc.problem(path, message)
+        return Problem(found.file, found.line, found.field, found.message, warning=True)
+
+    if not settings.leads:
+        where = ("leads",) if "leads" in data else ()
+        return [
+            Problem(
+                file,
+                doc.line(where),
+                "leads",
+                f"nobody can co-sign, so {playbooks} {'are' if len(significant) > 1 else 'is'} never "
+                "sent; name each lead with the logins or teams they co-sign for, like:  "
+                "leads: {carol: [alice, team:backend]}",
+                warning=True,
+            )
+        ]
+    covered = {entry.lower() for led in settings.leads.values() for entry in led}
+    warnings = []
+    for name, role in settings.roles.items():
+        for index, member in enumerate(role.members):
+            if member.lower() in covered:
+                continue
+            hint = (
+                ""
+                if member.startswith(TEAM_PREFIX)
+                else " (unless they are in a team a lead covers)"
+            )
+            warnings.append(
+                warn(
+                    ("roles", name, "members", index),
+                    f"no lead co-signs for {member}, so {playbooks} never {reach} them{hint}; add "
+                    f"{member} to a lead's list under leads, like:  carol: [{member}]",
+                )
+            )
+    listed_elsewhere = {
+        m.lower()
+        for name, role in settings.roles.items()
+        if name != settings.default_role
+        for m in role.members
+    }
+    if covered <= listed_elsewhere:
+        where = ("default_role",) if "default_role" in data else ("leads",)
+        warnings.append(
+            warn(
+                where,
+                f"no lead co-signs for anyone in the default role '{settings.default_role}' "
+                f"(everyone not listed under another role), so {playbooks} never {reach} them; list "
+                "their logins or teams under a lead, like:  carol: [team:backend]",
+            )
+        )
+    return warnings

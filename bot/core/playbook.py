@@ -30,6 +30,7 @@ from bot.core.yamlcheck import (
     at_least,
     check_fields,
     https_url,
+    in_range,
     not_empty,
     parse_yaml,
 )
@@ -118,6 +119,10 @@ def _pattern_check(value: str) -> str | None:
 _EMPTY_PROBES = ("", "x", "a word", "123 4", ".,;!? ", "\n\t")
 
 
+# Day counts go into date arithmetic; a year is more than any trigger, quiet period or
+# evaluation window needs, and far from where that arithmetic overflows.
+MAX_DAYS = 365
+
 _TEXT = Field("text", example="'some text'")
 _PATTERN = Field("text", example=r"'\bbind param'", checks=(_pattern_check,))
 
@@ -145,8 +150,12 @@ SCHEMA: dict[str, Field] = {
         "mapping",
         children={
             "comments": Field("int", example="2", checks=(at_least(1),)),
-            "within_days": Field("int", example="30", checks=(at_least(1),)),
-            "cooldown_days": Field("int", example="30", checks=(at_least(0),)),
+            "within_days": Field(
+                "int", example="30", checks=(in_range(1, MAX_DAYS, "days (a year)", 30),)
+            ),
+            "cooldown_days": Field(
+                "int", example="30", checks=(in_range(0, MAX_DAYS, "days (a year)", 30),)
+            ),
         },
     ),
     "nudge": Field(
@@ -168,7 +177,9 @@ SCHEMA: dict[str, Field] = {
     "evaluation": Field(
         "mapping",
         children={
-            "window_days": Field("int", example="60", checks=(at_least(7),)),
+            "window_days": Field(
+                "int", example="60", checks=(in_range(7, MAX_DAYS, "days (a year)", 60),)
+            ),
             "resumed_on": Field("date", example="2026-01-05"),
         },
     ),

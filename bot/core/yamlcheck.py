@@ -9,6 +9,7 @@ error messages.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +27,11 @@ class Problem:
     line: int
     field: str
     message: str
+    warning: bool = False  # worth fixing, but nothing breaks: ``validate`` still exits 0
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.file}:{self.line}: {kind}{self.field}: {self.message}"
 
 
 def dotted(path: Path_) -> str:
@@ -60,9 +63,46 @@ class Document:
         return Problem(self.file, self.line(path), dotted(path), message)
 
 
+# A playbook is a page or two and nests four levels deep; far beyond that is a mistake (or an
+# attack on the parser, whose recursion would otherwise crash the caller).
+MAX_CHARS = 200_000
+MAX_DEPTH = 20
+
+
+def _too_big_or_deep(text: str, file: str) -> Problem | None:
+    """Check size and nesting with the event parser, which does not recurse, before composing."""
+    if len(text) > MAX_CHARS:
+        return Problem(
+            file,
+            1,
+            "(file)",
+            f"is {len(text):,} characters long, more than the {MAX_CHARS:,} a playbook or org file "
+            "may have; keep one playbook per file and remove what is not needed",
+        )
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Problem(
+                    file,
+                    event.start_mark.line + 1,
+                    "(yaml)",
+                    f"sections and lists are nested more than {MAX_DEPTH} levels deep here; a "
+                    "playbook needs at most 4, so check the indentation and the [ ] and { } "
+                    "brackets",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     """Parse ``text`` safely; on a syntax error return the line and a hint instead of raising."""
     try:
+        too_big = _too_big_or_deep(text, file)
+        if too_big is not None:
+            return None, [too_big]
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -79,6 +119,10 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
         ]
     except yaml.YAMLError as exc:
         return None, [Problem(file, 1, "(yaml)", f"not valid YAML: {exc}")]
+    except RecursionError:  # the depth check above makes this unreachable; never crash anyway
+        return None, [
+            Problem(file, 1, "(yaml)", "nested too deeply; a playbook needs at most 4 levels")
+        ]
     if node is None:
         return Document(file, {}), []
     doc = Document(file, None)
@@ -110,8 +154,12 @@ def _record_lines(
         # loop forever or blow up exponentially, and nobody needs it to write a playbook.
         if id(node) in seen_nodes:
             problems.append(
-                Problem(doc.file, node.start_mark.line + 1, dotted(path),
-                        f"{_ALIAS} (*name); write the value out in full instead")
+                Problem(
+                    doc.file,
+                    node.start_mark.line + 1,
+                    dotted(path),
+                    f"{_ALIAS} (*name); write the value out in full instead",
+                )
             )
             return
         seen_nodes.add(id(node))
@@ -194,7 +242,11 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
-        return "empty text" if not value.strip() else repr(value if len(value) < 40 else value[:37] + "...")
+        return (
+            "empty text"
+            if not value.strip()
+            else repr(value if len(value) < 40 else value[:37] + "...")
+        )
     if isinstance(value, dict):
         return "a section"
     if isinstance(value, list):
@@ -225,19 +277,24 @@ def _check_mapping(
                 example = f", for example: {key}: {spec.example}" if spec.example else ""
                 where = path + (key,) if key in data else path
                 problems.append(
-                    Problem(doc.file, doc.line(where), dotted(path + (key,)), f"is required; add it{example}")
+                    Problem(
+                        doc.file,
+                        doc.line(where),
+                        dotted(path + (key,)),
+                        f"is required; add it{example}",
+                    )
                 )
             continue
         _check_value(doc, path + (key,), data[key], spec, problems)
 
 
-def _check_value(doc: Document, path: Path_, value: Any, spec: Field, problems: list[Problem]) -> None:
+def _check_value(
+    doc: Document, path: Path_, value: Any, spec: Field, problems: list[Problem]
+) -> None:
     if not _kind_ok(spec.kind, value):
         words = _KIND_WORDS[spec.kind]
         example = f" such as {spec.example}" if spec.example and spec.example not in words else ""
-        problems.append(
-            doc.problem(path, f"expected {words}{example}, found {_describe(value)}")
-        )
+        problems.append(doc.problem(path, f"expected {words}{example}, found {_describe(value)}"))
         return
     for check in spec.checks:
         message = check(value)
@@ -261,6 +318,22 @@ def at_least(minimum: float) -> Check:
     return lambda v: None if v >= minimum else f"must be at least {minimum}, found {v}"
 
 
+def in_range(low: int, high: int, unit: str, example: int) -> Check:
+    """A whole number from ``low`` to ``high``; above it, say what to write instead."""
+
+    def check(value: int) -> str | None:
+        if value < low:
+            return f"must be at least {low}, found {value}"
+        if value > high:
+            return (
+                f"must be at most {high} {unit}, found {value}; write a number from {low} to "
+                f"{high}, like {example}"
+            )
+        return None
+
+    return check
+
+
 def between(low: float, high: float) -> Check:
     return lambda v: None if low <= v <= high else f"must be between {low} and {high}, found {v}"
 
@@ -269,10 +342,48 @@ def not_empty(what: str) -> Check:
     return lambda v: None if len(v) > 0 else f"needs at least one {what}"
 
 
+# What a web link may be: a scheme, a host (no user name: ``https://x@evil.example`` misleads,
+# and ``@name`` is what GitHub turns into a mention), then a path, query and fragment that stay
+# inside a markdown link: no spaces, quotes, angle brackets, backticks or backslashes.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}\.)*{_LABEL}"
+_URL_RE = re.compile(
+    rf"^(?P<scheme>https?)://(?P<host>{_HOST})(?::[0-9]{{1,5}})?"
+    r"(?P<rest>[/?#][\x21\x23-\x26\x28-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7c\x7e]*)?$"
+)
+MAX_URL = 2000
+
+
+def url_problem(value: str, *, schemes: tuple[str, ...] = ("https",)) -> str | None:
+    """Why ``value`` is not a plain web link we can put in a comment, or None when it is."""
+    shown = _describe(value)
+    value = value.strip()
+    want = " or ".join(f"{s}://" for s in schemes)
+    match = _URL_RE.match(value) if len(value) <= MAX_URL else None
+    if match is None or match["scheme"] not in schemes:
+        if not value.strip().lower().startswith(tuple(f"{s}://" for s in schemes)):
+            return f"must be a full link starting with {want}, found {shown}"
+        if len(value) > MAX_URL:
+            return f"is longer than {MAX_URL} characters; link to a shorter address"
+        bad = next((c for c in value if c in "<>`\"'{}^\\" or not 32 < ord(c) < 127), None)
+        if bad is not None:
+            what = "a space" if bad.isspace() else repr(bad)
+            return (
+                f"contains {what}, which breaks the link in a comment; write such characters "
+                f"percent-encoded (a space as %20), found {shown}"
+            )
+        host = value.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        if "@" in host:
+            return (
+                f"names a user before the host ({host!r}); write the address without 'name@', "
+                f"like {want}example.org/page"
+            )
+        return f"is not a web address like {want}example.org/page, found {shown}"
+    return None
+
+
 def https_url(value: str) -> str | None:
-    if value.startswith("https://") and " " not in value.strip():
-        return None
-    return f"must be a full link starting with https://, found {_describe(value)}"
+    return url_problem(value, schemes=("https",))
 
 
 def one_of(options: Iterable[str]) -> Check:

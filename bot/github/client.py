@@ -3,7 +3,7 @@
 gidgethub makes the app JWT and the installation token (``gidgethub.apps``) and does conditional
 requests with its ``cache``; this module adds what a production app needs around it: tokens
 cached until five minutes before they expire and refreshed once on a 401, retries with backoff
-(:mod:`bot.github.retry`), and pacing of content-creating requests per installation (GitHub's
+(:mod:`bot.core.retry`), and pacing of content-creating requests per installation (GitHub's
 secondary rate limits ask for about one per second). Sleeping and time are injected.
 """
 
@@ -21,8 +21,7 @@ import cachetools
 from gidgethub import BadRequest, HTTPException, apps
 from gidgethub import aiohttp as gh_aiohttp
 
-from bot.app.metrics import Metrics
-from bot.github.retry import IDEMPOTENT, RetryPolicy, retry_delay
+from bot.core.retry import IDEMPOTENT, RetryPolicy, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,12 @@ SHARED_PACE_TRIES = 60  # waiting for other processes' writes: at most about 15 
 SHARED_PACE_POLL_SECONDS = 0.25
 # Takes the installation's write slot for WRITE_SPACING_SECONDS across processes (a store lease).
 SharedPace = Callable[[int, dt.datetime, dt.timedelta], Awaitable[bool]]
+# Told of every answer (method, status or "network-error"), for the app's metrics.
+OnResponse = Callable[[str, str], None]
+
+
+def _ignore(_method: str, _status: str) -> None:
+    return None
 
 
 class _API(gh_aiohttp.GitHubAPI):
@@ -55,14 +60,14 @@ class _API(gh_aiohttp.GitHubAPI):
             try:
                 status, response_headers, data = await super()._request(method, url, headers, body)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                self._app.metrics.github_requests.labels(method, "network-error").inc()
+                self._app.on_response(method, "network-error")
                 wait = self._app.delay(method, None, {}, attempt)
                 if wait is None:
                     raise
                 log.warning("github %s %s network error %s; retrying in %.1fs", method, _path(url), type(exc).__name__, wait)
                 await self.sleep(wait)
                 continue
-            self._app.metrics.github_requests.labels(method, str(status)).inc()
+            self._app.on_response(method, str(status))
             return status, response_headers, data
 
     async def manage_rate_limit(self, *, method: str, url: str) -> None:
@@ -96,7 +101,7 @@ class GitHubApp:
         base_url: str,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
-        metrics: Metrics | None = None,
+        on_response: OnResponse = _ignore,
         policy: RetryPolicy = RetryPolicy(),
         rng: random.Random | None = None,
         shared_pace: SharedPace | None = None,
@@ -108,7 +113,7 @@ class GitHubApp:
         self.base_url = base_url
         self.clock = clock
         self.sleep = sleep
-        self.metrics = metrics or Metrics()
+        self.on_response = on_response
         self.policy = policy
         self.rng = rng or random.Random()
         self.etag_cache: cachetools.LRUCache = cachetools.LRUCache(maxsize=4096)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from bot.store.base import Delivery, DeliveryRecord, NoteRecord, ReactionRecord, Store
+from bot.store.base import Delivery, DeliveryRecord, NewDelivery, NoteRecord, ReactionRecord, Store
 
-__all__ = ["Delivery", "DeliveryRecord", "NoteRecord", "ReactionRecord", "Store", "open_store"]
+__all__ = [
+    "Delivery",
+    "DeliveryRecord",
+    "NewDelivery",
+    "NoteRecord",
+    "ReactionRecord",
+    "Store",
+    "open_store",
+]
 
 
 async def open_store(url: str) -> Store:
@@ -18,8 +26,18 @@ async def open_store(url: str) -> Store:
 
         store = SQLiteStore(url.removeprefix("sqlite:///") or ":memory:")
     else:
-        raise ValueError(
-            f"DATABASE_URL must start with sqlite:/// or postgresql://, got {url.split(':', 1)[0]}:..."
+        # Only the scheme is repeated: the rest of a URL may hold a password.
+        scheme, sep, _ = url.partition("://")
+        got = (
+            f"{scheme}://..." if sep and scheme.isascii() and scheme.isalnum() else "no such prefix"
         )
-    await store.migrate()
+        raise ValueError(
+            "DATABASE_URL must start with sqlite:/// (a file, e.g. sqlite:///data/nudges.db) or"
+            f" postgresql:// (a server, e.g. postgresql://user:password@host:5432/db); got {got}"
+        )
+    try:
+        await store.migrate()
+    except BaseException:
+        await store.close()
+        raise
     return store

@@ -30,6 +30,16 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class NewDelivery:
+    """A verified delivery on its way into the inbox."""
+
+    id: str
+    event: str
+    body: bytes
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class DeliveryRecord:
     id: str
     event: str
@@ -68,7 +78,7 @@ class EvaluationRecord:
 
 
 # Nudges in these states need a GitHub call from the outbox.
-OUTBOX_STATES = (NudgeState.PLANNED, NudgeState.COSIGNED, NudgeState.AWAITING_COSIGN)
+from bot.core.outbox import OUTBOX_STATES  # noqa: E402  (the one definition, re-exported)
 
 
 class Store(abc.ABC):
@@ -88,6 +98,14 @@ class Store(abc.ABC):
         self, delivery_id: str, event: str, body: bytes, received_at: dt.datetime
     ) -> bool:
         """Store a verified delivery; False when this delivery id was already stored."""
+
+    @abc.abstractmethod
+    async def add_deliveries(self, items: list[NewDelivery]) -> list[bool]:
+        """Store verified deliveries in one transaction; for each, True when it is new.
+
+        False for an id already stored, and for a second occurrence of an id in ``items`` (the
+        first one is kept). Either every new delivery is stored or, on an error, none is.
+        """
 
     @abc.abstractmethod
     async def add_failed_delivery(

@@ -132,7 +132,6 @@ def _v4(dialect: str) -> list[str]:
     Reviews already seen as signals are copied in, so outcomes cover the time before this version.
     """
     t = _types(dialect)
-    ignore, conflict = ("OR IGNORE ", "") if dialect == "sqlite" else ("", " ON CONFLICT DO NOTHING")
     return [
         f"""CREATE TABLE reviews (
             installation_id {t['id']} NOT NULL,
@@ -146,10 +145,11 @@ def _v4(dialect: str) -> list[str]:
             PRIMARY KEY (installation_id, repo, source, review_id)
         )""",
         "CREATE INDEX reviews_installation ON reviews (installation_id, at)",
-        f"""INSERT {ignore}INTO reviews
+        # "WHERE true": SQLite would otherwise read ON CONFLICT as the start of a join constraint.
+        """INSERT INTO reviews
             (installation_id, repo, pr_number, author, reviewer, at, source, review_id)
             SELECT DISTINCT installation_id, repo, pr_number, engineer, reviewer, at, source, comment_id
-            FROM signals{conflict}""",
+            FROM signals WHERE true ON CONFLICT DO NOTHING""",
         f"""CREATE TABLE evaluations (
             seq {t['serial']},
             installation_id {t['id']} NOT NULL,

@@ -1,1 +1,18 @@
-"""One gidgethub Router per concern; each handler gets (event, deps) and reads, decides, writes."""
+"""One gidgethub Router per concern; each handler gets ``(event, deps)``, reads, decides, writes.
+
+A new webhook handler goes in the module of its concern (or a new module here), registered on
+that module's ``router``; :func:`build_router` composes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gidgethub import routing
+
+from bot.app.routers import outcomes, pulls, reviews
+
+
+def build_router(extra: Iterable[routing.Router] = ()) -> routing.Router:
+    """Every concern's router, plus deployment-specific ones (the playbooks repository's pushes)."""
+    return routing.Router(reviews.router, pulls.router, outcomes.router, *extra)

@@ -1,7 +1,7 @@
-"""Webhook handlers: each turns one kind of event into facts in the store (no GitHub calls).
+"""Review comments and review bodies: classified, decided on, and the decision kept.
 
-Like bedevere, one router per concern, composed in :mod:`bot.worker`. Posting happens later,
-from the outbox, so that a decision is always on record before anything reaches GitHub.
+No GitHub call happens here: a decision is on record before anything reaches GitHub, and the
+outbox posts it afterwards.
 """
 
 from __future__ import annotations
@@ -11,23 +11,13 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from gidgethub import routing, sansio
 
-from bot.app.jobs import config_sync
-from bot.app.jobs.evaluations import playbooks_in_force
-from bot.app.routers.outcomes import outcomes
+from bot.app.deps import HandlerDeps
+from bot.app.paused import playbooks_in_force
 from bot.core.decide import DecisionConfig, decide_comment
-from bot.core.events import (
-    ReviewComment,
-    pull_request_from_payload,
-    review_comment_from_payload,
-    review_from_payload,
-)
-
-if TYPE_CHECKING:
-    from bot.app.worker import Worker
+from bot.core.events import ReviewComment, review_comment_from_payload, review_from_payload
 
 log = logging.getLogger(__name__)
 
@@ -35,29 +25,19 @@ log = logging.getLogger(__name__)
 ENGINEER_WAIT_TRIES = 200
 ENGINEER_WAIT_SECONDS = 0.05
 
-reviews = routing.Router()
-pulls = routing.Router()
+router = routing.Router()
 
 
-@reviews.register("pull_request_review_comment", action="created")
-async def review_comment_created(event: sansio.Event, worker: Worker) -> None:
-    await decide_and_record(review_comment_from_payload(event.data), event.delivery_id, worker)
+@router.register("pull_request_review_comment", action="created")
+async def review_comment_created(event: sansio.Event, deps: HandlerDeps) -> None:
+    await decide_and_record(review_comment_from_payload(event.data), event.delivery_id, deps)
 
 
-@reviews.register("pull_request_review", action="submitted")
-async def review_submitted(event: sansio.Event, worker: Worker) -> None:
+@router.register("pull_request_review", action="submitted")
+async def review_submitted(event: sansio.Event, deps: HandlerDeps) -> None:
     review = review_from_payload(event.data)
     if review.body.strip():  # an approval without words says nothing to classify
-        await decide_and_record(review, event.delivery_id, worker)
-
-
-@pulls.register("pull_request", action="opened")
-@pulls.register("pull_request", action="reopened")
-@pulls.register("pull_request", action="closed")
-async def pull_request_changed(event: sansio.Event, worker: Worker) -> None:
-    change = pull_request_from_payload(event.data)
-    await worker.store.record_pull(change)
-    worker.touched.add((change.pull.installation_id, change.pull.repo, change.pull.number))
+        await decide_and_record(review, event.delivery_id, deps)
 
 
 class EngineerBusy(Exception):
@@ -65,7 +45,7 @@ class EngineerBusy(Exception):
 
 
 @contextlib.asynccontextmanager
-async def one_decision_at_a_time(worker: Worker, installation_id: int, engineer: str) -> AsyncIterator[None]:
+async def one_decision_at_a_time(deps: HandlerDeps, installation_id: int, engineer: str) -> AsyncIterator[None]:
     """Decide for one engineer in one process at a time.
 
     A decision reads the engineer's history and then writes to it; two processes doing that at
@@ -75,7 +55,7 @@ async def one_decision_at_a_time(worker: Worker, installation_id: int, engineer:
     """
     name = f"engineer:{installation_id}:{engineer.lower()}"
     for _ in range(ENGINEER_WAIT_TRIES):
-        if await worker.store.try_lease(name, worker.name, worker.clock(), worker.lease):
+        if await deps.store.try_lease(name, deps.holder, deps.clock(), deps.lease):
             break
         await asyncio.sleep(ENGINEER_WAIT_SECONDS)
     else:
@@ -83,33 +63,29 @@ async def one_decision_at_a_time(worker: Worker, installation_id: int, engineer:
     try:
         yield
     finally:
-        await worker.store.try_lease(name, worker.name, worker.clock(), dt.timedelta(0))
+        await deps.store.try_lease(name, deps.holder, deps.clock(), dt.timedelta(0))
 
 
-async def decide_and_record(comment: ReviewComment, delivery_id: str, worker: Worker) -> None:
-    playbooks = worker.playbooks
+async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: HandlerDeps) -> None:
+    config = deps.config.current  # one version for the whole decision, whatever reloads meanwhile
+    playbooks = config.playbooks
+    installation = comment.pull.installation_id
     longest = max((p.trigger.within_days for p in playbooks.playbooks), default=30)
-    teams = await worker.teams_for(comment)
-    in_force = await playbooks_in_force(
-        worker.store, playbooks.playbooks, comment.pull.installation_id, worker.clock()
-    )  # a playbook the kill switch paused sends no nudge
-    ctx = DecisionConfig(playbooks=in_force, org=worker.org, teams=teams)
-    matches = playbooks.classifier.matches(comment.body) if not comment.reviewer.is_bot else []
-    async with one_decision_at_a_time(worker, comment.pull.installation_id, comment.engineer.login):
-        now = worker.clock()
-        history = await worker.store.history(
-            comment.pull.installation_id, comment.engineer.login, comment.at - dt.timedelta(days=longest)
-        )
-        decision = decide_comment(comment, matches, history, ctx, now)
-        new = await worker.store.save_decision(decision, delivery_id, now)
+    teams = await deps.teams.teams_for(config.org, installation, comment.pull.repo)
+    in_force = await playbooks_in_force(deps.store, playbooks.playbooks, installation, deps.clock())
+    decision_config = DecisionConfig(playbooks=in_force, org=config.org, teams=teams)
+    # Classification is CPU work on text anyone can write: off the loop that answers webhooks.
+    matches = [] if comment.reviewer.is_bot else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
+    async with one_decision_at_a_time(deps, installation, comment.engineer.login):
+        now = deps.clock()
+        history = await deps.store.history(installation, comment.engineer.login, comment.at - dt.timedelta(days=longest))
+        decision = decide_comment(comment, matches, history, decision_config, now)
+        new = await deps.store.save_decision(decision, delivery_id, now)
     for note in decision.notes:
         log.info(
             "delivery=%s engineer=%s playbook=%s outcome=%s reason=%s",
             delivery_id, note.engineer, note.playbook_id or "-", note.outcome, note.reason,
         )
     for nudge in new:
-        worker.metrics.nudges.labels(nudge.state.value).inc()
-    worker.touched.add((comment.pull.installation_id, comment.pull.repo, comment.pull.number))
-
-
-ROUTER = routing.Router(reviews, pulls, outcomes, config_sync.router)
+        deps.metrics.nudges.labels(nudge.state.value).inc()
+    deps.touched.add(installation, comment.pull.repo, comment.pull.number)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.testing.fakegithub import shapes
+from bot.testing.fakegithub.actions import Actions
 from bot.testing.fakegithub.auth import Caller, Credentials
 from bot.testing.fakegithub.limits import Bucket
 from bot.testing.fakegithub.state import NotFound, ReactionSubject, Repo, Unprocessable, World
+from bot.testing.fakegithub.webhooks import Webhooks
 
 PERMISSION_LEVELS = {"read": 1, "write": 2, "admin": 3}
 
@@ -51,9 +53,19 @@ Handler = Callable[[Call], Answer]
 class Handlers:
     """The operations by operationId; ``table`` maps each id to its handler."""
 
-    def __init__(self, world: World, credentials: Credentials):
+    def __init__(
+        self,
+        world: World,
+        credentials: Credentials,
+        webhooks: Webhooks,
+        actions: Actions,
+        now: Callable[[], dt.datetime],
+    ):
         self.world = world
         self.credentials = credentials
+        self.webhooks = webhooks
+        self.actions = actions
+        self._now = now
         self.table: dict[str, Handler] = {
             "apps/get-authenticated": self.get_app,
             "apps/list-installations": self.list_installations,
@@ -101,28 +113,48 @@ class Handlers:
             "pulls/get-review-comment": self.get_review_comment,
             "pulls/update-review-comment": self.update_review_comment,
             "pulls/delete-review-comment": self.delete_review_comment,
+            # the operations of the extended description
+            "apps/list-webhook-deliveries": self.list_deliveries,
+            "apps/get-webhook-delivery": self.get_delivery,
+            "apps/redeliver-webhook-delivery": self.redeliver,
+            "apps/create-from-manifest": self.create_from_manifest,
+            "apps/list-repos-accessible-to-installation": self.list_installation_repos,
+            "teams/list": lambda call: Answer(200, self.world.teams_of(call.params["org"])),
+            "pulls/list": self.list_pulls,
+            "pulls/list-review-comments-for-repo": self.list_repo_review_comments,
+            "checks/list-annotations": lambda call: Answer(
+                200, self.world.annotations_of(call.the_repo, call.number("check_run_id"))
+            ),
+            "checks/list-for-ref": self.list_check_runs_for_ref,
+            "actions/list-workflow-runs-for-repo": self.list_workflow_runs,
+            "actions/list-jobs-for-workflow-run": self.list_jobs,
         }
 
     # the app ------------------------------------------------------------------------------------
     def get_app(self, call: Call) -> Answer:
-        return Answer(200, self.world.app_json())
+        return Answer(200, self.world.app_json(call.caller.app_id))
 
     def list_installations(self, call: Call) -> Answer:
-        return Answer(
-            200, [self.world.installation_json(i) for i in sorted(self.world.installations)]
-        )
+        mine = self.world.installations_of(self._app_id(call))
+        return Answer(200, [self.world.installation_json(i.id) for i in mine])
 
     def get_repo_installation(self, call: Call) -> Answer:
-        return Answer(200, self.world.installation_json(call.the_repo.installation_id))
+        installation = self.world.installation(call.the_repo.installation_id)
+        if installation.app_id != self._app_id(call):
+            raise NotFound
+        return Answer(200, self.world.installation_json(installation.id))
 
     def create_token(self, call: Call) -> Answer:
         installation_id = call.number("installation_id")
-        self.world.installation(installation_id)
+        if self.world.installation(installation_id).app_id != self._app_id(call):
+            raise NotFound
         body = call.body or {}
         permissions = self._granted(body.get("permissions"))
         repos = self._selected_repos(installation_id, body)
         token = self.credentials.mint(
-            installation_id, repositories=None if repos is None else {r.id for r in repos}
+            installation_id,
+            app_id=self._app_id(call),
+            repositories=None if repos is None else {r.id for r in repos},
         )
         answer: dict[str, Any] = {
             "token": token.token,
@@ -133,6 +165,55 @@ class Handlers:
         if repos is not None:
             answer["repositories"] = [self.world.repository_json(r) for r in repos]
         return Answer(201, answer)
+
+    def _app_id(self, call: Call) -> int:
+        return call.caller.app_id or self.world.app_id
+
+    def list_installation_repos(self, call: Call) -> Answer:
+        caller = call.caller
+        repos = self.world.repos_of(caller.installation_id or 0, caller.repository_ids)
+        return Answer(
+            200,
+            {
+                "total_count": len(repos),
+                "repository_selection": "all" if caller.repository_ids is None else "selected",
+                "repositories": [self.world.repository_json(r) for r in repos],
+            },
+        )
+
+    # webhook deliveries and the manifest flow -------------------------------------------------
+    def list_deliveries(self, call: Call) -> Answer:
+        found = self.webhooks.deliveries_of(self._app_id(call), call.query.get("status"))
+        return Answer(200, [d.item_json() for d in found])
+
+    def get_delivery(self, call: Call) -> Answer:
+        return Answer(
+            200, self.webhooks.delivery(self._app_id(call), call.number("delivery_id")).json()
+        )
+
+    def redeliver(self, call: Call) -> Answer:
+        self.webhooks.redeliver(self._app_id(call), call.number("delivery_id"))
+        return Answer(202, {})
+
+    def create_from_manifest(self, call: Call) -> Answer:
+        made = self.world.apps.convert(
+            call.params["code"], new_id=self.world.new_id, now=self._now()
+        )
+        if made is None:
+            raise NotFound
+        self.credentials.add_app(made.app.id, made.public_key_pem)
+        if made.webhook_url:
+            self.webhooks.set_target(made.app.id, made.webhook_url, made.webhook_secret)
+        return Answer(
+            201,
+            {
+                **self.world.app_json(made.app.id),
+                "client_id": shapes.client_id(made.app.id),
+                "client_secret": made.client_secret,
+                "webhook_secret": made.webhook_secret,
+                "pem": made.private_key_pem,
+            },
+        )
 
     @staticmethod
     def _granted(requested: dict[str, str] | None) -> dict[str, str]:
@@ -301,8 +382,67 @@ class Handlers:
         return Answer(200, self.world.pull_files(call.the_repo, call.number("pull_number")))
 
     def list_reviews(self, call: Call) -> Answer:
-        self.world.pull(call.the_repo, call.number("pull_number"))
-        return Answer(200, [])
+        return Answer(200, self.world.reviews_on(call.the_repo, call.number("pull_number")))
+
+    def list_pulls(self, call: Call) -> Answer:
+        query = call.query
+        pulls = self.world.pulls_of(call.the_repo)
+        state = query.get("state", "open")
+        if state != "all":
+            pulls = [p for p in pulls if p["state"] == state]
+        if query.get("head"):
+            pulls = [p for p in pulls if p["head"]["label"].lower() == query["head"].lower()]
+        if query.get("base"):
+            pulls = [p for p in pulls if p["base"]["ref"] == query["base"]]
+        sort = query.get("sort", "created")
+        if sort == "long-running":
+            month_ago = shapes.iso(self._now() - dt.timedelta(days=30))
+            pulls = [p for p in pulls if p["state"] == "open" and p["created_at"] < month_ago]
+        key = {"created": "created_at", "long-running": "created_at"}.get(sort, "updated_at")
+        if sort == "popularity":
+            counts = {p["number"]: self.world.pull_json(call.the_repo, p["number"]) for p in pulls}
+            pulls.sort(key=lambda p: (counts[p["number"]]["comments"], p["number"]))
+        else:
+            pulls.sort(key=lambda p: (p[key], p["number"]))
+        default = "desc" if sort == "created" else "asc"
+        if query.get("direction", default) == "desc":
+            pulls.reverse()
+        return Answer(200, pulls)
+
+    def list_repo_review_comments(self, call: Call) -> Answer:
+        found = _since(self.world.review_comments_of(call.the_repo), call.query.get("since"))
+        if "sort" in call.query:  # without sort, GitHub lists by id and ignores direction
+            key = "updated_at" if call.query["sort"] == "updated" else "created_at"
+            found.sort(
+                key=lambda item: (item[key], item["id"]),
+                reverse=call.query.get("direction", "asc") == "desc",
+            )
+        return Answer(200, found)
+
+    # checks and actions -------------------------------------------------------------------------
+    def list_check_runs_for_ref(self, call: Call) -> Answer:
+        query = call.query
+        runs = self.world.check_runs_for(call.the_repo, call.params["ref"])
+        if query.get("check_name"):
+            runs = [r for r in runs if r["name"] == query["check_name"]]
+        if query.get("status"):
+            runs = [r for r in runs if r["status"] == query["status"]]
+        if query.get("app_id"):
+            runs = [r for r in runs if r["app"]["id"] == int(query["app_id"])]
+        if query.get("filter", "latest") == "latest":  # the newest run of each name
+            newest: dict[str, dict[str, Any]] = {}
+            for run in runs:  # newest first already
+                newest.setdefault(run["name"], run)
+            runs = list(newest.values())
+        return Answer(200, {"total_count": len(runs), "check_runs": runs})
+
+    def list_workflow_runs(self, call: Call) -> Answer:
+        runs = self.actions.runs(call.the_repo, call.query)
+        return Answer(200, {"total_count": len(runs), "workflow_runs": runs})
+
+    def list_jobs(self, call: Call) -> Answer:
+        jobs = self.actions.jobs(call.the_repo, call.number("run_id"))
+        return Answer(200, {"total_count": len(jobs), "jobs": jobs})
 
     def list_review_comments(self, call: Call) -> Answer:
         repo, number = call.the_repo, call.number("pull_number")

@@ -10,7 +10,10 @@ the test-suite asserts is empty after every test.
 
 Everything else is GitHub's behaviour as a client sees it: app JWTs and installation tokens,
 per-resource state with GitHub's JSON, pagination with ``Link`` headers, rate-limit headers,
-``ETag`` conditional requests that cost no rate limit, and injectable faults.
+``ETag`` conditional requests that cost no rate limit, and injectable faults. GitHub's side of
+webhooks too: the fake sends signed deliveries to the app's webhook URL, keeps GitHub's record
+of each, and redelivers on request (:mod:`.webhooks`); apps made through the manifest flow
+(:mod:`.apps`) can authenticate with the key the conversion handed out.
 """
 
 from __future__ import annotations
@@ -19,21 +22,23 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
 from bot.testing.fakegithub import spec
+from bot.testing.fakegithub.actions import Actions
 from bot.testing.fakegithub.auth import ANONYMOUS, AuthError, Caller, Credentials, credential
 from bot.testing.fakegithub.faults import Faults
 from bot.testing.fakegithub.handlers import Answer, Call, Handlers
 from bot.testing.fakegithub.limits import Bucket, RateLimits
-from bot.testing.fakegithub.paging import paginate
+from bot.testing.fakegithub.paging import BadCursor, paginate, paginate_by_cursor
+from bot.testing.fakegithub.seeding import StateAPI
 from bot.testing.fakegithub.state import NotFound, Repo, Unprocessable, World
+from bot.testing.fakegithub.webhooks import Webhooks
 
 DOCS = "https://docs.github.com/rest"
 API_VERSION = "2022-11-28"
@@ -43,9 +48,14 @@ APP_OPERATIONS = frozenset(
         "apps/list-installations",
         "apps/create-installation-access-token",
         "apps/get-repo-installation",
+        "apps/list-webhook-deliveries",
+        "apps/get-webhook-delivery",
+        "apps/redeliver-webhook-delivery",
     }
 )
 OPEN_OPERATIONS = frozenset({"rate-limit/get", "users/get-by-username"})
+# The manifest conversion needs no credential: the one-time code is the proof.
+UNAUTHENTICATED_OPERATIONS = frozenset({"apps/create-from-manifest"})
 UNMETERED_OPERATIONS = frozenset({"rate-limit/get"})  # GitHub does not count /rate_limit
 
 
@@ -89,10 +99,11 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
-class FakeGitHub:
+class FakeGitHub(StateAPI):
     """GitHub's REST API for one app, checked against GitHub's description. See the module doc.
 
-    ``now`` is GitHub's clock: timestamps, token expiry and rate-limit windows follow it.
+    ``now`` is GitHub's clock: timestamps, token expiry and rate-limit windows follow it. What
+    a test does besides calling the API (seeding, faults, webhooks) is in :mod:`.seeding`.
     """
 
     def __init__(
@@ -110,7 +121,11 @@ class FakeGitHub:
         self._description = spec.description()
         self._world = World(app_id=app_id, bot_login=bot_login, now=now)
         self._credentials = Credentials(app_id=app_id, public_key_pem=public_key_pem, now=now)
-        self._handlers = Handlers(self._world, self._credentials).table
+        self._webhooks = Webhooks(now=now)
+        self._actions = Actions(self._world, now)
+        self._handlers = Handlers(
+            self._world, self._credentials, self._webhooks, self._actions, now
+        ).table
         self._limits = RateLimits(now)
         self._faults = Faults()
         self._check_answers = check_answers
@@ -135,6 +150,7 @@ class FakeGitHub:
         return self._base_url
 
     async def close(self) -> None:
+        await self._webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -144,180 +160,6 @@ class FakeGitHub:
         if self._base_url is None:
             raise RuntimeError("FakeGitHub.start() has not been awaited yet")
         return self._base_url
-
-    # seeding state ------------------------------------------------------------------------------
-    def add_installation(self, installation_id: int, account: str) -> None:
-        self._world.add_installation(installation_id, account)
-
-    def add_repo(
-        self, owner: str, repo: str, *, installation_id: int, default_branch: str = "main"
-    ) -> None:
-        try:
-            self._world.add_repo(
-                owner, repo, installation_id=installation_id, default_branch=default_branch
-            )
-        except NotFound:
-            raise LookupError(
-                f"installation {installation_id} is not in the fake; add_installation first"
-            ) from None
-
-    def add_pull(
-        self,
-        owner: str,
-        repo: str,
-        number: int,
-        *,
-        author: str,
-        author_type: str = "User",
-        head_sha: str | None = None,
-        files: list[str] | tuple[str, ...] = (),
-    ) -> None:
-        found = self._repo(owner, repo)
-        sha = head_sha or hashlib.sha1(f"{owner}/{repo}#{number}".encode()).hexdigest()
-        self._world.add_pull(
-            found, number, author=author, author_type=author_type, head_sha=sha, files=files
-        )
-
-    def add_review_comment(
-        self,
-        owner: str,
-        repo: str,
-        pull_number: int,
-        *,
-        comment_id: int,
-        user: str,
-        body: str,
-        user_type: str = "User",
-        in_reply_to_id: int | None = None,
-        path: str = "app.py",
-        line: int = 1,
-    ) -> dict:
-        """A review comment made by a person (or another bot), e.g. the one a webhook describes."""
-        try:
-            return self._world.add_review_comment(
-                self._repo(owner, repo),
-                pull_number,
-                author=self._world.person(user, user_type),
-                body=body,
-                comment_id=comment_id,
-                in_reply_to_id=in_reply_to_id,
-                path=path,
-                line=line,
-            )
-        except NotFound:
-            raise LookupError(
-                f"{owner}/{repo}#{pull_number} is not a pull request in the fake; add_pull first"
-            ) from None
-
-    def add_issue_comment(
-        self,
-        owner: str,
-        repo: str,
-        issue_number: int,
-        *,
-        user: str,
-        body: str,
-        user_type: str = "User",
-    ) -> dict:
-        """A comment on an issue or pull request conversation, made by a person."""
-        try:
-            return self._world.create_issue_comment(
-                self._repo(owner, repo),
-                issue_number,
-                body,
-                author=self._world.person(user, user_type),
-            )
-        except NotFound:
-            raise LookupError(f"{owner}/{repo}#{issue_number} is not in the fake") from None
-
-    def add_file(
-        self, owner: str, repo: str, path: str, content: bytes, *, ref: str | None = None
-    ) -> None:
-        """A file for the contents API; ``ref`` defaults to the repository's default branch."""
-        self._world.add_file(self._repo(owner, repo), path, content, ref)
-
-    def add_team(self, org: str, team_slug: str, members: list[str]) -> None:
-        self._world.add_team(org, team_slug, members)
-
-    def add_reaction(
-        self,
-        kind: Literal["pull_comment", "issue_comment", "issue"],
-        owner: str,
-        repo: str,
-        comment_id: int,
-        *,
-        user: str,
-        content: str,
-    ) -> dict:
-        """A reaction made in the UI; for ``kind="issue"``, ``comment_id`` is the issue number."""
-        try:
-            reaction, _ = self._world.react(
-                self._repo(owner, repo), kind, comment_id, self._world.person(user), content
-            )
-        except NotFound:
-            raise LookupError(f"no {kind} {comment_id} in {owner}/{repo}") from None
-        return reaction
-
-    # reading state --------------------------------------------------------------------------------
-    def review_comments(self, owner: str, repo: str, pull_number: int) -> list[dict]:
-        return self._world.review_comments_on(self._repo(owner, repo), pull_number)
-
-    def issue_comments(self, owner: str, repo: str, issue_number: int) -> list[dict]:
-        return self._world.issue_comments_on(self._repo(owner, repo), issue_number)
-
-    def issues(self, owner: str, repo: str) -> list[dict]:
-        """The repository's issues, oldest first (pull requests, which GitHub also lists, left out)."""
-        found = sorted(self._world.issues_of(self._repo(owner, repo)), key=lambda i: i.number)
-        return [self._world.issue_json(i) for i in found if i.pull is None]
-
-    def check_runs(self, owner: str, repo: str) -> list[dict]:
-        return self._world.check_runs_of(self._repo(owner, repo))
-
-    def issued_tokens(self) -> list[str]:
-        """Every installation token minted so far."""
-        return self._credentials.issued()
-
-    def _repo(self, owner: str, repo: str) -> Repo:
-        try:
-            return self._world.repo(owner, repo)
-        except NotFound:
-            raise LookupError(f"{owner}/{repo} is not in the fake; add_repo first") from None
-
-    # faults ---------------------------------------------------------------------------------------
-    def inject_fault(
-        self,
-        method: str,
-        path_pattern: str | re.Pattern[str],
-        *,
-        status: int,
-        headers: dict[str, str] | None = None,
-        body: dict | None = None,
-        times: int = 1,
-    ) -> None:
-        """The next ``times`` requests matching get this answer instead.
-
-        ``method`` may be ``"*"``. ``path_pattern`` is a glob (``/repos/a/b/pulls/*/comments``)
-        or a regex (compiled, or a string starting with ``^``), matched against the path only.
-        """
-        self._faults.add(
-            method, path_pattern, status=status, headers=headers, body=body, times=times
-        )
-
-    def inject_delay(
-        self, method: str, path_pattern: str | re.Pattern[str], *, seconds: float, times: int = 1
-    ) -> None:
-        """The next ``times`` matching requests are answered as usual, ``seconds`` late."""
-        self._faults.add(method, path_pattern, status=0, times=times, delay=seconds)
-
-    def inject_disconnect(
-        self, method: str, path_pattern: str | re.Pattern[str], *, times: int = 1
-    ) -> None:
-        """The next ``times`` matching requests get no answer: the connection is closed."""
-        self._faults.add(method, path_pattern, status=0, times=times, drop=True)
-
-    def expire_tokens(self) -> None:
-        """Every installation token issued so far is refused from now on (401)."""
-        self._credentials.expire_all()
 
     # the request pipeline -----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -395,12 +237,30 @@ class FakeGitHub:
         except Unprocessable as invalid:
             extra = {"errors": invalid.errors} if invalid.errors else {}
             return _error(422, invalid.message, **extra)
-        if route.operation.paginated and answer.status == 200 and isinstance(answer.body, list):
-            url = str(request.url.with_query(None))
-            answer.body, link = paginate(answer.body, request.query, url)
-            if link:
-                answer.headers["Link"] = link
+        if route.operation.paginated and answer.status == 200:
+            try:
+                self._paginate(request, route.operation, answer)
+            except BadCursor:
+                return _error(400, "Bad Request")
         return answer
+
+    @staticmethod
+    def _paginate(request: web.Request, operation: spec.Operation, answer: Answer) -> None:
+        """The page asked for, in place; the Link header GitHub would send with it."""
+        url = str(request.url.with_query(None))
+        if operation.list_key is not None and isinstance(answer.body, dict):
+            # {"total_count": n, "<items>": [...]}: the array is paged, total_count stays
+            key = operation.list_key
+            answer.body[key], link = paginate(answer.body[key], request.query, url)
+        elif operation.cursor_paged and isinstance(answer.body, list):
+            ids = [item["id"] for item in answer.body]
+            answer.body, link = paginate_by_cursor(answer.body, ids, request.query, url)
+        elif isinstance(answer.body, list):
+            answer.body, link = paginate(answer.body, request.query, url)
+        else:
+            return
+        if link:
+            answer.headers["Link"] = link
 
     def _authorize(
         self, request: web.Request, route: spec.Route, body: Any, bucket: Bucket
@@ -408,7 +268,9 @@ class FakeGitHub:
         operation_id = route.operation.operation_id
         authorization = request.headers.get("Authorization")
         caller: Caller
-        if operation_id in APP_OPERATIONS:
+        if operation_id in UNAUTHENTICATED_OPERATIONS:
+            caller = ANONYMOUS
+        elif operation_id in APP_OPERATIONS:
             caller = self._credentials.app(authorization)
         elif operation_id in OPEN_OPERATIONS and not authorization:
             caller = ANONYMOUS

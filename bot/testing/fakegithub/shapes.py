@@ -101,22 +101,39 @@ def public_user(login: str, kind: str, created_at: str) -> dict[str, Any]:
 
 
 # apps and installations -------------------------------------------------------------------------
-def app(app_id: int, slug: str, owner: str, created_at: str) -> dict[str, Any]:
+def app(
+    app_id: int,
+    slug: str,
+    owner: str,
+    created_at: str,
+    *,
+    owner_type: str = "Organization",
+    name: str = "Learning Nudges",
+    description: str | None = "Short, targeted learning nudges in the pull request.",
+    external_url: str | None = None,
+    permissions: dict[str, str] | None = None,
+    events: list[str] | None = None,
+) -> dict[str, Any]:
+    """An ``integration``; the defaults describe the fake's own app."""
     return {
         "id": app_id,
         "slug": slug,
         "node_id": node_id("Integration", app_id),
-        "client_id": f"Iv1.{sha_of('client', app_id)[:16]}",
-        "owner": user(owner, "Organization"),
-        "name": "Learning Nudges",
-        "description": "Short, targeted learning nudges in the pull request.",
-        "external_url": f"{WEB}/{owner}",
+        "client_id": client_id(app_id),
+        "owner": user(owner, owner_type),
+        "name": name,
+        "description": description,
+        "external_url": external_url or f"{WEB}/{owner}",
         "html_url": f"{WEB}/apps/{slug}",
         "created_at": created_at,
         "updated_at": created_at,
-        "permissions": dict(APP_PERMISSIONS),
-        "events": list(APP_EVENTS),
+        "permissions": dict(APP_PERMISSIONS if permissions is None else permissions),
+        "events": list(APP_EVENTS if events is None else events),
     }
+
+
+def client_id(app_id: int) -> str:
+    return f"Iv1.{sha_of('client', app_id)[:16]}"
 
 
 def installation(
@@ -314,4 +331,45 @@ def content_file(full_name: str, ref: str, path: str, content: bytes) -> dict[st
         **content_entry(full_name, ref, path, "file", blob_sha(content), len(content)),
         "content": wrapped,
         "encoding": "base64",
+    }
+
+
+# organisations ----------------------------------------------------------------------------------
+def team(org: str, slug: str, team_id: int, name: str, description: str | None) -> dict[str, Any]:
+    """A ``team`` (its ``parent`` is filled in by the caller)."""
+    url = f"{API}/organizations/{user_id(org)}/team/{team_id}"
+    return {
+        "id": team_id,
+        "node_id": node_id("Team", team_id),
+        "url": url,
+        "html_url": f"{WEB}/orgs/{org}/teams/{slug}",
+        "name": name,
+        "slug": slug,
+        "description": description,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": f"{url}/members{{/member}}",
+        "repositories_url": f"{url}/repos",
+        "type": "organization",
+        "organization_id": user_id(org),
+        "parent": None,
+    }
+
+
+# checks -----------------------------------------------------------------------------------------
+def check_annotation(full_name: str, head_sha: str, given: dict[str, Any]) -> dict[str, Any]:
+    """A ``check-annotation`` as listed, from the annotation a check-run update sent."""
+    path = given["path"]
+    return {
+        "path": path,
+        "start_line": given["start_line"],
+        "end_line": given["end_line"],
+        "start_column": given.get("start_column"),
+        "end_column": given.get("end_column"),
+        "annotation_level": given.get("annotation_level"),
+        "title": given.get("title"),
+        "message": given.get("message"),
+        "raw_details": given.get("raw_details"),
+        "blob_href": f"{WEB}/{full_name}/blob/{head_sha}/{path}",
     }

@@ -1,7 +1,10 @@
 """GitHub's REST API description: routing requests to its operations and checking them.
 
-The description (``github-rest-openapi.json``, GitHub's own OpenAPI document reduced to the
-operations the bot uses) is loaded once per process; every :class:`FakeGitHub` shares it.
+The description (``github-rest-openapi-extended.json``: GitHub's own OpenAPI document reduced
+to the operations the bot uses, from ``github/rest-api-description``, plus twelve operations
+taken whole from Octokit's bundle of the same description, ``@octokit/openapi`` 23.0.2; both
+MIT, see the ``LICENSE-*.txt`` files beside it and ``info.x-reduced-from`` /
+``info.x-extended-from``) is loaded once per process; every :class:`FakeGitHub` shares it.
 
 Request checks use openapi-core with ``additional_properties_default_policy="forbid"``: a body
 field the description does not name is a violation, even though GitHub itself silently ignores
@@ -20,9 +23,13 @@ Two things in the description need care with openapi-core:
   ``start_side``, a check run's ``conclusion``). GitHub sends and accepts ``null`` there, but
   openapi-core follows OpenAPI 3.0.3 to the letter and refuses it, so ``null`` is added to
   those enums at load time.
-* ``GET /repos/{owner}/{repo}/contents/{path}``: ``path`` holds slashes, which openapi-core's
-  path finder cannot match. Requests are routed here and handed to openapi-core with their
-  path template already resolved.
+* Parameters marked ``x-multi-segment`` (a file ``path``, a commit ``ref`` such as
+  ``heads/main``) hold slashes, which openapi-core's path finder cannot match. Requests are
+  routed here and handed to openapi-core with their path template already resolved.
+
+Lists come in three kinds, told apart by the description: a plain array (``page``/``per_page``
+and a ``Link`` header), an object with ``total_count`` and one array (the array is paged the
+same way; ``list_key`` names it) and an array paged by ``cursor`` (webhook deliveries).
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.exceptions import ParameterValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-DESCRIPTION_FILE = Path(__file__).with_name("github-rest-openapi.json")
+DESCRIPTION_FILE = Path(__file__).with_name("github-rest-openapi-extended.json")
 SERVER = "https://api.github.com"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _MAX_DETAIL = 240
@@ -57,8 +64,13 @@ class Operation:
     pattern: re.Pattern[str] = field(compare=False)
     literal_segments: int
     query_parameters: frozenset[str]
-    paginated: bool
+    paginated: bool  # the answer is a list, paged by ``page`` (or by ``cursor``)
     has_body: bool
+    list_key: str | None = None  # {"total_count": n, list_key: [...]}: the paged array's name
+
+    @property
+    def cursor_paged(self) -> bool:
+        return self.paginated and "cursor" in self.query_parameters
 
 
 @dataclass(frozen=True)
@@ -211,30 +223,36 @@ def _operations(document: dict[str, Any]) -> list[Operation]:
             if method not in HTTP_METHODS:
                 continue
             parameters = [_resolve(document, p) for p in [*shared, *spec.get("parameters", [])]]
+            multi_segment = {
+                p["name"] for p in parameters if p["in"] == "path" and p.get("x-multi-segment")
+            }
+            list_key = _wrapped_list(document, spec)
             found.append(
                 Operation(
                     method=method.upper(),
                     template=template,
                     operation_id=spec["operationId"],
-                    pattern=_template_pattern(template),
+                    pattern=_template_pattern(template, multi_segment),
                     literal_segments=sum(1 for s in template.split("/") if s and "{" not in s),
                     query_parameters=frozenset(p["name"] for p in parameters if p["in"] == "query"),
-                    paginated=_answers_a_list(document, spec),
+                    paginated=list_key is not None or _answers_a_list(document, spec),
                     has_body=_body_schema(document, spec) is not None,
+                    list_key=list_key,
                 )
             )
     # Where two templates match one path, the one with more fixed segments is the real one.
     return sorted(found, key=lambda op: -op.literal_segments)
 
 
-def _template_pattern(template: str) -> re.Pattern[str]:
-    """``/repos/{owner}/{repo}`` as a regex; ``{path}`` (a file path) may hold slashes."""
+def _template_pattern(template: str, multi_segment: Iterable[str] = ()) -> re.Pattern[str]:
+    """``/repos/{owner}/{repo}`` as a regex; an ``x-multi-segment`` parameter may hold slashes."""
+    multi_segment = frozenset(multi_segment)
 
     def segment(part: str) -> str:
         if not part.startswith("{"):
             return re.escape(part)
         name = part.strip("{}")
-        return f"(?P<{name}>.+)" if name == "path" else f"(?P<{name}>[^/]+)"
+        return f"(?P<{name}>.+)" if name in multi_segment else f"(?P<{name}>[^/]+)"
 
     return re.compile("".join(segment(part) for part in re.split(r"(\{[^}]+\})", template)))
 
@@ -263,6 +281,19 @@ def _answers_a_list(document: dict[str, Any], spec: dict[str, Any]) -> bool:
         return False
     schema = _resolve(document, ok).get("content", {}).get("application/json", {}).get("schema", {})
     return _resolve(document, schema).get("type") == "array"
+
+
+def _wrapped_list(document: dict[str, Any], spec: dict[str, Any]) -> str | None:
+    """The array's name when the 200 answer is ``{"total_count": n, "<name>": [...]}``."""
+    ok = spec.get("responses", {}).get("200")
+    if ok is None:
+        return None
+    schema = _resolve(document, ok).get("content", {}).get("application/json", {}).get("schema", {})
+    properties = _resolve(document, schema).get("properties", {})
+    arrays = [
+        name for name, prop in properties.items() if _resolve(document, prop).get("type") == "array"
+    ]
+    return arrays[0] if "total_count" in properties and len(arrays) == 1 else None
 
 
 def _without_unusable_discriminators(document: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.testing.fakegithub import shapes
+from bot.testing.fakegithub.apps import App, Apps
 from bot.testing.fakegithub.shapes import API, WEB, iso
 
 ReactionSubject = Literal["pull_comment", "issue_comment", "issue"]
@@ -41,6 +42,7 @@ class Installation:
     account: str
     account_type: str
     created_at: str
+    app_id: int
 
 
 @dataclass
@@ -112,6 +114,23 @@ class CheckRun:
     annotations: list[dict[str, Any]] = field(default_factory=list)
 
 
+# pull-request fields that only GET .../pulls/{number} answers, not the list
+PULL_DETAIL_ONLY = (
+    "merged",
+    "mergeable",
+    "rebaseable",
+    "mergeable_state",
+    "merged_by",
+    "comments",
+    "review_comments",
+    "maintainer_can_modify",
+    "commits",
+    "additions",
+    "deletions",
+    "changed_files",
+)
+
+
 def _key(*names: str) -> tuple[str, ...]:
     return tuple(name.lower() for name in names)
 
@@ -123,6 +142,18 @@ class World:
         self.app_slug = bot_login.removesuffix("[bot]")
         self._now = now
         self.created_at = iso(now())
+        self.apps = Apps(
+            App(
+                app_id,
+                self.app_slug,
+                "Learning Nudges",
+                "Short, targeted learning nudges in the pull request.",
+                "",
+                "Organization",
+                None,
+                self.created_at,
+            )
+        )
         self._ids = itertools.count(FIRST_GENERATED_ID)
         self._taken: set[int] = set()
         self.installations: dict[int, Installation] = {}
@@ -133,6 +164,8 @@ class World:
         self._reactions: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._check_runs: dict[int, CheckRun] = {}
         self._teams: dict[tuple[str, ...], list[str]] = {}
+        self._team_info: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._reviews: list[Comment] = []
         self._org_members: dict[str, set[str]] = {}
         self._users: dict[str, tuple[str, str]] = {bot_login.lower(): (bot_login, "Bot")}
 
@@ -166,10 +199,14 @@ class World:
 
     # installations and the app ------------------------------------------------------------------
     def add_installation(
-        self, installation_id: int, account: str, account_type: str = "Organization"
+        self,
+        installation_id: int,
+        account: str,
+        account_type: str = "Organization",
+        app_id: int | None = None,
     ) -> None:
         self.installations[installation_id] = Installation(
-            installation_id, account, account_type, self.now()
+            installation_id, account, account_type, self.now(), app_id or self.app_id
         )
         self.person(account, account_type)
 
@@ -185,16 +222,19 @@ class World:
             found.id,
             found.account,
             found.account_type,
-            self.app_id,
-            self.app_slug,
+            found.app_id,
+            self.apps.get(found.app_id).slug,
             found.created_at,
         )
 
-    def app_json(self) -> dict[str, Any]:
-        owner = (
-            next(iter(self.installations.values())).account if self.installations else self.app_slug
-        )
-        return shapes.app(self.app_id, self.app_slug, owner, self.created_at)
+    def installations_of(self, app_id: int) -> list[Installation]:
+        return [i for _, i in sorted(self.installations.items()) if i.app_id == app_id]
+
+    def app_json(self, app_id: int | None = None) -> dict[str, Any]:
+        """The app's ``integration``; the fake's own app unless ``app_id`` names another."""
+        app = self.apps.get(app_id)
+        mine = self.installations_of(app.id)
+        return app.json(mine[0].account if mine else app.slug)
 
     # repositories ---------------------------------------------------------------------------------
     def add_repo(
@@ -210,6 +250,15 @@ class World:
             return self.repos[_key(owner, name)]
         except KeyError:
             raise NotFound from None
+
+    def repos_of(self, installation_id: int, only: frozenset[int] | None) -> list[Repo]:
+        """The installation's repositories (those of the token, if it names some), by name."""
+        found = [
+            r
+            for r in self.repos.values()
+            if r.installation_id == installation_id and (only is None or r.id in only)
+        ]
+        return sorted(found, key=lambda r: r.full_name.lower())
 
     def repository_json(self, repo: Repo) -> dict[str, Any]:
         owner_type = next(
@@ -257,11 +306,20 @@ class World:
         author_type: str,
         head_sha: str,
         files: Iterable[str],
+        title: str | None = None,
+        body: str | None = None,
+        state: str = "open",
+        head_ref: str | None = None,
+        created_at: dt.datetime | None = None,
     ) -> None:
         issue = self._new_issue(
-            repo, number, f"Pull request #{number}", None, self.person(author, author_type)
+            repo, number, title or f"Pull request #{number}", body, self.person(author, author_type)
         )
-        issue.pull = Pull(self.new_id(), head_sha, f"change-{number}", list(files))
+        issue.pull = Pull(self.new_id(), head_sha, head_ref or f"change-{number}", list(files))
+        if created_at is not None:
+            issue.created_at = issue.updated_at = iso(created_at)
+        if state == "closed":
+            issue.state, issue.closed_at, issue.updated_at = "closed", self.now(), self.now()
 
     def issue(self, repo: Repo, number: int) -> Issue:
         try:
@@ -450,6 +508,58 @@ class World:
         assert pull is not None
         return [shapes.diff_entry(repo.full_name, pull.head_sha, path) for path in pull.files]
 
+    def pulls_of(self, repo: Repo) -> list[dict[str, Any]]:
+        """Every pull request of the repository, as ``GET .../pulls`` lists them (unsorted)."""
+        return [
+            self.pull_simple_json(repo, issue.number)
+            for issue in self.issues_of(repo)
+            if issue.pull is not None
+        ]
+
+    def pull_simple_json(self, repo: Repo, number: int) -> dict[str, Any]:
+        """A ``pull-request-simple``: a pull request without the counts and merge state."""
+        full = self.pull_json(repo, number)
+        for name in PULL_DETAIL_ONLY:
+            full.pop(name, None)
+        return full
+
+    # reviews --------------------------------------------------------------------------------------
+    def add_review(
+        self,
+        repo: Repo,
+        number: int,
+        *,
+        author: dict[str, Any],
+        body: str,
+        state: str,
+        submitted_at: dt.datetime | None,
+    ) -> dict[str, Any]:
+        issue = self.pull(repo, number)
+        assert issue.pull is not None
+        ident = self.new_id()
+        html = f"{WEB}/{repo.full_name}/pull/{number}#pullrequestreview-{ident}"
+        pull_url = f"{repo.api_url}/pulls/{number}"
+        data = {
+            "id": ident,
+            "node_id": shapes.node_id("PullRequestReview", ident),
+            "user": author,
+            "body": body,
+            "state": state,
+            "html_url": html,
+            "pull_request_url": pull_url,
+            "_links": {"html": {"href": html}, "pull_request": {"href": pull_url}},
+            "submitted_at": iso(submitted_at) if submitted_at else self.now(),
+            "commit_id": issue.pull.head_sha,
+            "author_association": self.association(repo, author["login"]),
+        }
+        self._reviews.append(Comment(repo, number, data))
+        return copy.deepcopy(data)
+
+    def reviews_on(self, repo: Repo, number: int) -> list[dict[str, Any]]:
+        self.pull(repo, number)
+        found = [c.data for c in self._reviews if c.repo is repo and c.number == number]
+        return copy.deepcopy(sorted(found, key=lambda r: (r["submitted_at"], r["id"])))
+
     # review comments ------------------------------------------------------------------------------
     def add_review_comment(
         self,
@@ -463,6 +573,8 @@ class World:
         path: str = "app.py",
         line: int = 1,
         commit_id: str | None = None,
+        created_at: dt.datetime | None = None,
+        updated_at: dt.datetime | None = None,
     ) -> dict[str, Any]:
         issue = self.pull(repo, number)
         assert issue.pull is not None
@@ -473,7 +585,7 @@ class World:
         html = f"{WEB}/{repo.full_name}/pull/{number}#discussion_r{ident}"
         pull_url = f"{repo.api_url}/pulls/{number}"
         sha = commit_id or issue.pull.head_sha
-        now = self.now()
+        now = iso(created_at) if created_at else self.now()
         data: dict[str, Any] = {
             "url": url,
             "pull_request_review_id": self.new_id(),
@@ -488,7 +600,7 @@ class World:
             "user": author,
             "body": body,
             "created_at": now,
-            "updated_at": now,
+            "updated_at": iso(updated_at) if updated_at else now,
             "html_url": html,
             "pull_request_url": pull_url,
             "author_association": self.association(repo, author["login"]),
@@ -578,6 +690,14 @@ class World:
                 self._review_comments.values(), key=lambda c: (c.data["created_at"], c.data["id"])
             )
             if c.repo is repo and c.number == number
+        ]
+
+    def review_comments_of(self, repo: Repo) -> list[dict[str, Any]]:
+        """Every review comment in the repository, by id (GitHub's order without ``sort``)."""
+        return [
+            self._review_comment_json(c)
+            for c in sorted(self._review_comments.values(), key=lambda c: c.data["id"])
+            if c.repo is repo
         ]
 
     def review_comment(self, repo: Repo, comment_id: int) -> Comment:
@@ -729,10 +849,7 @@ class World:
         return self._apply_check_run(run, fields)
 
     def update_check_run(self, repo: Repo, ident: int, fields: dict[str, Any]) -> dict[str, Any]:
-        run = self._check_runs.get(ident)
-        if run is None or run.repo is not repo:
-            raise NotFound
-        return self._apply_check_run(run, fields)
+        return self._apply_check_run(self.check_run(repo, ident), fields)
 
     def _apply_check_run(self, run: CheckRun, fields: dict[str, Any]) -> dict[str, Any]:
         data = run.data
@@ -785,6 +902,35 @@ class World:
         ]
         return data
 
+    def check_run(self, repo: Repo, ident: int) -> CheckRun:
+        run = self._check_runs.get(ident)
+        if run is None or run.repo is not repo:
+            raise NotFound
+        return run
+
+    def annotations_of(self, repo: Repo, ident: int) -> list[dict[str, Any]]:
+        """A run's annotations as ``check-annotation``s, in the order they were written."""
+        run = self.check_run(repo, ident)
+        sha = run.data["head_sha"]
+        return [shapes.check_annotation(repo.full_name, sha, given) for given in run.annotations]
+
+    def check_runs_for(self, repo: Repo, ref: str) -> list[dict[str, Any]]:
+        """The runs on a commit: ``ref`` is a SHA, a branch (``main``, ``heads/main``) or a
+        pull request's head branch; newest first."""
+        sha = self._resolve_ref(repo, ref)
+        runs = [
+            r for r in self._check_runs.values() if r.repo is repo and r.data["head_sha"] == sha
+        ]
+        runs.sort(key=lambda r: (r.data["started_at"] or "", r.data["id"]), reverse=True)
+        return [self._check_run_json(r) for r in runs]
+
+    def _resolve_ref(self, repo: Repo, ref: str) -> str:
+        branch = ref.removeprefix("refs/").removeprefix("heads/")
+        for issue in self.issues_of(repo):
+            if issue.pull is not None and branch == issue.pull.head_ref:
+                return issue.pull.head_sha
+        return ref
+
     def check_runs_of(self, repo: Repo) -> list[dict[str, Any]]:
         """The runs as the API shows them, plus every annotation in ``output.annotations``."""
         runs = []
@@ -828,12 +974,42 @@ class World:
         return sorted(children.values(), key=lambda entry: (entry["type"] != "dir", entry["name"]))
 
     # organisations ------------------------------------------------------------------------------
-    def add_team(self, org: str, slug: str, members: Iterable[str]) -> None:
+    def add_team(
+        self,
+        org: str,
+        slug: str,
+        members: Iterable[str],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parent: str | None = None,
+    ) -> None:
         members = list(members)
         self._teams[_key(org, slug)] = members
+        self._team_info[_key(org, slug)] = {
+            "org": org,
+            "slug": slug,
+            "name": name or slug,
+            "description": description,
+            "parent": parent,
+        }
         self._org_members.setdefault(org.lower(), set()).update(m.lower() for m in members)
         for login in members:
             self.person(login)
+
+    def teams_of(self, org: str) -> list[dict[str, Any]]:
+        """The organisation's teams, by name."""
+        infos = [i for key, i in self._team_info.items() if key[0] == org.lower()]
+        return [self.team_json(i) for i in sorted(infos, key=lambda i: i["name"].lower())]
+
+    def team_json(self, info: dict[str, Any], *, simple: bool = False) -> dict[str, Any]:
+        org, slug = info["org"], info["slug"]
+        team_id = shapes.user_id(f"{org}/{slug}")
+        parent = self._team_info.get(_key(org, info["parent"])) if info["parent"] else None
+        data = shapes.team(org, slug, team_id, info["name"], info["description"])
+        if not simple:
+            data["parent"] = self.team_json(parent, simple=True) if parent else None
+        return data
 
     def team_members(self, org: str, slug: str) -> list[dict[str, Any]]:
         try:

@@ -1,0 +1,82 @@
+"""The playbooks and org settings in force, behind a holder that a reload replaces at once.
+
+Handlers and jobs read ``holder.current`` once per piece of work, so a reload (from the
+deployment's folder at start-up, or from the organisation's repository on a push) never shows
+them half of one version and half of another.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bot.core.classify import Classifier
+from bot.core.org import ORG_FILE, OrgSettings, parse_org_settings
+from bot.core.playbook import Playbook, load_playbooks
+from bot.core.yamlcheck import Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlaybookSet:
+    """The playbooks in force, their classifier, and the problems of those that did not load."""
+
+    playbooks: tuple[Playbook, ...]
+    problems: tuple[Problem, ...] = ()
+    classifier: Classifier = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "playbooks", tuple(self.playbooks))
+        object.__setattr__(self, "problems", tuple(self.problems))
+        object.__setattr__(self, "classifier", Classifier(list(self.playbooks)))
+
+    def get(self, playbook_id: str) -> Playbook | None:
+        return next((p for p in self.playbooks if p.id == playbook_id), None)
+
+    def by_id(self) -> dict[str, Playbook]:
+        return {p.id: p for p in self.playbooks}
+
+
+@dataclass(frozen=True)
+class InForce:
+    """One consistent version of the configuration."""
+
+    playbooks: PlaybookSet
+    org: OrgSettings = field(default_factory=OrgSettings)
+
+
+class ConfigHolder:
+    """Holds the :class:`InForce` version; ``replace`` swaps it whole."""
+
+    def __init__(self, current: InForce):
+        self._current = current
+
+    @property
+    def current(self) -> InForce:
+        return self._current
+
+    def replace(self, *, playbooks: PlaybookSet | None = None, org: OrgSettings | None = None) -> InForce:
+        self._current = replace(
+            self._current,
+            **({"playbooks": playbooks} if playbooks is not None else {}),
+            **({"org": org} if org is not None else {}),
+        )
+        return self._current
+
+
+def load_config(directory: Path) -> tuple[InForce, list[Problem]]:
+    """Playbooks and org settings from a folder; problems are returned, good files still load."""
+    result = load_playbooks(directory)
+    problems = list(result.problems)
+    org = OrgSettings()
+    org_file = directory / ORG_FILE
+    if org_file.exists():
+        parsed, org_problems = parse_org_settings(org_file.read_text(encoding="utf-8"), str(org_file))
+        problems += org_problems
+        if parsed is not None:
+            org = parsed
+    for problem in problems:
+        log.error("configuration problem (this file is skipped, the others work): %s", problem)
+    return InForce(PlaybookSet(tuple(result.playbooks), tuple(problems)), org), problems
