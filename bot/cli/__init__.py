@@ -25,8 +25,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--quiet", action="store_true", help="print only the summary line")
     check = sub.add_parser("validate", help="check playbook files and org settings")
     check.add_argument("paths", nargs="*", type=Path)
-    cls = sub.add_parser("classify", help="classify JSON lines from standard input")
+    cls = sub.add_parser("classify", help="classify comments: JSON lines, lines of text, or --text")
     cls.add_argument("--playbooks", type=Path, default=DEFAULT_PLAYBOOKS)
+    cls.add_argument("--text", action="append", metavar="COMMENT",
+                     help="classify this comment and explain each match (repeatable)")
+    cls.add_argument("--input", choices=("json", "text"), default="json",
+                     help="standard input holds JSON lines with a text field (default), or one comment a line")
+    cls.add_argument("--explain", action="store_true",
+                     help="JSON lines: add each match's pattern, the words it matched and a quote")
     rep = sub.add_parser("report", help="decisions per playbook and per role, and failed deliveries")
     rep.add_argument("--database-url", help="defaults to DATABASE_URL")
     sim = sub.add_parser("simulate", help="the kill switch over a synthetic organisation, no I/O")
@@ -40,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "classify":
         from bot.cli.classify import classify
 
-        return classify(args.playbooks)
+        return classify(args.playbooks, texts=args.text, input_format=args.input, explain=args.explain)
     if args.command == "simulate":
         from bot.cli.simulate import simulate
 

@@ -14,6 +14,15 @@ from pathlib import Path
 
 import re2
 
+from bot.core.patterns import (
+    DEFAULT_BUDGET,
+    RE2_OPTIONS,  # noqa: F401  (re-exported: callers import it from here)
+    SetBudget,
+    branch_atoms,
+    branches,
+    compiled,
+    pattern_info,
+)
 from bot.core.yamlcheck import (
     Document,
     Field,
@@ -86,11 +95,6 @@ class LoadResult:
     problems: list[Problem]
 
 
-RE2_OPTIONS = re2.Options()
-RE2_OPTIONS.case_sensitive = False
-RE2_OPTIONS.log_errors = False
-RE2_OPTIONS.max_mem = 8 << 20
-
 _PATTERN_HINT = (
     "RE2 has no look-ahead, look-behind or back-references; quote the pattern in single quotes "
     "and test it with: python -m bot classify"
@@ -99,15 +103,19 @@ _PATTERN_HINT = (
 
 def _pattern_check(value: str) -> str | None:
     try:
-        re2.compile(value, RE2_OPTIONS)
+        regexp = compiled(value)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
+        if "too large" in str(reason) or "too big" in str(reason):
+            return (
+                f"is too large for one pattern ({reason}); split it into several shorter patterns "
+                "or shorten bounded spans like [^\\n]{0,60}"
+            )
         return f"is not a valid pattern ({reason}); {_PATTERN_HINT}"
-    compiled = re2.compile(value, RE2_OPTIONS)
     for probe in _EMPTY_PROBES:
-        hit = compiled.search(probe)
+        hit = regexp.search(probe)
         if hit is not None and hit.end() == hit.start():
             return "matches every comment, even an empty one; make it more specific"
     return None
@@ -257,8 +265,8 @@ def _day(value: dt.date | None) -> dt.date | None:
 
 def matches(playbook: Playbook, text: str) -> bool:
     """Whether ``text`` is this playbook's kind of comment (used for examples and previews)."""
-    hit = any(re2.search(p, text, RE2_OPTIONS) for p in playbook.patterns)
-    return hit and not any(re2.search(p, text, RE2_OPTIONS) for p in playbook.exclude)
+    hit = any(compiled(p).search(text) for p in playbook.patterns)
+    return hit and not any(compiled(p).search(text) for p in playbook.exclude)
 
 
 def _check_examples(playbook: Playbook, doc: Document) -> list[Problem]:
@@ -297,9 +305,17 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def parse_playbooks(sources: Iterable[tuple[str, str]]) -> LoadResult:
-    """Parse many ``(file name, text)`` pairs; one broken file never hides the others."""
+def parse_playbooks(
+    sources: Iterable[tuple[str, str]], budget: SetBudget = DEFAULT_BUDGET
+) -> LoadResult:
+    """Parse many ``(file name, text)`` pairs; one broken file never hides the others.
+
+    The playbooks that load must also fit together in the classifier's ``budget``
+    (:mod:`bot.core.patterns`); one that would take the set past it is left out with a problem
+    naming it, and the others still load.
+    """
     result = LoadResult([], [])
+    used = SetUsage()
     seen: dict[str, str] = {}
     for file, text in sources:
         playbook, problems = parse_playbook(text, file)
@@ -311,12 +327,48 @@ def parse_playbooks(sources: Iterable[tuple[str, str]]) -> LoadResult:
                 Problem(file, 1, "id", f"'{playbook.id}' is already used by {seen[playbook.id]}")
             )
             continue
+        reason = used.add(playbook, budget)
+        if reason:
+            result.problems.append(Problem(file, 1, "match", reason))
+            continue
         seen[playbook.id] = file
         result.playbooks.append(playbook)
     return result
 
 
-def load_playbooks(*paths: Path | str) -> LoadResult:
+@dataclass
+class SetUsage:
+    """What the playbooks accepted so far use of the classifier's budget."""
+
+    instructions: int = 0
+    every_comment: int = 0
+
+    def add(self, playbook: Playbook, budget: SetBudget) -> str | None:
+        """Count ``playbook`` in, or say (for its author) why it does not fit and leave it out."""
+        patterns = playbook.patterns + playbook.exclude
+        instructions = self.instructions + sum(pattern_info(p).instructions for p in patterns)
+        every = self.every_comment + sum(
+            branch_atoms(b) is None for p in patterns for b in branches(p)
+        )
+        if every > budget.every_comment:
+            return (
+                f"not loaded: with this playbook more than {budget.every_comment} patterns of all "
+                "playbooks have no word of three letters or more that every match contains, and "
+                "each such pattern is tried on every comment; give its short patterns a required "
+                "word (for example '\\bn\\+1[\\s`]+quer' instead of '\\bn\\+1\\b')"
+            )
+        if instructions > budget.instructions:
+            return (
+                f"not loaded: the playbooks before it and this one together compile to more than "
+                f"{budget.instructions:,} RE2 instructions, the classifier's memory budget; "
+                "shorten its longest patterns (bounded spans like [^\\n]{0,60} cost the most) or "
+                "move rarely used playbooks out of the folder"
+            )
+        self.instructions, self.every_comment = instructions, every
+        return None
+
+
+def load_playbooks(*paths: Path | str, budget: SetBudget = DEFAULT_BUDGET) -> LoadResult:
     """Read playbook files (or directories of them) from disk and parse them.
 
     This is the one function of the core that touches the file system, kept here so that
@@ -329,6 +381,6 @@ def load_playbooks(*paths: Path | str) -> LoadResult:
             sources.append((str(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(path), 1, "(file)", f"cannot be read: {exc}"))
-    result = parse_playbooks(sources)
+    result = parse_playbooks(sources, budget)
     result.problems = problems + result.problems
     return result
