@@ -34,10 +34,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import PurePosixPath
+from typing import Any
 
 from fsrs import Card, Rating, Scheduler, State
 
 from bot.core.budget import Sprint
+from bot.core.events import PayloadError, parse_time, pull_request_ref
 from bot.core.holdout import HOLDOUT
 from bot.core.nudges import CHARGED_STATES, Note, Nudge, NudgeState, Signal
 from bot.core.org import Role
@@ -594,3 +596,86 @@ def reinforcement_effect(
     yes = [c for e, c in changes.items() if e.lower() in reinforced]
     no = [c for e, c in changes.items() if e.lower() not in reinforced]
     return ReinforcementEffect(playbook_id, group(yes), group(no))
+
+
+# ------------------------------------------------------------------------------- payloads
+
+
+_PULL_REF = re.compile(r"^refs/pull/(\d+)/(?:merge|head)$")
+_BRANCH_REF = "refs/heads/"
+
+
+def pull_head_from_payload(payload: Mapping[str, Any], seen_at: dt.datetime) -> tuple[PullHead, bool]:
+    """A ``pull_request`` delivery's head commit, and whether its author is a bot."""
+    try:
+        ref = pull_request_ref(payload)
+        head = payload["pull_request"]["head"]
+        return (
+            PullHead(
+                installation_id=ref.installation_id,
+                repo=ref.repo,
+                number=ref.number,
+                author=ref.author.login,
+                head_sha=str(head["sha"]),
+                head_ref=str(head.get("ref") or ""),
+                seen_at=seen_at,
+            ),
+            ref.author.is_bot,
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PayloadError(f"malformed pull request head: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class CodeScanningAlert:
+    """A ``code_scanning_alert`` delivery: which alert, where, and what happened to it."""
+
+    installation_id: int
+    repo: str
+    number: int
+    rule_id: str
+    tags: tuple[str, ...]
+    action: str
+    at: dt.datetime
+    pr_number: int | None  # from a refs/pull/N/... ref
+    branch: str | None  # from a refs/heads/... ref, to find the pull request it belongs to
+
+    def on(self, pr_number: int, engineer: str) -> AlertEvent:
+        return AlertEvent(
+            self.installation_id, self.repo, pr_number, engineer, self.number, self.rule_id,
+            self.tags, self.action, self.at,
+        )
+
+
+def code_scanning_alert_from_payload(payload: Mapping[str, Any], now: dt.datetime) -> CodeScanningAlert:
+    """Parse the delivery; the time is the alert's own (created, fixed, dismissed) or ``now``."""
+    if not isinstance(payload.get("installation"), Mapping) or payload["installation"].get("id") is None:
+        raise PayloadError("payload has no installation.id")
+    alert = payload.get("alert")
+    if not isinstance(alert, Mapping):
+        raise PayloadError("payload has no alert")
+    try:
+        action = str(payload["action"])
+        rule = alert.get("rule") or {}
+        stamp = {
+            "created": alert.get("created_at"),
+            "fixed": alert.get("fixed_at"),
+            "closed_by_user": alert.get("dismissed_at"),
+        }.get(action)
+        ref = str(payload.get("ref") or (alert.get("most_recent_instance") or {}).get("ref") or "")
+        pull = _PULL_REF.match(ref)
+        return CodeScanningAlert(
+            installation_id=int(payload["installation"]["id"]),
+            repo=str(payload["repository"]["full_name"]),
+            number=int(alert["number"]),
+            rule_id=str(rule.get("id") or ""),
+            tags=tuple(str(t) for t in rule.get("tags") or ()),
+            action=action,
+            at=parse_time(stamp) if stamp else now,
+            pr_number=int(pull[1]) if pull else None,
+            branch=ref[len(_BRANCH_REF):] if ref.startswith(_BRANCH_REF) else None,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, PayloadError):
+            raise
+        raise PayloadError(f"malformed code scanning alert: {exc}") from exc
