@@ -283,8 +283,8 @@ def followup_text(followup: FollowUp, nudge: Nudge, playbook: Playbook, org: Org
     lines = [
         f"**Learning nudge follow-up · {plain(playbook.title)}** · about {followup.minutes} min",
         "",
-        f"A quick reminder of the nudge on #{int(nudge.pr_number)} about {plain(playbook.title)}."
-        + where,
+        f"A quick reminder of the nudge on {_pull_ref(nudge, followup.repo)} about "
+        f"{plain(playbook.title)}." + where,
         "",
     ]
     item = most_related_item(content.checklist, files)
@@ -300,6 +300,12 @@ def followup_text(followup: FollowUp, nudge: Nudge, playbook: Playbook, org: Org
         f"To stop these notes or to ask about them, {about_link(org, playbook)}.</sub>"
     )
     return "\n".join(lines)
+
+
+def _pull_ref(nudge: Nudge, here: str) -> str:
+    """``#7`` in the same repository, ``owner/repo#7`` from another one (GitHub links both)."""
+    number = f"#{int(nudge.pr_number)}"
+    return number if nudge.repo.lower() == here.lower() else f"{plain(nudge.repo)}{number}"
 
 
 def render_followup(
