@@ -190,3 +190,20 @@ async def test_a_paused_playbook_sends_no_follow_up(bot):
     await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
     assert followup_comments(bot, 8) == [] and await bot.store.followups() == []
     assert "followup_paused" in [r.note.outcome for r in await bot.store.notes()]
+
+
+async def test_the_report_counts_follow_ups_and_the_demo_section_charts_the_series(bot):
+    from bot.cli.report import build_report
+    from bot.cli.series import series_section
+
+    await nudged(bot)
+    bot.clock.advance(days=3)
+    await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
+    report = await build_report(bot.store)
+    section = report[report.index("Spaced follow-ups per playbook"):]
+    row = next(line for line in section.splitlines() if line.startswith("sql-injection"))
+    assert row.split() == ["sql-injection", "0", "1", "0", "0", "1"]
+    text = await series_section(bot.store, bot.service.config.current.playbooks.by_id(), INSTALLATION, bot.clock())
+    assert "alice · sql-injection" in text and re.search(r"follow-ups \|N·+F·*\|", text)
+    assert re.search(r"day   4  follow-up on #8 +4 days after the last one", text)
+    assert "next follow-up due" in text

@@ -437,3 +437,12 @@ def test_reinforced_engineers_are_compared_with_those_who_got_only_the_nudge():
     assert effect.reinforced.engineers == 1 and effect.reinforced.mean_change == pytest.approx(-0.6)
     assert effect.nudge_only.engineers == 3 and effect.nudge_only.mean_change == pytest.approx(-0.15)
     assert effect.difference == pytest.approx(-0.45)
+
+
+def test_simulate_series_prints_the_chart(capsys):
+    from bot.cli import main
+
+    assert main(["simulate", "--series"]) == 0
+    out = capsys.readouterr().out
+    assert "follow-ups |N" in out and "reviews    |" in out and "ended: 8 clean reviews in a row" in out
+    assert main(["simulate", "--series", "--playbook", "no-such"]) == 2

@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="true share of matching comments a nudge removes (default: sql-injection=0.5 "
                           "swallowed-errors=0); repeat for more playbooks")
     sim.add_argument("--seed", type=int, default=3, help="another seed, another organisation")
+    sim.add_argument("--series", action="store_true",
+                     help="instead: one engineer's spaced follow-ups over months, as a text chart")
+    sim.add_argument("--playbook", default="sql-injection", help="with --series: which playbook")
     args = parser.parse_args(argv)
 
     if args.command == "validate":

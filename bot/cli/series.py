@@ -105,33 +105,33 @@ def simulate_series(
 
 
 def chart(series: Series, reviews: Sequence[tuple[dt.datetime, int, str]] = (), *, width: int = 60) -> str:
-    """One engineer's series as text: a timeline and one line per follow-up with its gap."""
+    """One engineer's series as text: two timelines and one line per follow-up with its gap."""
     start = series.nudge.posted_at or series.nudge.created_at
     last = max([s.at for s in series.steps] + [r[0] for r in reviews] + [start])
     days = max(1, (last - start).days + 1)
     per = max(1, -(-days // width))  # days per character
-    cells = ["·"] * (days // per + 1)
+    sent = ["·"] * (days // per + 1)
+    seen = list(sent)
 
-    def put(at: dt.datetime, mark: str, strong: bool = False) -> None:
+    def put(row: list[str], at: dt.datetime, mark: str) -> None:
         i = (at - start).days // per
-        if 0 <= i < len(cells) and (strong or cells[i] in "·"):
-            cells[i] = mark
+        if 0 <= i < len(row) and row[i] != "x":  # a lapse stays visible in its cell
+            row[i] = mark
 
-    for at, _n, outcome in reviews:
-        put(at, "x" if outcome == AGAIN else "o")
+    marks = [(at, outcome) for at, _n, outcome in reviews]
+    marks += [(s.at, s.rating) for s in series.steps if s.kind == "review"]
+    for at, outcome in marks:
+        put(seen, at, "x" if outcome == AGAIN else "o")
     for s in series.steps:
-        if s.kind == "review":
-            put(s.at, "x" if s.rating == AGAIN else "o")
-    for s in series.steps:
-        if s.kind == "followup":
-            put(s.at, "F", strong=True)
-        elif s.kind == "dropped":
-            put(s.at, "-", strong=True)
-    put(start, "N", strong=True)
+        if s.kind in ("followup", "dropped"):
+            put(sent, s.at, "F" if s.kind == "followup" else "-")
+    sent[0] = "N"
+    unit = f"{per} day{'s' if per > 1 else ''} per mark"
     lines = [
-        f"{series.nudge.engineer} · {series.nudge.playbook_id}: N nudge, F follow-up, "
-        f"x review with a matching comment, o clean review ({per} day{'s' if per > 1 else ''} per mark)",
-        "  |" + "".join(cells) + "|",
+        f"{series.nudge.engineer} · {series.nudge.playbook_id} ({unit}; N nudge, F follow-up, "
+        "- dropped; x review with a matching comment, o clean review)",
+        "  follow-ups |" + "".join(sent) + "|",
+        "  reviews    |" + "".join(seen) + "|",
     ]
     previous = start
     for s in series.steps:
@@ -144,7 +144,10 @@ def chart(series: Series, reviews: Sequence[tuple[dt.datetime, int, str]] = (), 
             + "#" * min(gap, 60)
         )
         previous = s.at
-    lines.append("  " + (f"ended: {series.ended}" if series.ended else f"next due {series.due_at:%Y-%m-%d}" if series.due_at else "waiting"))
+    if series.ended:
+        lines.append(f"  ended: {series.ended}")
+    elif series.due_at:
+        lines.append(f"  next follow-up due {series.due_at:%Y-%m-%d}, on the next relevant pull request")
     return "\n".join(lines)
 
 
@@ -188,3 +191,40 @@ async def series_section(store, playbooks: dict[str, Playbook], installation_id:
         for series in all_series(playbook, mine, found, [f for f in followups if f.engineer.lower() == engineer], now):
             out.append(chart(series))
     return "\n".join(out) + "\n"
+
+
+async def followup_report(store) -> list[str]:
+    """The follow-ups' part of ``python -m bot report``: counts per playbook, by state."""
+    followups = await store.followups()
+    states = [FollowUpState.PLANNED, FollowUpState.POSTED, FollowUpState.DROPPED, FollowUpState.FAILED]
+    lines = ["Spaced follow-ups per playbook"]
+    if not followups:
+        return lines + ["(no follow-up yet)", ""]
+    header = ["playbook", *[s.value for s in states], "engineers reinforced"]
+    rows = []
+    for pid in sorted({f.playbook_id for f in followups}):
+        mine = [f for f in followups if f.playbook_id == pid]
+        rows.append(
+            [pid, *[str(sum(1 for f in mine if f.state == s)) for s in states],
+             str(len({f.engineer.lower() for f in mine if f.state == FollowUpState.POSTED}))]
+        )
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return [*lines, line(header), line(["-" * w for w in widths]), *(line(r) for r in rows), ""]
+
+
+def simulate_series_command(args, out) -> int:
+    """``python -m bot simulate --series [--playbook ID]``."""
+    from bot.cli.validate import DEFAULT_PLAYBOOKS
+    from bot.core.playbook import load_playbooks
+
+    playbooks = {p.id: p for p in load_playbooks(DEFAULT_PLAYBOOKS).playbooks}
+    playbook = playbooks.get(args.playbook)
+    if playbook is None:
+        out.write(f"no playbook {args.playbook!r}; known: {', '.join(sorted(playbooks))}\n")
+        return 2
+    out.write(series_report(playbook))
+    return 0
