@@ -207,3 +207,41 @@ async def test_the_report_counts_follow_ups_and_the_demo_section_charts_the_seri
     assert "alice · sql-injection" in text and re.search(r"follow-ups \|N·+F·*\|", text)
     assert re.search(r"day   4  follow-up on #8 +4 days after the last one", text)
     assert "next follow-up due" in text
+
+
+async def test_a_full_budget_makes_the_follow_up_wait_for_the_next_sprint(bot):
+    from bot.core.org import Role
+
+    org = replace(
+        bot.service.config.current.org, sprint_start=bot.clock().date(), sprint_days=14,
+        roles={"engineer": Role("engineer", nudges=2, minutes=2)}, default_role="engineer",
+    )
+    bot.service.config.replace(org=org)
+    await nudged(bot)  # day 1: the nudge's 2 minutes fill the sprint
+    bot.clock.advance(days=3)
+    await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
+    assert followup_comments(bot, 8) == [] and await bot.store.followups() == []
+    [waiting] = [r.note for r in await bot.store.notes() if r.note.outcome == "followup_waiting"]
+    assert "2 + 1 of 2 minutes" in waiting.reason and "waits for the next sprint" in waiting.reason
+    bot.clock.advance(days=9, hours=1)  # day 14: the next sprint
+    await push(bot, 9, {"src/db/report.py": QUERY_PATCH})
+    assert len(followup_comments(bot, 9)) == 1
+
+
+async def test_a_held_out_engineer_gets_no_follow_up(tmp_path, github, clock, rsa_key):
+    from conftest import running_bot
+
+    from bot.core.org import OrgSettings
+
+    async with running_bot(tmp_path, github, clock, rsa_key, org=OrgSettings(holdout_share=1.0)) as bot:
+        for pr, body in ((6, SQL_1), (7, SQL_2)):
+            await bot.deliver("pull_request_review_comment", bot.review_comment(pr=pr, author="alice", reviewer="bob", body=body))
+            await bot.worker.drain()
+        [nudge] = await bot.store.nudges()
+        assert nudge.state == NudgeState.HELD_OUT
+        for days, pr in ((3, 8), (20, 9), (60, 10)):
+            bot.clock.advance(days=days)
+            await push(bot, pr, {"src/db/orders.py": QUERY_PATCH})
+            await bot.worker.tick()
+        assert await bot.store.followups() == []
+        assert all(followup_comments(bot, pr) == [] for pr in (8, 9, 10))
