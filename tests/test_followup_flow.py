@@ -15,21 +15,32 @@ from bot.core.reinforce import FollowUpState
 
 SQL_1 = "This builds the query with an f-string. Please use bind params here."
 SQL_2 = "Same problem as before: concatenating user input into SQL; use a parameterized query."
-QUERY_PATCH = "@@ -1,2 +1,2 @@\n-rows = db.all()\n+rows = cursor.execute(f\"select * from orders where id={oid}\")"
+QUERY_PATCH = '@@ -1,2 +1,2 @@\n-rows = db.all()\n+rows = cursor.execute(f"select * from orders where id={oid}")'
 UI_PATCH = "@@ -1 +1 @@\n-colour = 'blue'\n+colour = 'red'"
 
 
 async def nudged(bot, engineer: str = "alice") -> None:
     """Two SQL comments on the engineer's PRs 6 and 7: a nudge posted on 7."""
     for pr, body, reviewer in ((6, SQL_1, "bob"), (7, SQL_2, "erin")):
-        await bot.deliver("pull_request_review_comment", bot.review_comment(pr=pr, author=engineer, reviewer=reviewer, body=body))
+        await bot.deliver(
+            "pull_request_review_comment",
+            bot.review_comment(pr=pr, author=engineer, reviewer=reviewer, body=body),
+        )
         await bot.worker.drain()
         bot.clock.advance(days=1)
     [nudge] = await bot.store.nudges()
     assert nudge.state == NudgeState.POSTED
 
 
-async def push(bot, pr: int, files: dict[str, str], *, author: str = "alice", sha: str | None = None, action: str = "opened"):
+async def push(
+    bot,
+    pr: int,
+    files: dict[str, str],
+    *,
+    author: str = "alice",
+    sha: str | None = None,
+    action: str = "opened",
+):
     """The engineer opens (or pushes to) a pull request changing ``files`` (path -> diff)."""
     sha = sha or f"{pr:02d}" * 20
     bot.pull(pr, author)
@@ -37,7 +48,11 @@ async def push(bot, pr: int, files: dict[str, str], *, author: str = "alice", sh
     payload = copy.deepcopy(fixture_payload(f"pull_request.{action}"))
     _retarget(payload, pr, author)
     payload["action"] = action
-    payload["pull_request"]["head"] = {**payload["pull_request"]["head"], "sha": sha, "ref": f"change-{pr}"}
+    payload["pull_request"]["head"] = {
+        **payload["pull_request"]["head"],
+        "sha": sha,
+        "ref": f"change-{pr}",
+    }
     payload["pull_request"].update(created_at=_iso(bot.clock()), updated_at=_iso(bot.clock()))
     response = await bot.deliver("pull_request", payload)
     assert response.status == 202
@@ -46,13 +61,18 @@ async def push(bot, pr: int, files: dict[str, str], *, author: str = "alice", sh
 
 def followup_comments(bot, pr: int) -> list[dict]:
     return [
-        c for c in bot.github.issue_comments(OWNER, REPO, pr)
+        c
+        for c in bot.github.issue_comments(OWNER, REPO, pr)
         if c["user"]["login"] == bot.github.bot_login and "follow-up" in c["body"]
     ]
 
 
 def file_reads(bot, pr: int) -> list:
-    return [r for r in bot.github.requests if r.method == "GET" and r.path == f"/repos/{OWNER}/{REPO}/pulls/{pr}/files"]
+    return [
+        r
+        for r in bot.github.requests
+        if r.method == "GET" and r.path == f"/repos/{OWNER}/{REPO}/pulls/{pr}/files"
+    ]
 
 
 async def test_a_due_follow_up_is_posted_once_on_the_next_relevant_pull_request(bot):
@@ -109,7 +129,10 @@ async def test_a_crash_after_posting_does_not_post_the_follow_up_twice(bot):
     await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
     [followup] = await bot.store.followups()
     # As if the process died after GitHub accepted the comment but before the store knew.
-    await bot.store.update_followup(followup.moved(FollowUpState.PLANNED, "planned", comment_id=None, posted_at=None), bot.clock())
+    await bot.store.update_followup(
+        followup.moved(FollowUpState.PLANNED, "planned", comment_id=None, posted_at=None),
+        bot.clock(),
+    )
     await bot.worker.tick()
     assert len(followup_comments(bot, 8)) == 1
     [after] = await bot.store.followups()
@@ -137,12 +160,18 @@ async def test_a_follow_up_is_not_due_right_after_the_nudge(bot):
     assert len(followup_comments(bot, 8)) == 1  # a later push to the same pull request
 
 
-def alert_payload(action: str, pr: int, *, rule: str = "py/sql-injection", at: str | None = None) -> dict:
+def alert_payload(
+    action: str, pr: int, *, rule: str = "py/sql-injection", at: str | None = None
+) -> dict:
     payload = copy.deepcopy(fixture_payload(f"code_scanning_alert.{action}"))
     payload["installation"] = {"id": INSTALLATION, "node_id": "x"}
     payload["repository"].update(full_name=f"{OWNER}/{REPO}", name=REPO)
     payload["ref"] = f"refs/pull/{pr}/merge"
-    payload["alert"]["rule"] = {**payload["alert"]["rule"], "id": rule, "tags": ["security", "external/cwe/cwe-089"]}
+    payload["alert"]["rule"] = {
+        **payload["alert"]["rule"],
+        "id": rule,
+        "tags": ["security", "external/cwe/cwe-089"],
+    }
     payload["alert"]["number"] = 31
     if at:
         payload["alert"]["created_at"] = at
@@ -155,7 +184,9 @@ async def test_a_code_scanning_alert_on_the_engineers_pull_request_counts_as_a_l
     bot.clock.advance(days=3)
     await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
     assert len(followup_comments(bot, 8)) == 1
-    response = await bot.deliver("code_scanning_alert", alert_payload("created", 8, at=_iso(bot.clock())))
+    response = await bot.deliver(
+        "code_scanning_alert", alert_payload("created", 8, at=_iso(bot.clock()))
+    )
     assert response.status == 202
     await bot.worker.drain()
     [alert] = await bot.store.alerts(INSTALLATION)
@@ -177,14 +208,18 @@ async def test_an_alert_on_a_branch_is_matched_to_its_pull_request(bot):
     payload["alert"]["number"] = 32
     await bot.deliver("code_scanning_alert", payload)
     await bot.worker.drain()
-    assert [(a.pr_number, a.alert_number) for a in await bot.store.alerts(INSTALLATION)] == [(8, 31)]
+    assert [(a.pr_number, a.alert_number) for a in await bot.store.alerts(INSTALLATION)] == [
+        (8, 31)
+    ]
     assert [d.status for d in await bot.store.deliveries()].count("failed") == 0
 
 
 async def test_a_paused_playbook_sends_no_follow_up(bot):
     await nudged(bot)
     playbooks = bot.service.config.current.playbooks
-    paused = [replace(p, paused=True) if p.id == "sql-injection" else p for p in playbooks.playbooks]
+    paused = [
+        replace(p, paused=True) if p.id == "sql-injection" else p for p in playbooks.playbooks
+    ]
     bot.service.config.replace(playbooks=PlaybookSet(tuple(paused)))
     bot.clock.advance(days=3)
     await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
@@ -200,10 +235,12 @@ async def test_the_report_counts_follow_ups_and_the_demo_section_charts_the_seri
     bot.clock.advance(days=3)
     await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
     report = await build_report(bot.store)
-    section = report[report.index("Spaced follow-ups per playbook"):]
+    section = report[report.index("Spaced follow-ups per playbook") :]
     row = next(line for line in section.splitlines() if line.startswith("sql-injection"))
     assert row.split() == ["sql-injection", "0", "1", "0", "0", "1"]
-    text = await series_section(bot.store, bot.service.config.current.playbooks.by_id(), INSTALLATION, bot.clock())
+    text = await series_section(
+        bot.store, bot.service.config.current.playbooks.by_id(), INSTALLATION, bot.clock()
+    )
     assert "alice · sql-injection" in text and re.search(r"follow-ups \|N·+F·*\|", text)
     assert re.search(r"day   4  follow-up on #8 +4 days after the last one", text)
     assert "next follow-up due" in text
@@ -213,8 +250,11 @@ async def test_a_full_budget_makes_the_follow_up_wait_for_the_next_sprint(bot):
     from bot.core.org import Role
 
     org = replace(
-        bot.service.config.current.org, sprint_start=bot.clock().date(), sprint_days=14,
-        roles={"engineer": Role("engineer", nudges=2, minutes=2)}, default_role="engineer",
+        bot.service.config.current.org,
+        sprint_start=bot.clock().date(),
+        sprint_days=14,
+        roles={"engineer": Role("engineer", nudges=2, minutes=2)},
+        default_role="engineer",
     )
     bot.service.config.replace(org=org)
     await nudged(bot)  # day 1: the nudge's 2 minutes fill the sprint
@@ -233,9 +273,14 @@ async def test_a_held_out_engineer_gets_no_follow_up(tmp_path, github, clock, rs
 
     from bot.core.org import OrgSettings
 
-    async with running_bot(tmp_path, github, clock, rsa_key, org=OrgSettings(holdout_share=1.0)) as bot:
+    async with running_bot(
+        tmp_path, github, clock, rsa_key, org=OrgSettings(holdout_share=1.0)
+    ) as bot:
         for pr, body in ((6, SQL_1), (7, SQL_2)):
-            await bot.deliver("pull_request_review_comment", bot.review_comment(pr=pr, author="alice", reviewer="bob", body=body))
+            await bot.deliver(
+                "pull_request_review_comment",
+                bot.review_comment(pr=pr, author="alice", reviewer="bob", body=body),
+            )
             await bot.worker.drain()
         [nudge] = await bot.store.nudges()
         assert nudge.state == NudgeState.HELD_OUT

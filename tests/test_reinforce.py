@@ -60,7 +60,11 @@ def day(n: float) -> dt.datetime:
 
 # relevance -----------------------------------------------------------------------------------
 
-PY_SQL = ChangedFile("src/db/orders.py", "modified", "@@ -1 +1 @@\n-x = 1\n+cursor.execute(f'select * from t where id={i}')")
+PY_SQL = ChangedFile(
+    "src/db/orders.py",
+    "modified",
+    "@@ -1 +1 @@\n-x = 1\n+cursor.execute(f'select * from t where id={i}')",
+)
 PY_UI = ChangedFile("src/ui/button.py", "modified", "@@ -1 +1 @@\n-a\n+colour = 'red'")
 DOCS = ChangedFile("docs/guide.md", "modified", "@@ -1 +1 @@\n-a\n+select the option")
 README = ChangedFile("README.md", "modified", "+where to start")
@@ -71,17 +75,37 @@ README = ChangedFile("README.md", "modified", "+where to start")
     [
         (AppliesTo(), (PY_SQL, DOCS), ("src/db/orders.py",)),  # nothing said: any code, no docs
         (AppliesTo(), (DOCS, README), ()),  # a docs-only pull request is never relevant
-        (AppliesTo(languages=("python",)), (PY_SQL, PY_UI, DOCS), ("src/db/orders.py", "src/ui/button.py")),
+        (
+            AppliesTo(languages=("python",)),
+            (PY_SQL, PY_UI, DOCS),
+            ("src/db/orders.py", "src/ui/button.py"),
+        ),
         (AppliesTo(languages=("java",)), (PY_SQL,), ()),
         (AppliesTo(paths=("src/db/**",)), (PY_SQL, PY_UI), ("src/db/orders.py",)),
         (AppliesTo(paths=("*.py",)), (PY_SQL, DOCS), ("src/db/orders.py",)),  # no '/': any folder
         (AppliesTo(paths=("db/*.py",)), (PY_SQL,), ()),  # with '/': from the root
-        (AppliesTo(languages=("python",), exclude_paths=("src/ui/**",)), (PY_SQL, PY_UI), ("src/db/orders.py",)),
-        (AppliesTo(languages=("python",), added_lines=(r"\bselect\b",)), (PY_SQL, PY_UI), ("src/db/orders.py",)),
+        (
+            AppliesTo(languages=("python",), exclude_paths=("src/ui/**",)),
+            (PY_SQL, PY_UI),
+            ("src/db/orders.py",),
+        ),
+        (
+            AppliesTo(languages=("python",), added_lines=(r"\bselect\b",)),
+            (PY_SQL, PY_UI),
+            ("src/db/orders.py",),
+        ),
         # Only added lines count: a removed "select" is not this kind of change.
-        (AppliesTo(added_lines=(r"\bselect\b",)), (ChangedFile("a.py", "modified", "-select 1\n+pass"),), ()),
+        (
+            AppliesTo(added_lines=(r"\bselect\b",)),
+            (ChangedFile("a.py", "modified", "-select 1\n+pass"),),
+            (),
+        ),
         # GitHub leaves the patch out of huge files: the path is all there is.
-        (AppliesTo(added_lines=(r"\bselect\b",)), (ChangedFile("big.py", "modified", None),), ("big.py",)),
+        (
+            AppliesTo(added_lines=(r"\bselect\b",)),
+            (ChangedFile("big.py", "modified", None),),
+            ("big.py",),
+        ),
         (AppliesTo(), (ChangedFile("old.py", "removed", "-select"),), ()),  # deleting code
     ],
 )
@@ -152,9 +176,14 @@ def test_settings_are_read_and_default_when_left_out():
         "demo-topic.yml",
     )
     assert problems == []
-    assert playbook.reinforcement.desired_retention == 0.85 and playbook.reinforcement.max_followups == 3
+    assert (
+        playbook.reinforcement.desired_retention == 0.85
+        and playbook.reinforcement.max_followups == 3
+    )
     assert playbook.reinforcement.minutes == 1 and playbook.reinforcement.clean_reviews_to_end == 5
-    assert playbook.applies_to == AppliesTo(paths=("src/**",), code_scanning_rules=("py/foo",), cwe=(79,))
+    assert playbook.applies_to == AppliesTo(
+        paths=("src/**",), code_scanning_rules=("py/foo",), cwe=(79,)
+    )
     plain, _ = parse_playbook(BASE, "demo-topic.yml")
     assert plain.applies_to == AppliesTo() and plain.reinforcement.enabled
 
@@ -163,34 +192,68 @@ def test_every_shipped_playbook_says_which_code_it_is_about():
     assert len(ROOT_PLAYBOOKS) >= 9
     for playbook in ROOT_PLAYBOOKS.values():
         assert playbook.applies_to.languages, playbook.id
-        assert playbook.reinforcement.minutes < playbook.nudge.minutes or playbook.nudge.minutes == 1
+        assert (
+            playbook.reinforcement.minutes < playbook.nudge.minutes or playbook.nudge.minutes == 1
+        )
 
 
 # the series ----------------------------------------------------------------------------------
 
 
-def nudge(posted: dt.datetime = T0, *, engineer: str = "dana", key: str = "a1a1a1a1a1a1a1a1", pr: int = 1) -> Nudge:
+def nudge(
+    posted: dt.datetime = T0, *, engineer: str = "dana", key: str = "a1a1a1a1a1a1a1a1", pr: int = 1
+) -> Nudge:
     return Nudge(
-        key=key, installation_id=1, repo="acme/shop", pr_number=pr, engineer=engineer,
-        playbook_id=SQL.id, state=NudgeState.POSTED, reason="posted", created_at=posted,
-        trigger_at=posted, thread_id=None, minutes=2, posted_at=posted, sprint=sprint_at(posted, ORG).index,
+        key=key,
+        installation_id=1,
+        repo="acme/shop",
+        pr_number=pr,
+        engineer=engineer,
+        playbook_id=SQL.id,
+        state=NudgeState.POSTED,
+        reason="posted",
+        created_at=posted,
+        trigger_at=posted,
+        thread_id=None,
+        minutes=2,
+        posted_at=posted,
+        sprint=sprint_at(posted, ORG).index,
     )
 
 
 def obs(at_day: float, rating: str, pr: int = 50) -> Observation:
-    return Observation(day(at_day), rating, "acme/shop", pr, "comment" if rating == AGAIN else "review")
+    return Observation(
+        day(at_day), rating, "acme/shop", pr, "comment" if rating == AGAIN else "review"
+    )
 
 
-def head(number: int, at: dt.datetime, *, relevant: bool = True, engineer: str = "dana") -> PullHead:
+def head(
+    number: int, at: dt.datetime, *, relevant: bool = True, engineer: str = "dana"
+) -> PullHead:
     return PullHead(
-        1, "acme/shop", number, engineer, f"{number:040x}", f"b{number}", at, at, 2, True,
+        1,
+        "acme/shop",
+        number,
+        engineer,
+        f"{number:040x}",
+        f"b{number}",
+        at,
+        at,
+        2,
+        True,
         {SQL.id: ("src/db/orders.py",)} if relevant else {},
     )
 
 
 def ctx(playbook=SQL, **changes) -> FollowUpContext:
-    values = dict(playbook=playbook, group="nudged", role=Role("engineer", nudges=2, minutes=10),
-                  sprint=sprint_at(changes.pop("now", T0), ORG), nudges=[nudge()], followups=[])
+    values = dict(
+        playbook=playbook,
+        group="nudged",
+        role=Role("engineer", nudges=2, minutes=10),
+        sprint=sprint_at(changes.pop("now", T0), ORG),
+        nudges=[nudge()],
+        followups=[],
+    )
     values.update(changes)
     return FollowUpContext(**values)
 
@@ -222,7 +285,9 @@ def test_errors_that_stop_space_the_series_out_and_end_it():
 
 def test_the_same_facts_always_give_the_same_schedule():
     found = [obs(3, AGAIN), obs(6, GOOD), obs(20, GOOD)]
-    assert replay(SQL, nudge(), found, [], day(30)) == replay(SQL, nudge(), list(found), [], day(30))
+    assert replay(SQL, nudge(), found, [], day(30)) == replay(
+        SQL, nudge(), list(found), [], day(30)
+    )
 
 
 def test_a_lapse_restarts_the_run_of_clean_reviews():
@@ -235,19 +300,48 @@ def test_a_lapse_restarts_the_run_of_clean_reviews():
 def test_most_follow_ups_end_the_series():
     few = replace(SQL, reinforcement=replace(SQL.reinforcement, max_followups=2))
     sent = [
-        FollowUp(followup_key("a1a1a1a1a1a1a1a1", i), 1, "acme/shop", 60 + i, "dana", SQL.id, "a1a1a1a1a1a1a1a1",
-                 i, FollowUpState.POSTED, "", day(i * 3), day(i * 3), posted_at=day(i * 3))
+        FollowUp(
+            followup_key("a1a1a1a1a1a1a1a1", i),
+            1,
+            "acme/shop",
+            60 + i,
+            "dana",
+            SQL.id,
+            "a1a1a1a1a1a1a1a1",
+            i,
+            FollowUpState.POSTED,
+            "",
+            day(i * 3),
+            day(i * 3),
+            posted_at=day(i * 3),
+        )
         for i in (1, 2)
     ]
-    assert replay(few, nudge(), [], sent, day(10)).ended == "2 follow-ups sent, the most this playbook sends"
+    assert (
+        replay(few, nudge(), [], sent, day(10)).ended
+        == "2 follow-ups sent, the most this playbook sends"
+    )
     assert replay(few, nudge(), [], sent[:1], day(10)).ended is None
 
 
 def test_a_follow_up_with_nothing_reviewed_since_waits_the_same_interval_again():
     series = replay(SQL, nudge(), [], [], day(0.1))
     interval = series.due_at - T0
-    sent = FollowUp("k" * 16, 1, "acme/shop", 60, "dana", SQL.id, "a1a1a1a1a1a1a1a1", 1,
-                    FollowUpState.POSTED, "", series.due_at, day(3), posted_at=day(3))
+    sent = FollowUp(
+        "k" * 16,
+        1,
+        "acme/shop",
+        60,
+        "dana",
+        SQL.id,
+        "a1a1a1a1a1a1a1a1",
+        1,
+        FollowUpState.POSTED,
+        "",
+        series.due_at,
+        day(3),
+        posted_at=day(3),
+    )
     after = replay(SQL, nudge(), [], [sent], day(3.5))
     assert after.due_at == day(3) + interval
 
@@ -264,7 +358,9 @@ def test_a_new_nudge_starts_a_new_series():
 
 
 def signal(pr: int, at: dt.datetime, playbook: str = SQL.id) -> Signal:
-    return Signal(1, "acme/shop", pr, "dana", playbook, 1000 + pr, "review_comment", "rui", at, "bind params")
+    return Signal(
+        1, "acme/shop", pr, "dana", playbook, 1000 + pr, "review_comment", "rui", at, "bind params"
+    )
 
 
 def review(pr: int, at: dt.datetime, rid: int = 0) -> Review:
@@ -274,23 +370,47 @@ def review(pr: int, at: dt.datetime, rid: int = 0) -> Review:
 def test_each_reviewed_relevant_pull_request_is_one_review_of_the_card():
     heads = [head(2, day(2)), head(3, day(5)), head(4, day(8), relevant=False), head(1, day(0))]
     found = observations(
-        SQL, "Dana", T0,
+        SQL,
+        "Dana",
+        T0,
         signals=[signal(2, day(2.3)), signal(2, day(2.4)), signal(4, day(8.2))],
-        reviews=[review(2, day(2.2)), review(3, day(5.2)), review(3, day(5.5), 1), review(4, day(8.2)), review(1, day(0.5))],
+        reviews=[
+            review(2, day(2.2)),
+            review(3, day(5.2)),
+            review(3, day(5.5), 1),
+            review(4, day(8.2)),
+            review(1, day(0.5)),
+        ],
         heads=heads,
         skip=frozenset({("acme/shop", 1)}),
     )
     # PR 2: a matching comment (once, at the first); PR 3: clean; PR 4 is docs; PR 1 is the nudge's.
-    assert [(o.pr_number, o.rating, o.at) for o in found] == [(2, AGAIN, day(2.3)), (3, GOOD, day(5.2))]
+    assert [(o.pr_number, o.rating, o.at) for o in found] == [
+        (2, AGAIN, day(2.3)),
+        (3, GOOD, day(5.2)),
+    ]
 
 
-def alert(action: str, at: dt.datetime, number: int = 5, rule: str = "py/sql-injection") -> AlertEvent:
+def alert(
+    action: str, at: dt.datetime, number: int = 5, rule: str = "py/sql-injection"
+) -> AlertEvent:
     return AlertEvent(1, "acme/shop", 3, "dana", number, rule, (), action, at)
 
 
 def test_a_code_scanning_alert_is_a_lapse_and_its_fix_a_success():
-    found = observations(SQL, "dana", T0, signals=[], reviews=[], heads=[],
-                         alerts=[alert("created", day(4)), alert("fixed", day(5)), alert("created", day(6), 6, "js/xss")])
+    found = observations(
+        SQL,
+        "dana",
+        T0,
+        signals=[],
+        reviews=[],
+        heads=[],
+        alerts=[
+            alert("created", day(4)),
+            alert("fixed", day(5)),
+            alert("created", day(6), 6, "js/xss"),
+        ],
+    )
     assert [(o.rating, o.source) for o in found] == [(AGAIN, "alert"), (GOOD, "alert_fixed")]
     with_alert = replay(SQL, nudge(), found[:1], [], day(4.5))
     without = replay(SQL, nudge(), [], [], day(4.5))
@@ -299,8 +419,15 @@ def test_a_code_scanning_alert_is_a_lapse_and_its_fix_a_success():
 
 
 def test_an_alert_a_person_dismissed_counts_for_nothing():
-    found = observations(SQL, "dana", T0, signals=[], reviews=[], heads=[],
-                         alerts=[alert("created", day(4)), alert("closed_by_user", day(4.5))])
+    found = observations(
+        SQL,
+        "dana",
+        T0,
+        signals=[],
+        reviews=[],
+        heads=[],
+        alerts=[alert("created", day(4)), alert("closed_by_user", day(4.5))],
+    )
     assert found == []
 
 
@@ -315,13 +442,19 @@ def test_a_due_follow_up_goes_on_the_next_relevant_pull_request():
     series = due_series()
     decision = decide_followup(series, [head(2, day(1)), head(3, day(5))], ctx(now=day(5)), day(5))
     [followup] = decision.followups
-    assert followup.state == FollowUpState.PLANNED and followup.pr_number == 3 and followup.index == 1
-    assert followup.key == followup_key(series.nudge.key, 1) and followup.files == ("src/db/orders.py",)
+    assert (
+        followup.state == FollowUpState.PLANNED and followup.pr_number == 3 and followup.index == 1
+    )
+    assert followup.key == followup_key(series.nudge.key, 1) and followup.files == (
+        "src/db/orders.py",
+    )
     assert followup.minutes == 1
 
 
 def test_a_docs_only_pull_request_gets_no_follow_up():
-    decision = decide_followup(due_series(), [head(3, day(5), relevant=False)], ctx(now=day(5)), day(5))
+    decision = decide_followup(
+        due_series(), [head(3, day(5), relevant=False)], ctx(now=day(5)), day(5)
+    )
     assert decision.followups == [] and decision.notes == []
 
 
@@ -336,7 +469,10 @@ def test_not_due_yet_means_nothing():
         (dict(playbook=replace(SQL, paused=True)), "followup_paused"),
         (dict(group="holdout"), "followup_held_out"),
         (dict(muted=True), "followup_muted"),
-        (dict(playbook=replace(SQL, reinforcement=replace(SQL.reinforcement, enabled=False))), "followup_off"),
+        (
+            dict(playbook=replace(SQL, reinforcement=replace(SQL.reinforcement, enabled=False))),
+            "followup_off",
+        ),
     ],
 )
 def test_paused_held_out_muted_or_switched_off_means_nothing(change, outcome):
@@ -347,13 +483,20 @@ def test_paused_held_out_muted_or_switched_off_means_nothing(change, outcome):
 
 def test_a_full_budget_makes_the_follow_up_wait_for_the_next_sprint():
     clock = ManualClock(day(5))
-    busy = [replace(nudge(), key=f"{i:016x}", minutes=5, sprint=sprint_at(clock(), ORG).index) for i in range(2)]
-    decision = decide_followup(due_series(), [head(3, clock())], ctx(now=clock(), nudges=busy), clock())
+    busy = [
+        replace(nudge(), key=f"{i:016x}", minutes=5, sprint=sprint_at(clock(), ORG).index)
+        for i in range(2)
+    ]
+    decision = decide_followup(
+        due_series(), [head(3, clock())], ctx(now=clock(), nudges=busy), clock()
+    )
     assert decision.followups == []
     [note] = decision.notes
     assert note.outcome == "followup_waiting" and "10 + 1 of 10 minutes" in note.reason
     clock.advance(days=14)  # the next sprint, and a new push
-    later = decide_followup(due_series(clock()), [head(3, clock())], ctx(now=clock(), nudges=busy), clock())
+    later = decide_followup(
+        due_series(clock()), [head(3, clock())], ctx(now=clock(), nudges=busy), clock()
+    )
     assert [f.state for f in later.followups] == [FollowUpState.PLANNED]
 
 
@@ -376,11 +519,13 @@ def gaps(sim) -> list[int]:
 def test_simulated_months_space_out_as_errors_stop_and_close_in_as_they_return():
     sim = simulate_series(demo_playbook(SQL))
     spacing = gaps(sim)
-    returned = next(i for i, s in enumerate(sim.series.steps) if s.kind == "followup" and s.at > day(50))
+    returned = next(
+        i for i, s in enumerate(sim.series.steps) if s.kind == "followup" and s.at > day(50)
+    )
     before = [s for s in sim.series.steps if s.kind == "followup" and s.at <= day(50)]
     assert max(spacing[: len(before)]) <= 5  # while the comments came, every few days
     assert spacing[len(before)] > 30  # clean reviews: a long quiet spell
-    assert max(spacing[len(before) + 1:]) <= 7  # the comments came back: close again
+    assert max(spacing[len(before) + 1 :]) <= 7  # the comments came back: close again
     assert returned and sim.series.ended == "8 clean reviews in a row"
     text = chart(sim.series, sim.reviews)
     assert text.count("F") >= len(sim.followups) and "ended: 8 clean reviews in a row" in text
@@ -402,9 +547,26 @@ def test_a_held_out_engineer_gets_no_follow_up_in_months():
 
 
 def test_the_follow_up_is_short_mention_safe_and_carries_its_own_marker():
-    evil = replace(SQL, title="SQL @team <b>", nudge=replace(SQL.nudge, checklist=("Ping @admins", "Bind every value in db queries")))
-    followup = FollowUp("f" * 16, 1, "acme/shop", 9, "dana", SQL.id, "a1a1a1a1a1a1a1a1", 1,
-                        FollowUpState.PLANNED, "", T0, T0, files=("src/db/queries.py", "x.py", "y.py"))
+    evil = replace(
+        SQL,
+        title="SQL @team <b>",
+        nudge=replace(SQL.nudge, checklist=("Ping @admins", "Bind every value in db queries")),
+    )
+    followup = FollowUp(
+        "f" * 16,
+        1,
+        "acme/shop",
+        9,
+        "dana",
+        SQL.id,
+        "a1a1a1a1a1a1a1a1",
+        1,
+        FollowUpState.PLANNED,
+        "",
+        T0,
+        T0,
+        files=("src/db/queries.py", "x.py", "y.py"),
+    )
     body = render_followup(followup, nudge(), evil, ORG, SECRET)
     assert not re.search(r"@[A-Za-z0-9]", body) and f"@{WORD_JOINER}team" in body
     assert "<b>" not in body and "#1" in body and "and 1 more file" in body
@@ -417,10 +579,16 @@ def test_the_follow_up_is_short_mention_safe_and_carries_its_own_marker():
 @pytest.mark.parametrize(
     "files, expected",
     [
-        (("src/db/raw_helpers.py",), "Keep raw SQL helpers (raw(), text(), knex.raw) on bound parameters too"),
+        (
+            ("src/db/raw_helpers.py",),
+            "Keep raw SQL helpers (raw(), text(), knex.raw) on bound parameters too",
+        ),
         (("tests/test_orders.py",), "Add a test with a quote and a semicolon in the input"),
         (("src/app/table_names.py",), "Map table or column names from input through an allow-list"),
-        (("src/other.py",), "Pass every value as a query parameter, never through concatenation, f-strings or format()"),
+        (
+            ("src/other.py",),
+            "Pass every value as a query parameter, never through concatenation, f-strings or format()",
+        ),
     ],
 )
 def test_the_checklist_item_most_related_to_the_matched_files(files, expected):
@@ -431,11 +599,17 @@ def test_the_checklist_item_most_related_to_the_matched_files(files, expected):
 
 
 def test_reinforced_engineers_are_compared_with_those_who_got_only_the_nudge():
-    posted = FollowUp("f" * 16, 1, "acme/shop", 9, "Dana", SQL.id, "n", 1, FollowUpState.POSTED, "", T0, T0)
+    posted = FollowUp(
+        "f" * 16, 1, "acme/shop", 9, "Dana", SQL.id, "n", 1, FollowUpState.POSTED, "", T0, T0
+    )
     dropped = replace(posted, key="e" * 16, engineer="eli", state=FollowUpState.DROPPED)
-    effect = reinforcement_effect(SQL.id, {"dana": -0.6, "eli": -0.2, "fay": -0.1, "gus": None}, [posted, dropped])
+    effect = reinforcement_effect(
+        SQL.id, {"dana": -0.6, "eli": -0.2, "fay": -0.1, "gus": None}, [posted, dropped]
+    )
     assert effect.reinforced.engineers == 1 and effect.reinforced.mean_change == pytest.approx(-0.6)
-    assert effect.nudge_only.engineers == 3 and effect.nudge_only.mean_change == pytest.approx(-0.15)
+    assert effect.nudge_only.engineers == 3 and effect.nudge_only.mean_change == pytest.approx(
+        -0.15
+    )
     assert effect.difference == pytest.approx(-0.45)
 
 
@@ -444,5 +618,9 @@ def test_simulate_series_prints_the_chart(capsys):
 
     assert main(["simulate", "--series"]) == 0
     out = capsys.readouterr().out
-    assert "follow-ups |N" in out and "reviews    |" in out and "ended: 8 clean reviews in a row" in out
+    assert (
+        "follow-ups |N" in out
+        and "reviews    |" in out
+        and "ended: 8 clean reviews in a row" in out
+    )
     assert main(["simulate", "--series", "--playbook", "no-such"]) == 2

@@ -19,15 +19,35 @@ from bot.store.base import Store
 from bot.store.schema import MIGRATIONS
 
 
-def head(number: int = 7, sha: str = "a" * 40, *, at: dt.datetime = T0, author: str = "Dana", ref: str = "feature") -> PullHead:
+def head(
+    number: int = 7,
+    sha: str = "a" * 40,
+    *,
+    at: dt.datetime = T0,
+    author: str = "Dana",
+    ref: str = "feature",
+) -> PullHead:
     return PullHead(INSTALLATION, REPO, number, author, sha, ref, at)
 
 
-def followup(index: int = 1, *, state: FollowUpState = FollowUpState.PLANNED, pr: int = 7) -> FollowUp:
+def followup(
+    index: int = 1, *, state: FollowUpState = FollowUpState.PLANNED, pr: int = 7
+) -> FollowUp:
     return FollowUp(
-        key=followup_key("n" * 16, index), installation_id=INSTALLATION, repo=REPO, pr_number=pr,
-        engineer="Dana", playbook_id="sql-injection", nudge_key="n" * 16, index=index, state=state,
-        reason="due", due_at=T0, created_at=T0 + dt.timedelta(hours=index), minutes=1, sprint=3,
+        key=followup_key("n" * 16, index),
+        installation_id=INSTALLATION,
+        repo=REPO,
+        pr_number=pr,
+        engineer="Dana",
+        playbook_id="sql-injection",
+        nudge_key="n" * 16,
+        index=index,
+        state=state,
+        reason="due",
+        due_at=T0,
+        created_at=T0 + dt.timedelta(hours=index),
+        minutes=1,
+        sprint=3,
         files=("src/db/orders.py",),
     )
 
@@ -41,19 +61,29 @@ async def test_migration_six_adds_the_follow_up_tables(store: Store):
 
 async def test_a_head_is_kept_once_and_its_files_read_once(store: Store):
     assert await store.record_pull_head(head()) is True
-    assert await store.record_pull_head(head()) is False  # redelivered, or reopened on the same commit
+    assert (
+        await store.record_pull_head(head()) is False
+    )  # redelivered, or reopened on the same commit
     assert await store.record_pull_head(head(sha="b" * 40, at=T0 + dt.timedelta(hours=1))) is True
     assert [h.head_sha[0] for h in await store.pull_heads(unread=True)] == ["a", "b"]
     await store.record_pull_files(
-        INSTALLATION, REPO, 7, "a" * 40, file_count=3000, complete=False,
-        relevant={"sql-injection": ["src/db/orders.py"]}, now=T0,
+        INSTALLATION,
+        REPO,
+        7,
+        "a" * 40,
+        file_count=3000,
+        complete=False,
+        relevant={"sql-injection": ["src/db/orders.py"]},
+        now=T0,
     )
     [unread] = await store.pull_heads(unread=True)
     assert unread.head_sha == "b" * 40
     read = (await store.pull_heads(INSTALLATION, author="dana"))[0]
     assert read.relevant == {"sql-injection": ("src/db/orders.py",)}
     assert read.file_count == 3000 and read.complete is False and read.files_read_at == T0
-    assert [h.number for h in await store.pull_heads(INSTALLATION, repo=REPO, head_ref="feature")] == [7, 7]
+    assert [
+        h.number for h in await store.pull_heads(INSTALLATION, repo=REPO, head_ref="feature")
+    ] == [7, 7]
     assert await store.pull_heads(INSTALLATION, author="someone-else") == []
 
 
@@ -67,8 +97,28 @@ async def test_a_closed_pull_request_shows_as_closed(store: Store):
 
 
 async def test_alerts_are_kept_once_per_event(store: Store):
-    created = AlertEvent(INSTALLATION, REPO, 7, "Dana", 10, "py/sql-injection", ("external/cwe/cwe-089",), "created", T0)
-    fixed = AlertEvent(INSTALLATION, REPO, 7, "Dana", 10, "py/sql-injection", ("external/cwe/cwe-089",), "fixed", T0 + dt.timedelta(days=1))
+    created = AlertEvent(
+        INSTALLATION,
+        REPO,
+        7,
+        "Dana",
+        10,
+        "py/sql-injection",
+        ("external/cwe/cwe-089",),
+        "created",
+        T0,
+    )
+    fixed = AlertEvent(
+        INSTALLATION,
+        REPO,
+        7,
+        "Dana",
+        10,
+        "py/sql-injection",
+        ("external/cwe/cwe-089",),
+        "fixed",
+        T0 + dt.timedelta(days=1),
+    )
     assert await store.record_alert(created) and await store.record_alert(fixed)
     assert await store.record_alert(created) is False
     assert await store.alerts(INSTALLATION) == [created, fixed]
@@ -85,10 +135,14 @@ async def test_a_follow_up_is_decided_once_and_moves_through_its_states(store: S
     assert await store.postpone_followup(planned.key, "502 Bad Gateway", retry_at) == 1
     assert await store.followups([FollowUpState.PLANNED], due_by=T0) == []
     assert len(await store.followups([FollowUpState.PLANNED], due_by=retry_at)) == 1
-    posted = planned.moved(FollowUpState.POSTED, "posted", comment_id=99, posted_at=retry_at, attempts=1)
+    posted = planned.moved(
+        FollowUpState.POSTED, "posted", comment_id=99, posted_at=retry_at, attempts=1
+    )
     await store.update_followup(posted, retry_at)
     assert await store.followup(planned.key) == posted
     dropped = followup(2, state=FollowUpState.DROPPED)
     await store.add_followup(dropped, T0)
-    assert [f.index for f in await store.followups(installation_id=INSTALLATION, engineer="dana")] == [1, 2]
+    assert [
+        f.index for f in await store.followups(installation_id=INSTALLATION, engineer="dana")
+    ] == [1, 2]
     assert await store.followups([FollowUpState.PLANNED]) == []

@@ -35,10 +35,26 @@ from bot.core.reinforce import (
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 # The default story: comments keep coming for a week, stop for two months, return, then stop.
 DEFAULT_SCRIPT: tuple[tuple[int, str], ...] = (
-    (3, "again"), (6, "again"), (9, "good"), (13, "good"), (17, "good"), (22, "good"),
-    (28, "good"), (35, "good"), (42, "good"), (50, "again"), (53, "again"), (57, "good"),
-    (61, "good"), (66, "good"), (72, "good"), (80, "good"), (90, "good"), (101, "good"),
-    (113, "good"), (126, "good"),
+    (3, "again"),
+    (6, "again"),
+    (9, "good"),
+    (13, "good"),
+    (17, "good"),
+    (22, "good"),
+    (28, "good"),
+    (35, "good"),
+    (42, "good"),
+    (50, "again"),
+    (53, "again"),
+    (57, "good"),
+    (61, "good"),
+    (66, "good"),
+    (72, "good"),
+    (80, "good"),
+    (90, "good"),
+    (101, "good"),
+    (113, "good"),
+    (126, "good"),
 )
 
 
@@ -65,9 +81,19 @@ def simulate_series(
     """
     org = org or OrgSettings(sprint_start=start.date())
     nudge = Nudge(
-        key="5eed5eed5eed5eed", installation_id=1, repo="acme/shop", pr_number=1, engineer=engineer,
-        playbook_id=playbook.id, state=NudgeState.POSTED, reason="posted", created_at=start,
-        trigger_at=start, thread_id=None, minutes=playbook.nudge.minutes, posted_at=start,
+        key="5eed5eed5eed5eed",
+        installation_id=1,
+        repo="acme/shop",
+        pr_number=1,
+        engineer=engineer,
+        playbook_id=playbook.id,
+        state=NudgeState.POSTED,
+        reason="posted",
+        created_at=start,
+        trigger_at=start,
+        thread_id=None,
+        minutes=playbook.nudge.minutes,
+        posted_at=start,
         sprint=sprint_at(start, org).index,
     )
     heads: list[PullHead] = []
@@ -77,34 +103,88 @@ def simulate_series(
     done: list[tuple[dt.datetime, int, str]] = []
 
     def step(now: dt.datetime) -> None:
-        found = observations(playbook, engineer, start, signals=signals, reviews=reviews, heads=heads, skip=frozenset({("acme/shop", 1)}))
+        found = observations(
+            playbook,
+            engineer,
+            start,
+            signals=signals,
+            reviews=reviews,
+            heads=heads,
+            skip=frozenset({("acme/shop", 1)}),
+        )
         series = current_series(playbook, [nudge], found, followups, now)
         ctx = FollowUpContext(
-            playbook=playbook, group=group, role=org.role_of(engineer), sprint=sprint_at(now, org),
-            nudges=[nudge], followups=followups,
+            playbook=playbook,
+            group=group,
+            role=org.role_of(engineer),
+            sprint=sprint_at(now, org),
+            nudges=[nudge],
+            followups=followups,
         )
         for f in decide_followup(series, heads, ctx, now).followups:
-            followups.append(f.moved(FollowUpState.POSTED, f.reason, posted_at=now) if f.state == FollowUpState.PLANNED else f)
+            followups.append(
+                f.moved(FollowUpState.POSTED, f.reason, posted_at=now)
+                if f.state == FollowUpState.PLANNED
+                else f
+            )
 
     for n, (day, outcome) in enumerate(script, start=2):
         opened = start + dt.timedelta(days=day)
-        heads.append(PullHead(1, "acme/shop", n, engineer, f"{n:040x}", f"change-{n}", opened,
-                              opened, 3, True, {playbook.id: ("src/db/orders.py",)}))
+        heads.append(
+            PullHead(
+                1,
+                "acme/shop",
+                n,
+                engineer,
+                f"{n:040x}",
+                f"change-{n}",
+                opened,
+                opened,
+                3,
+                True,
+                {playbook.id: ("src/db/orders.py",)},
+            )
+        )
         step(opened)
         reviewed = opened + dt.timedelta(hours=6)
         if outcome == AGAIN:
-            signals.append(Signal(1, "acme/shop", n, engineer, playbook.id, 10_000 + n, "review_comment", "rui", reviewed, "use bind params"))
-        reviews.append(Review(1, "acme/shop", n, engineer, "rui", reviewed, "review_comment", 10_000 + n))
+            signals.append(
+                Signal(
+                    1,
+                    "acme/shop",
+                    n,
+                    engineer,
+                    playbook.id,
+                    10_000 + n,
+                    "review_comment",
+                    "rui",
+                    reviewed,
+                    "use bind params",
+                )
+            )
+        reviews.append(
+            Review(1, "acme/shop", n, engineer, "rui", reviewed, "review_comment", 10_000 + n)
+        )
         done.append((reviewed, n, outcome))
         step(reviewed)
     end = start + dt.timedelta(days=(script[-1][0] if script else 0) + 1)
-    found = observations(playbook, engineer, start, signals=signals, reviews=reviews, heads=heads, skip=frozenset({("acme/shop", 1)}))
+    found = observations(
+        playbook,
+        engineer,
+        start,
+        signals=signals,
+        reviews=reviews,
+        heads=heads,
+        skip=frozenset({("acme/shop", 1)}),
+    )
     series = current_series(playbook, [nudge], found, followups, end)
     assert series is not None
     return SimulatedSeries(series, followups, done)
 
 
-def chart(series: Series, reviews: Sequence[tuple[dt.datetime, int, str]] = (), *, width: int = 60) -> str:
+def chart(
+    series: Series, reviews: Sequence[tuple[dt.datetime, int, str]] = (), *, width: int = 60
+) -> str:
     """One engineer's series as text: two timelines and one line per follow-up with its gap."""
     start = series.nudge.posted_at or series.nudge.created_at
     last = max([s.at for s in series.steps] + [r[0] for r in reviews] + [start])
@@ -128,8 +208,10 @@ def chart(series: Series, reviews: Sequence[tuple[dt.datetime, int, str]] = (), 
     sent[0] = "N"
     unit = f"{per} day{'s' if per > 1 else ''} per mark"
     lines = [
-        f"{series.nudge.engineer} · {series.nudge.playbook_id} ({unit}; N nudge, F follow-up, "
-        "- dropped; x review with a matching comment, o clean review)",
+        (
+            f"{series.nudge.engineer} · {series.nudge.playbook_id} ({unit}; N nudge, F follow-up, "
+            "- dropped; x review with a matching comment, o clean review)"
+        ),
         "  follow-ups |" + "".join(sent) + "|",
         "  reviews    |" + "".join(seen) + "|",
     ]
@@ -147,7 +229,9 @@ def chart(series: Series, reviews: Sequence[tuple[dt.datetime, int, str]] = (), 
     if series.ended:
         lines.append(f"  ended: {series.ended}")
     elif series.due_at:
-        lines.append(f"  next follow-up due {series.due_at:%Y-%m-%d}, on the next relevant pull request")
+        lines.append(
+            f"  next follow-up due {series.due_at:%Y-%m-%d}, on the next relevant pull request"
+        )
     return "\n".join(lines)
 
 
@@ -158,18 +242,27 @@ def series_report(playbook: Playbook, script: Sequence[tuple[int, str]] = DEFAUL
         f"Spaced follow-ups for one engineer (playbook {playbook.id}; FSRS, desired retention "
         f"{playbook.reinforcement.desired_retention}; for the whole story, at most "
         f"{playbook.reinforcement.max_followups} follow-ups and "
-        f"{playbook.reinforcement.clean_reviews_to_end} clean reviews in a row to end)\n" + chart(sim.series, sim.reviews) + "\n"
+        f"{playbook.reinforcement.clean_reviews_to_end} clean reviews in a row to end)\n"
+        + chart(sim.series, sim.reviews)
+        + "\n"
     )
 
 
 def demo_playbook(playbook: Playbook) -> Playbook:
     """The playbook with room for the whole story (more follow-ups than it usually sends)."""
-    return replace(playbook, reinforcement=replace(playbook.reinforcement, max_followups=10, clean_reviews_to_end=8))
+    return replace(
+        playbook,
+        reinforcement=replace(playbook.reinforcement, max_followups=10, clean_reviews_to_end=8),
+    )
 
 
-async def series_section(store, playbooks: dict[str, Playbook], installation_id: int, now: dt.datetime) -> str:
+async def series_section(
+    store, playbooks: dict[str, Playbook], installation_id: int, now: dt.datetime
+) -> str:
     """The demo's "spaced follow-ups" section: every series on record, charted, from the store."""
-    nudges = [n for n in await store.nudges((NudgeState.POSTED,)) if n.installation_id == installation_id]
+    nudges = [
+        n for n in await store.nudges((NudgeState.POSTED,)) if n.installation_id == installation_id
+    ]
     if not nudges:
         return "Spaced follow-ups: no nudge has been posted yet.\n"
     signals = await store.signals(installation_id)
@@ -178,17 +271,25 @@ async def series_section(store, playbooks: dict[str, Playbook], installation_id:
     alerts = await store.alerts(installation_id)
     followups = await store.followups(installation_id=installation_id)
     out = ["Spaced follow-ups"]
-    for (engineer, pid) in sorted({(n.engineer.lower(), n.playbook_id) for n in nudges}):
+    for engineer, pid in sorted({(n.engineer.lower(), n.playbook_id) for n in nudges}):
         playbook = playbooks.get(pid)
         if playbook is None:
             continue
         mine = [n for n in nudges if n.engineer.lower() == engineer and n.playbook_id == pid]
         first = min(n.posted_at or n.created_at for n in mine)
         found = observations(
-            playbook, engineer, first, signals=signals, reviews=reviews, heads=heads, alerts=alerts,
+            playbook,
+            engineer,
+            first,
+            signals=signals,
+            reviews=reviews,
+            heads=heads,
+            alerts=alerts,
             skip=frozenset((n.repo, n.pr_number) for n in mine),
         )
-        for series in all_series(playbook, mine, found, [f for f in followups if f.engineer.lower() == engineer], now):
+        for series in all_series(
+            playbook, mine, found, [f for f in followups if f.engineer.lower() == engineer], now
+        ):
             out.append(chart(series))
     return "\n".join(out) + "\n"
 
@@ -196,7 +297,12 @@ async def series_section(store, playbooks: dict[str, Playbook], installation_id:
 async def followup_report(store) -> list[str]:
     """The follow-ups' part of ``python -m bot report``: counts per playbook, by state."""
     followups = await store.followups()
-    states = [FollowUpState.PLANNED, FollowUpState.POSTED, FollowUpState.DROPPED, FollowUpState.FAILED]
+    states = [
+        FollowUpState.PLANNED,
+        FollowUpState.POSTED,
+        FollowUpState.DROPPED,
+        FollowUpState.FAILED,
+    ]
     lines = ["Spaced follow-ups per playbook"]
     if not followups:
         return lines + ["(no follow-up yet)", ""]
@@ -205,13 +311,18 @@ async def followup_report(store) -> list[str]:
     for pid in sorted({f.playbook_id for f in followups}):
         mine = [f for f in followups if f.playbook_id == pid]
         rows.append(
-            [pid, *[str(sum(1 for f in mine if f.state == s)) for s in states],
-             str(len({f.engineer.lower() for f in mine if f.state == FollowUpState.POSTED}))]
+            [
+                pid,
+                *[str(sum(1 for f in mine if f.state == s)) for s in states],
+                str(len({f.engineer.lower() for f in mine if f.state == FollowUpState.POSTED})),
+            ]
         )
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
 
     return [*lines, line(header), line(["-" * w for w in widths]), *(line(r) for r in rows), ""]
 

@@ -168,22 +168,20 @@ def observations(
     """
     who = engineer.lower()
     relevant = {
-        (h.repo, h.number)
-        for h in heads
-        if h.author.lower() == who and playbook.id in h.relevant
+        (h.repo, h.number) for h in heads if h.author.lower() == who and playbook.id in h.relevant
     } - skip
     lapses: dict[tuple[str, int], Signal] = {}
     for s in signals:
         pr = (s.repo, s.pr_number)
-        if s.playbook_id == playbook.id and s.engineer.lower() == who and s.at > after and pr in relevant:
-            if pr not in lapses or s.at < lapses[pr].at:
-                lapses[pr] = s
+        mine = s.playbook_id == playbook.id and s.engineer.lower() == who
+        if mine and s.at > after and pr in relevant and (pr not in lapses or s.at < lapses[pr].at):
+            lapses[pr] = s
     first_review: dict[tuple[str, int], Review] = {}
     for r in reviews:
         pr = (r.repo, r.pr_number)
-        if r.author.lower() == who and r.at > after and pr in relevant:
-            if pr not in first_review or r.at < first_review[pr].at:
-                first_review[pr] = r
+        earliest = pr not in first_review or r.at < first_review[pr].at
+        if r.author.lower() == who and r.at > after and pr in relevant and earliest:
+            first_review[pr] = r
     found = [
         Observation(s.at, AGAIN, s.repo, s.pr_number, "comment", f"{s.reviewer}: {s.quote}")
         for s in lapses.values()
@@ -215,9 +213,17 @@ def alert_observations(
             if a.at <= after:
                 continue
             if a.action in ALERT_LAPSES:
-                found.append(Observation(a.at, AGAIN, repo, a.pr_number, "alert", f"alert {number}: {a.rule_id}"))
+                found.append(
+                    Observation(
+                        a.at, AGAIN, repo, a.pr_number, "alert", f"alert {number}: {a.rule_id}"
+                    )
+                )
             elif a.action in ALERT_FIXES:
-                found.append(Observation(a.at, GOOD, repo, a.pr_number, "alert_fixed", f"alert {number} fixed"))
+                found.append(
+                    Observation(
+                        a.at, GOOD, repo, a.pr_number, "alert_fixed", f"alert {number} fixed"
+                    )
+                )
     return found
 
 
@@ -252,7 +258,9 @@ class Series:
 
     def overdue(self, settings: Reinforcement, now: dt.datetime) -> bool:
         """Due, and it waited past ``wait_days`` for a relevant pull request."""
-        return self.due_at is not None and now >= self.due_at + dt.timedelta(days=settings.wait_days)
+        return self.due_at is not None and now >= self.due_at + dt.timedelta(
+            days=settings.wait_days
+        )
 
 
 def scheduler_for(settings: Reinforcement) -> Scheduler:
@@ -293,7 +301,11 @@ def replay(
     events: list[tuple[dt.datetime, int, object]] = [
         (_utc(o.at), 1, o) for o in found if start < _utc(o.at) <= end
     ]
-    events += [(_utc(f.posted_at or f.created_at), 0, f) for f in mine if _utc(f.posted_at or f.created_at) <= end]
+    events += [
+        (_utc(f.posted_at or f.created_at), 0, f)
+        for f in mine
+        if _utc(f.posted_at or f.created_at) <= end
+    ]
     events.sort(key=lambda e: (e[0], e[1]))
     clean_run = sent = records = 0
     last_sent: dt.datetime | None = None
@@ -304,7 +316,16 @@ def replay(
         if isinstance(item, Observation):
             card, _log = scheduler.review_card(card, _RATINGS[item.rating], review_datetime=at)
             clean_run = clean_run + 1 if item.rating == GOOD else 0
-            steps.append(Step(at, "review", item.rating, card.due, card.stability, f"#{item.pr_number} {item.source}"))
+            steps.append(
+                Step(
+                    at,
+                    "review",
+                    item.rating,
+                    card.due,
+                    card.stability,
+                    f"#{item.pr_number} {item.source}",
+                )
+            )
             if clean_run >= settings.clean_reviews_to_end:
                 ended = f"{clean_run} clean reviews in a row"
             continue
@@ -316,7 +337,9 @@ def replay(
         elif item.state in CHARGED_FOLLOWUPS:
             sent += 1
             last_sent = at
-            steps.append(Step(at, "followup", None, card.due, card.stability, f"on #{item.pr_number}"))
+            steps.append(
+                Step(at, "followup", None, card.due, card.stability, f"on #{item.pr_number}")
+            )
             if sent >= settings.max_followups:
                 ended = f"{sent} follow-ups sent, the most this playbook sends"
         else:
@@ -342,7 +365,11 @@ def current_series(
     An earlier nudge's series ends where a later nudge of the same playbook was posted.
     """
     posted = sorted(
-        (n for n in nudges if n.playbook_id == playbook.id and n.state == NudgeState.POSTED and n.posted_at),
+        (
+            n
+            for n in nudges
+            if n.playbook_id == playbook.id and n.state == NudgeState.POSTED and n.posted_at
+        ),
         key=lambda n: n.posted_at,  # type: ignore[arg-type, return-value]
     )
     if not posted:
@@ -359,7 +386,11 @@ def all_series(
 ) -> list[Series]:
     """Every series of one engineer and playbook, oldest first (for the report and the demo)."""
     posted = sorted(
-        (n for n in nudges if n.playbook_id == playbook.id and n.state == NudgeState.POSTED and n.posted_at),
+        (
+            n
+            for n in nudges
+            if n.playbook_id == playbook.id and n.state == NudgeState.POSTED and n.posted_at
+        ),
         key=lambda n: n.posted_at,  # type: ignore[arg-type, return-value]
     )
     out = []
@@ -394,7 +425,9 @@ class FollowUpDecision:
     notes: list[Note] = field(default_factory=list)
 
 
-def candidate_pull(series: Series, heads: Iterable[PullHead], playbook_id: str, now: dt.datetime) -> PullHead | None:
+def candidate_pull(
+    series: Series, heads: Iterable[PullHead], playbook_id: str, now: dt.datetime
+) -> PullHead | None:
     """The pull request a due follow-up goes to: the engineer's latest relevant push since it fell due."""
     if series.due_at is None:
         return None
@@ -417,11 +450,20 @@ def followup_budget(ctx: FollowUpContext, minutes: int) -> tuple[bool, str]:
     Follow-ups use minutes, not the count of nudges: they are one-line reminders.
     """
     sprint, role = ctx.sprint, ctx.role
-    used = sum(n.minutes for n in ctx.nudges if n.state in CHARGED_STATES and n.sprint == sprint.index)
-    used += sum(f.minutes for f in ctx.followups if f.state in CHARGED_FOLLOWUPS and f.sprint == sprint.index)
+    used = sum(
+        n.minutes for n in ctx.nudges if n.state in CHARGED_STATES and n.sprint == sprint.index
+    )
+    used += sum(
+        f.minutes
+        for f in ctx.followups
+        if f.state in CHARGED_FOLLOWUPS and f.sprint == sprint.index
+    )
     where = f"role {role.name}, sprint {sprint.start:%Y-%m-%d}..{sprint.end:%Y-%m-%d}"
     if role.minutes is not None and used + minutes > role.minutes:
-        return False, f"budget spent: {used} + {minutes} of {role.minutes} minutes ({where}); waits for the next sprint"
+        return (
+            False,
+            f"budget spent: {used} + {minutes} of {role.minutes} minutes ({where}); waits for the next sprint",
+        )
     return True, f"within budget ({where})"
 
 
@@ -502,11 +544,15 @@ def decide_followup(
     return decision
 
 
-def after_followup_failure(followup: FollowUp, reason: str, now: dt.datetime, wait_seconds: float) -> FollowUp:
+def after_followup_failure(
+    followup: FollowUp, reason: str, now: dt.datetime, wait_seconds: float
+) -> FollowUp:
     """A failed GitHub write: tried again later, or failed for good after enough attempts."""
     attempts = followup.attempts + 1
     if attempts >= MAX_FOLLOWUP_ATTEMPTS:
-        return followup.moved(FollowUpState.FAILED, f"GitHub refused it {attempts} times: {reason}", attempts=attempts)
+        return followup.moved(
+            FollowUpState.FAILED, f"GitHub refused it {attempts} times: {reason}", attempts=attempts
+        )
     return followup.moved(followup.state, reason, attempts=attempts)
 
 
@@ -514,7 +560,23 @@ def after_followup_failure(followup: FollowUp, reason: str, now: dt.datetime, wa
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset({"the", "and", "for", "with", "from", "into", "not", "never", "every", "each", "too", "add", "use"})
+_STOP = frozenset(
+    {
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "into",
+        "not",
+        "never",
+        "every",
+        "each",
+        "too",
+        "add",
+        "use",
+    }
+)
 
 
 def _file_words(files: Iterable[str]) -> set[str]:
@@ -572,7 +634,9 @@ class ReinforcementEffect:
 def reinforced_engineers(followups: Iterable[FollowUp], playbook_id: str) -> frozenset[str]:
     """Lower-case logins that got at least one posted follow-up of the playbook."""
     return frozenset(
-        f.engineer.lower() for f in followups if f.playbook_id == playbook_id and f.state == FollowUpState.POSTED
+        f.engineer.lower()
+        for f in followups
+        if f.playbook_id == playbook_id and f.state == FollowUpState.POSTED
     )
 
 
@@ -605,7 +669,9 @@ _PULL_REF = re.compile(r"^refs/pull/(\d+)/(?:merge|head)$")
 _BRANCH_REF = "refs/heads/"
 
 
-def pull_head_from_payload(payload: Mapping[str, Any], seen_at: dt.datetime) -> tuple[PullHead, bool]:
+def pull_head_from_payload(
+    payload: Mapping[str, Any], seen_at: dt.datetime
+) -> tuple[PullHead, bool]:
     """A ``pull_request`` delivery's head commit, and whether its author is a bot."""
     try:
         ref = pull_request_ref(payload)
@@ -642,14 +708,26 @@ class CodeScanningAlert:
 
     def on(self, pr_number: int, engineer: str) -> AlertEvent:
         return AlertEvent(
-            self.installation_id, self.repo, pr_number, engineer, self.number, self.rule_id,
-            self.tags, self.action, self.at,
+            self.installation_id,
+            self.repo,
+            pr_number,
+            engineer,
+            self.number,
+            self.rule_id,
+            self.tags,
+            self.action,
+            self.at,
         )
 
 
-def code_scanning_alert_from_payload(payload: Mapping[str, Any], now: dt.datetime) -> CodeScanningAlert:
+def code_scanning_alert_from_payload(
+    payload: Mapping[str, Any], now: dt.datetime
+) -> CodeScanningAlert:
     """Parse the delivery; the time is the alert's own (created, fixed, dismissed) or ``now``."""
-    if not isinstance(payload.get("installation"), Mapping) or payload["installation"].get("id") is None:
+    if (
+        not isinstance(payload.get("installation"), Mapping)
+        or payload["installation"].get("id") is None
+    ):
         raise PayloadError("payload has no installation.id")
     alert = payload.get("alert")
     if not isinstance(alert, Mapping):
@@ -673,7 +751,7 @@ def code_scanning_alert_from_payload(payload: Mapping[str, Any], now: dt.datetim
             action=action,
             at=parse_time(stamp) if stamp else now,
             pr_number=int(pull[1]) if pull else None,
-            branch=ref[len(_BRANCH_REF):] if ref.startswith(_BRANCH_REF) else None,
+            branch=ref[len(_BRANCH_REF) :] if ref.startswith(_BRANCH_REF) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, PayloadError):

@@ -197,7 +197,9 @@ _CWE_TAG = re.compile(r"(?:^|/)cwe-0*(\d+)$", re.IGNORECASE)
 def alert_matches(applies: AppliesTo, rule_id: str, tags: Iterable[str] = ()) -> bool:
     """Whether a code scanning alert's rule is one the playbook names (by rule id or CWE)."""
     rule = (rule_id or "").lower()
-    if any(glob_regex(r.lower()).match(rule) or r.lower() == rule for r in applies.code_scanning_rules):
+    if any(
+        glob_regex(r.lower()).match(rule) or r.lower() == rule for r in applies.code_scanning_rules
+    ):
         return True
     cwes = set()
     for tag in tags or ():

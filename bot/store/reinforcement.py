@@ -28,7 +28,15 @@ class ReinforcementStore:
         rows = await self.driver.fetch(
             "INSERT INTO pull_heads (installation_id, repo, number, head_sha, author, head_ref,"
             " seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-            (head.installation_id, head.repo, head.number, head.head_sha, head.author, head.head_ref, head.seen_at),
+            (
+                head.installation_id,
+                head.repo,
+                head.number,
+                head.head_sha,
+                head.author,
+                head.head_ref,
+                head.seen_at,
+            ),
         )
         return bool(rows)
 
@@ -147,9 +155,25 @@ class ReinforcementStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING RETURNING key",
             (
-                f.key, f.installation_id, f.repo, f.pr_number, f.engineer, f.playbook_id,
-                f.nudge_key, f.index, f.state.value, f.reason, f.due_at, f.created_at, f.minutes,
-                f.sprint, json.dumps(list(f.files)), f.comment_id, f.posted_at, f.attempts, now,
+                f.key,
+                f.installation_id,
+                f.repo,
+                f.pr_number,
+                f.engineer,
+                f.playbook_id,
+                f.nudge_key,
+                f.index,
+                f.state.value,
+                f.reason,
+                f.due_at,
+                f.created_at,
+                f.minutes,
+                f.sprint,
+                json.dumps(list(f.files)),
+                f.comment_id,
+                f.posted_at,
+                f.attempts,
+                now,
             ),
         )
         return bool(rows)

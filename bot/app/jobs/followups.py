@@ -52,7 +52,9 @@ log = logging.getLogger(__name__)
 RETRY = RetryPolicy(base_seconds=60, cap_seconds=3600)
 
 
-def relevant_playbooks(playbooks: Iterable[Playbook], files: PullFiles) -> dict[str, tuple[str, ...]]:
+def relevant_playbooks(
+    playbooks: Iterable[Playbook], files: PullFiles
+) -> dict[str, tuple[str, ...]]:
     """Playbook id -> matched files, for the playbooks this pull request's files are about."""
     found = {}
     for playbook in playbooks:
@@ -98,18 +100,34 @@ class FollowUps:
             try:
                 files = await self._list_files(head)
             except GITHUB_ERRORS as exc:
-                log.warning("pull=%s#%s files not read (%s); tried again later", head.repo, head.number, describe(exc))
+                log.warning(
+                    "pull=%s#%s files not read (%s); tried again later",
+                    head.repo,
+                    head.number,
+                    describe(exc),
+                )
                 continue
             playbooks = self.config.current.playbooks.playbooks
             # Matching added lines is CPU work on text anyone can write: off the event loop.
             relevant = await asyncio.to_thread(relevant_playbooks, playbooks, files)
             await self.store.record_pull_files(  # type: ignore[attr-defined]
-                head.installation_id, head.repo, head.number, head.head_sha,
-                file_count=len(files.files), complete=files.complete, relevant=relevant, now=now,
+                head.installation_id,
+                head.repo,
+                head.number,
+                head.head_sha,
+                file_count=len(files.files),
+                complete=files.complete,
+                relevant=relevant,
+                now=now,
             )
             log.info(
-                "pull=%s#%s head=%s files=%d%s relevant=%s", head.repo, head.number, head.head_sha[:7],
-                len(files.files), "" if files.complete else " (capped)", ",".join(sorted(relevant)) or "-",
+                "pull=%s#%s head=%s files=%d%s relevant=%s",
+                head.repo,
+                head.number,
+                head.head_sha[:7],
+                len(files.files),
+                "" if files.complete else " (capped)",
+                ",".join(sorted(relevant)) or "-",
             )
             read += 1
         return read
@@ -150,7 +168,9 @@ class FollowUps:
         self, installation: int, engineers: list[tuple[str, list[Nudge]]], now: dt.datetime
     ) -> int:
         config = self.config.current
-        in_force = await playbooks_in_force(self.store, config.playbooks.playbooks, installation, now)
+        in_force = await playbooks_in_force(
+            self.store, config.playbooks.playbooks, installation, now
+        )
         signals = await self.store.signals(installation)
         reviews = await self.store.reviews(installation)
         heads = await self.store.pull_heads(installation)  # type: ignore[attr-defined]
@@ -172,7 +192,13 @@ class FollowUps:
                 series_nudges = [n for n in nudges if n.playbook_id == pid]
                 first = min(n.posted_at or n.created_at for n in series_nudges)
                 found = observations(
-                    playbook, engineer, first, signals=signals, reviews=reviews, heads=heads, alerts=alerts,
+                    playbook,
+                    engineer,
+                    first,
+                    signals=signals,
+                    reviews=reviews,
+                    heads=heads,
+                    alerts=alerts,
                     skip=frozenset((n.repo, n.pr_number) for n in series_nudges),
                 )
                 series = current_series(playbook, series_nudges, found, mine_f, now)
@@ -191,12 +217,21 @@ class FollowUps:
                         made += 1
                         mine_f.append(followup)
                         log.info(
-                            "followup=%s %s engineer=%s playbook=%s index=%d pr=%s: %s", followup.key,
-                            followup.state.value, followup.engineer, pid, followup.index,
-                            followup.pr_number, followup.reason,
+                            "followup=%s %s engineer=%s playbook=%s index=%d pr=%s: %s",
+                            followup.key,
+                            followup.state.value,
+                            followup.engineer,
+                            pid,
+                            followup.index,
+                            followup.pr_number,
+                            followup.reason,
                         )
                 for note in decision.notes:
-                    marker = (series.nudge.key if series else "", str(series.next_index if series else 0), note.outcome)
+                    marker = (
+                        series.nudge.key if series else "",
+                        str(series.next_index if series else 0),
+                        note.outcome,
+                    )
                     if marker not in self._noted:
                         self._noted.add(marker)
                         notes.append(note)
@@ -239,7 +274,9 @@ class FollowUps:
         playbook = config.playbooks.get(followup.playbook_id)
         nudge = await self.store.nudge(followup.nudge_key)
         if playbook is None or nudge is None:
-            moved = followup.moved(FollowUpState.FAILED, "its playbook or nudge is no longer on record")
+            moved = followup.moved(
+                FollowUpState.FAILED, "its playbook or nudge is no longer on record"
+            )
             await self.store.update_followup(moved, now)  # type: ignore[attr-defined]
             return moved
         gh = await self.github.installation(followup.installation_id)
@@ -248,17 +285,31 @@ class FollowUps:
         comment = await self._find(gh, followup, url_vars)
         if comment is None:
             body = render_followup(followup, nudge, playbook, config.org, self.marker_key)
-            comment = await gh.post("/repos/{owner}/{repo}/issues/{n}/comments", url_vars=url_vars, data={"body": body})
-        moved = followup.moved(FollowUpState.POSTED, followup.reason, comment_id=comment["id"], posted_at=now)
+            comment = await gh.post(
+                "/repos/{owner}/{repo}/issues/{n}/comments", url_vars=url_vars, data={"body": body}
+            )
+        moved = followup.moved(
+            FollowUpState.POSTED, followup.reason, comment_id=comment["id"], posted_at=now
+        )
         await self.store.update_followup(moved, now)  # type: ignore[attr-defined]
-        log.info("followup=%s posted engineer=%s playbook=%s pr=%s comment=%s", followup.key,
-                 followup.engineer, followup.playbook_id, followup.pr_number, comment["id"])
+        log.info(
+            "followup=%s posted engineer=%s playbook=%s pr=%s comment=%s",
+            followup.key,
+            followup.engineer,
+            followup.playbook_id,
+            followup.pr_number,
+            comment["id"],
+        )
         return moved
 
     async def _find(self, gh, followup: FollowUp, url_vars: dict) -> dict | None:
         """The app's own comment carrying this follow-up's marker, if an earlier attempt posted it."""
-        for comment in await gh.getiter("/repos/{owner}/{repo}/issues/{n}/comments?per_page=100", url_vars=url_vars):
+        for comment in await gh.getiter(
+            "/repos/{owner}/{repo}/issues/{n}/comments?per_page=100", url_vars=url_vars
+        ):
             author = ((comment.get("user") or {}).get("login") or "").lower()
-            if author == self.bot_login and find_marker(comment.get("body") or "", followup.key, self.marker_key):
+            if author == self.bot_login and find_marker(
+                comment.get("body") or "", followup.key, self.marker_key
+            ):
                 return comment
         return None

@@ -35,13 +35,21 @@ async def code_scanning_alert(event: sansio.Event, deps: HandlerDeps) -> None:
     alert = code_scanning_alert_from_payload(event.data, deps.clock())
     heads = []
     if alert.pr_number is not None:
-        heads = [h for h in await deps.store.pull_heads(alert.installation_id, repo=alert.repo) if h.number == alert.pr_number]
+        heads = [
+            h
+            for h in await deps.store.pull_heads(alert.installation_id, repo=alert.repo)
+            if h.number == alert.pr_number
+        ]
     elif alert.branch:
-        heads = await deps.store.pull_heads(alert.installation_id, repo=alert.repo, head_ref=alert.branch)
+        heads = await deps.store.pull_heads(
+            alert.installation_id, repo=alert.repo, head_ref=alert.branch
+        )
     if not heads:
         log.info(
             "delivery=%s code scanning alert %s in %s is on no pull request we know; not counted",
-            event.delivery_id, alert.number, alert.repo,
+            event.delivery_id,
+            alert.number,
+            alert.repo,
         )
         return
     head = heads[-1]  # the pull request most recently pushed on that branch
