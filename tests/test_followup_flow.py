@@ -290,3 +290,11 @@ async def test_a_held_out_engineer_gets_no_follow_up(tmp_path, github, clock, rs
             await bot.worker.tick()
         assert await bot.store.followups() == []
         assert all(followup_comments(bot, pr) == [] for pr in (8, 9, 10))
+
+
+async def test_an_alert_delivery_without_an_installation_fails_with_its_reason(bot):
+    payload = fixture_payload("code_scanning_alert.reopened")  # GitHub's example has none
+    await bot.deliver("code_scanning_alert", payload, delivery_id="no-installation")
+    await bot.worker.drain()
+    [failed] = [d for d in await bot.store.deliveries() if d.id == "no-installation"]
+    assert failed.status == "failed" and "installation.id" in failed.error

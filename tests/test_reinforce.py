@@ -624,3 +624,9 @@ def test_simulate_series_prints_the_chart(capsys):
         and "ended: 8 clean reviews in a row" in out
     )
     assert main(["simulate", "--series", "--playbook", "no-such"]) == 2
+
+
+def test_the_follow_up_goes_on_a_later_pull_request_not_the_nudges_own():
+    series = due_series()
+    own = replace(head(1, day(5)), number=series.nudge.pr_number)
+    assert decide_followup(series, [own], ctx(now=day(5)), day(5)).followups == []

@@ -432,10 +432,12 @@ def candidate_pull(
     if series.due_at is None:
         return None
     who = series.nudge.engineer.lower()
+    nudged_on = (series.nudge.repo, series.nudge.pr_number)
     fitting = [
         h
         for h in heads
         if h.author.lower() == who
+        and (h.repo, h.number) != nudged_on  # a later pull request, not the one the nudge is on
         and h.installation_id == series.nudge.installation_id
         and playbook_id in h.relevant
         and not h.closed
