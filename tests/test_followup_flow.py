@@ -298,3 +298,73 @@ async def test_an_alert_delivery_without_an_installation_fails_with_its_reason(b
     await bot.worker.drain()
     [failed] = [d for d in await bot.store.deliveries() if d.id == "no-installation"]
     assert failed.status == "failed" and "installation.id" in failed.error
+
+
+async def review_of(bot, pr: int, body: str, reviewer: str = "bob") -> None:
+    bot.clock.advance(hours=4)
+    await bot.deliver(
+        "pull_request_review", bot.review(pr=pr, author="alice", reviewer=reviewer, body=body)
+    )
+    await bot.worker.drain()
+
+
+async def test_months_of_clean_reviews_space_the_follow_ups_out_and_end_the_series(bot):
+    await nudged(bot)
+    intervals = []
+    for pr, days in enumerate((3, 5, 8, 12, 18), start=20):
+        bot.clock.advance(days=days)
+        await push(bot, pr, {f"src/db/q{pr}.py": QUERY_PATCH})
+        await review_of(bot, pr, "Looks good to me.")
+        due = await next_due(bot)
+        intervals.append(None if due is None else (due - bot.clock()).days)
+    # Each clean review pushes the next follow-up further out; the fifth ends the series.
+    assert intervals[-1] is None and all(intervals[:-1]), intervals
+    assert intervals[:-1] == sorted(intervals[:-1]) and intervals[-2] > 3 * intervals[0]
+    [first] = await bot.store.followups()
+    assert first.pr_number == 20 and len(followup_comments(bot, 20)) == 1
+    bot.clock.advance(days=60)
+    await push(bot, 40, {"src/db/late.py": QUERY_PATCH})
+    await bot.worker.tick()
+    assert followup_comments(bot, 40) == [] and len(await bot.store.followups()) == 1
+
+
+async def test_comments_that_come_back_bring_the_follow_ups_closer(bot):
+    await nudged(bot)
+    bot.clock.advance(days=3)
+    await push(bot, 20, {"src/db/a.py": QUERY_PATCH})
+    await review_of(bot, 20, "Looks good.")
+    bot.clock.advance(days=4)
+    await push(bot, 21, {"src/db/b.py": QUERY_PATCH})
+    await review_of(bot, 21, "Fine by me.")
+    [first] = await bot.store.followups()
+    due_clean = await next_due(bot)
+    bot.clock.advance(days=4)
+    await push(bot, 22, {"src/db/c.py": QUERY_PATCH})
+    await review_of(
+        bot, 22, "This concatenates user input into the SQL string; use bind params.", "erin"
+    )
+    due_lapse = await next_due(bot)
+    assert due_lapse < due_clean and (due_lapse - bot.clock()).days <= 3
+    assert first.pr_number == 20
+    bot.clock.advance(days=3)
+    await push(bot, 23, {"src/db/d.py": QUERY_PATCH})
+    assert len(followup_comments(bot, 23)) == 1  # the second follow-up, weeks before it was due
+    assert bot.clock() < due_clean
+
+
+async def next_due(bot):
+    from bot.core.reinforce import current_series, observations
+
+    playbook = bot.service.config.current.playbooks.get("sql-injection")
+    nudges = await bot.store.nudges((NudgeState.POSTED,))
+    found = observations(
+        playbook,
+        "alice",
+        nudges[0].posted_at,
+        signals=await bot.store.signals(INSTALLATION),
+        reviews=await bot.store.reviews(INSTALLATION),
+        heads=await bot.store.pull_heads(INSTALLATION),
+        skip=frozenset({(f"{OWNER}/{REPO}", 7)}),
+    )
+    series = current_series(playbook, nudges, found, await bot.store.followups(), bot.clock())
+    return series.due_at
