@@ -630,3 +630,24 @@ def test_the_follow_up_goes_on_a_later_pull_request_not_the_nudges_own():
     series = due_series()
     own = replace(head(1, day(5)), number=series.nudge.pr_number)
     assert decide_followup(series, [own], ctx(now=day(5)), day(5)).followups == []
+
+
+def test_the_effect_of_follow_ups_from_the_kill_switchs_outcomes():
+    from bot.core.outcome import Outcome, Tally
+    from bot.core.reinforce import reinforcement_effect_of
+
+    def outcome(engineer, group, before, after):
+        return Outcome(engineer, SQL.id, group, T0, Tally(4, before), Tally(4, after))
+
+    outcomes = [
+        outcome("dana", "nudged", 4, 0),
+        outcome("eli", "nudged", 4, 2),
+        outcome("hal", "holdout", 4, 4),
+    ]
+    posted = FollowUp(
+        "f" * 16, 1, "acme/shop", 9, "dana", SQL.id, "n", 1, FollowUpState.POSTED, "", T0, T0
+    )
+    effect = reinforcement_effect_of(SQL.id, outcomes, [posted])
+    assert (effect.reinforced.engineers, effect.nudge_only.engineers) == (1, 1)  # held out: neither
+    assert effect.difference == pytest.approx(-0.5)
+    assert reinforcement_effect_of(SQL.id, outcomes, [posted], min_prs=5).reinforced.engineers == 0

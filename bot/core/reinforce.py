@@ -40,10 +40,10 @@ from fsrs import Card, Rating, Scheduler, State
 
 from bot.core.budget import Sprint
 from bot.core.events import PayloadError, parse_time, pull_request_ref
-from bot.core.holdout import HOLDOUT
+from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.nudges import CHARGED_STATES, Note, Nudge, NudgeState, Signal
 from bot.core.org import Role
-from bot.core.outcome import Review
+from bot.core.outcome import Outcome, Review
 from bot.core.playbook import Playbook, Reinforcement
 from bot.core.relevance import LANGUAGES, alert_matches
 
@@ -662,6 +662,25 @@ def reinforcement_effect(
     yes = [c for e, c in changes.items() if e.lower() in reinforced]
     no = [c for e, c in changes.items() if e.lower() not in reinforced]
     return ReinforcementEffect(playbook_id, group(yes), group(no))
+
+
+def reinforcement_effect_of(
+    playbook_id: str,
+    outcomes: Iterable[Outcome],
+    followups: Iterable[FollowUp],
+    *,
+    min_prs: int = 0,
+) -> ReinforcementEffect:
+    """:func:`reinforcement_effect` over the kill switch's outcomes (the nudged group only).
+
+    ``min_prs`` keeps only outcomes with that many reviewed pull requests in both periods.
+    """
+    changes = {
+        o.engineer.lower(): o.change
+        for o in outcomes
+        if o.playbook_id == playbook_id and o.group == NUDGED and o.enough(min_prs)
+    }
+    return reinforcement_effect(playbook_id, changes, followups)
 
 
 # ------------------------------------------------------------------------------- payloads
