@@ -24,6 +24,7 @@ from bot.app.config import ConfigHolder, load_config
 from bot.app.deps import HandlerDeps, Touched
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
+from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import NudgeClaims, Outbox
 from bot.app.jobs.reactions import ReactionPolls
 from bot.app.jobs.schedule import Scheduler
@@ -116,6 +117,10 @@ async def build_service(
                 store=store, github=github, config=config, metrics=metrics, teams=teams, claims=claims, outbox=outbox
             )
             evaluations = EvaluationJob(store=store, github=github, config=config)
+            followups = FollowUps(
+                store=store, github=github, config=config, teams=teams, holder=name, rng=rng,
+                marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
+            )
             sync = None
             org = in_force.org
             if org.playbooks_repo:
@@ -130,7 +135,7 @@ async def build_service(
             )
             scheduler = Scheduler(
                 store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
-                reactions=reactions, evaluations=evaluations, config_sync=sync,
+                reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
             )
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,

@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep.add_argument("--database-url", help="defaults to DATABASE_URL")
     sim = sub.add_parser("simulate", help="the kill switch over a synthetic organisation, no I/O")
     simulate_arguments(sim)
+    sim.add_argument("--series", action="store_true",
+                     help="instead: one engineer's spaced follow-ups over months, as a text chart")
+    sim.add_argument("--playbook", default="sql-injection", help="with --series: which playbook")
     args = parser.parse_args(argv)
 
     if args.command == "validate":

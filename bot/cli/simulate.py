@@ -50,6 +50,10 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
 
 def simulate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run the kill switch over a synthetic organisation and print what it decided."""
+    if getattr(args, "series", False):
+        from bot.cli.series import simulate_series_command
+
+        return simulate_series_command(args, out or sys.stdout)
     from bot.simulation import DEFAULT_EFFECTS, Scenario, many_effects, report, simulate
 
     effects = dict(args.effect) if args.effect else dict(DEFAULT_EFFECTS)

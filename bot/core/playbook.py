@@ -23,6 +23,7 @@ from bot.core.patterns import (
     compiled,
     pattern_info,
 )
+from bot.core.relevance import LANGUAGES, AppliesTo, glob_problem
 from bot.core.yamlcheck import (
     Document,
     Field,
@@ -32,6 +33,7 @@ from bot.core.yamlcheck import (
     https_url,
     in_range,
     not_empty,
+    one_of,
     parse_yaml,
 )
 
@@ -64,6 +66,18 @@ class NudgeContent:
 
 
 @dataclass(frozen=True)
+class Reinforcement:
+    """Spaced follow-ups after a posted nudge (see bot.core.reinforce and the README)."""
+
+    enabled: bool = True
+    desired_retention: float = 0.9  # FSRS: the chance of remembering aimed for at each follow-up
+    max_followups: int = 5
+    clean_reviews_to_end: int = 5  # this many clean reviews in a row end the series
+    wait_days: int = 21  # a due follow-up with no relevant pull request is dropped after this
+    minutes: int = 1  # what a follow-up costs of the sprint budget
+
+
+@dataclass(frozen=True)
 class Playbook:
     """One recurring issue: how to recognise it, when to act, and what to send."""
 
@@ -87,6 +101,8 @@ class Playbook:
     # Kill-switch state, set by ``killswitch.in_force`` (never read from YAML): when the last
     # evaluation kept the playbook, its holdout shrinks to the org's ``holdout_share_kept``.
     kept_since: dt.datetime | None = None
+    reinforcement: Reinforcement = field(default_factory=Reinforcement)
+    applies_to: AppliesTo = field(default_factory=AppliesTo)
 
 
 @dataclass
@@ -195,6 +211,61 @@ SCHEMA: dict[str, Field] = {
 }
 
 
+def _glob_check(value: str) -> str | None:
+    return glob_problem(value)
+
+
+def _cwe_check(value: int) -> str | None:
+    return None if 1 <= value <= 9999 else f"must be a CWE number like 89 (for CWE-89), found {value}"
+
+
+SCHEMA["reinforcement"] = Field(
+    "mapping",
+    children={
+        "enabled": Field("bool", example="true"),
+        "desired_retention": Field(
+            "number",
+            example="0.9",
+            checks=(
+                lambda v: None
+                if 0.7 <= v <= 0.97
+                else f"must be between 0.7 and 0.97, found {v}; write a share like 0.9 "
+                "(a higher share brings follow-ups sooner)",
+            ),
+        ),
+        "max_followups": Field(
+            "int", example="5", checks=(in_range(1, 12, "follow-ups", 5),)
+        ),
+        "clean_reviews_to_end": Field(
+            "int", example="5", checks=(in_range(1, 20, "clean reviews", 5),)
+        ),
+        "wait_days": Field(
+            "int", example="21", checks=(in_range(1, MAX_DAYS, "days (a year)", 21),)
+        ),
+        "minutes": Field("int", example="1", checks=(at_least(1),)),
+    },
+)
+SCHEMA["applies_to"] = Field(
+    "mapping",
+    children={
+        "paths": Field("list", item=Field("text", example="'src/**/*.py'", checks=(_glob_check,))),
+        "exclude_paths": Field(
+            "list", item=Field("text", example="'tests/**'", checks=(_glob_check,))
+        ),
+        "languages": Field(
+            "list", item=Field("text", example="python", checks=(one_of(sorted(LANGUAGES)),))
+        ),
+        "added_lines": Field("list", item=_PATTERN),
+        "code_scanning": Field(
+            "mapping",
+            children={
+                "rules": Field("list", item=Field("text", example="'py/sql-injection'")),
+                "cwe": Field("list", item=Field("int", example="89", checks=(_cwe_check,))),
+            },
+        ),
+    },
+)
+
 def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
     """Parse and validate one playbook file's text (pure: no file access)."""
     doc, problems = parse_yaml(text, file)
@@ -217,6 +288,7 @@ def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]
         return None, problems
     playbook = _build(data, file)
     problems += _check_examples(playbook, doc)
+    problems += _check_reinforcement(playbook, doc)
     if problems:
         return None, problems
     return playbook, []
@@ -255,7 +327,54 @@ def _build(data: dict, file: str) -> Playbook:
         evaluation_pre_days=(data.get("evaluation") or {}).get("pre_days", 90),
         evaluation_stop_early=bool((data.get("evaluation") or {}).get("stop_early", True)),
         source=file,
+        reinforcement=_reinforcement(data.get("reinforcement") or {}, nudge.get("minutes", 2)),
+        applies_to=_applies_to(data.get("applies_to") or {}),
     )
+
+
+def _reinforcement(block: dict, nudge_minutes: int) -> Reinforcement:
+    default = Reinforcement()
+    return Reinforcement(
+        enabled=bool(block.get("enabled", True)),
+        desired_retention=float(block.get("desired_retention", default.desired_retention)),
+        max_followups=block.get("max_followups", default.max_followups),
+        clean_reviews_to_end=block.get("clean_reviews_to_end", default.clean_reviews_to_end),
+        wait_days=block.get("wait_days", default.wait_days),
+        minutes=block.get("minutes", min(default.minutes, nudge_minutes)),
+    )
+
+
+def _applies_to(block: dict) -> AppliesTo:
+    scanning = block.get("code_scanning") or {}
+    return AppliesTo(
+        paths=tuple(p.strip() for p in block.get("paths") or ()),
+        exclude_paths=tuple(p.strip() for p in block.get("exclude_paths") or ()),
+        languages=tuple(block.get("languages") or ()),
+        added_lines=tuple(block.get("added_lines") or ()),
+        code_scanning_rules=tuple(r.strip() for r in scanning.get("rules") or ()),
+        cwe=tuple(scanning.get("cwe") or ()),
+    )
+
+
+def _check_reinforcement(playbook: Playbook, doc: Document) -> list[Problem]:
+    minutes = playbook.reinforcement.minutes
+    if minutes >= playbook.nudge.minutes and playbook.nudge.minutes > 1:
+        return [
+            doc.problem(
+                ("reinforcement", "minutes"),
+                f"a follow-up must cost less than the nudge ({playbook.nudge.minutes} min); "
+                f"write minutes: {max(1, playbook.nudge.minutes // 2)}",
+            )
+        ]
+    if minutes > playbook.nudge.minutes:
+        return [
+            doc.problem(
+                ("reinforcement", "minutes"),
+                f"a follow-up cannot cost more than the nudge ({playbook.nudge.minutes} min); "
+                "write minutes: 1",
+            )
+        ]
+    return []
 
 
 def _day(value: dt.date | None) -> dt.date | None:
