@@ -8,14 +8,16 @@ the demo's own, so four weeks pass in a moment.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
+import sys
 import tempfile
-import textwrap
 import time
 import uuid
 from collections import Counter
@@ -26,12 +28,19 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
-from bot.app.settings import PACKAGE_ROOT, Settings
+from bot.app.settings import SHIPPED_PLAYBOOKS, Settings
 from bot.app.wiring import build_service
 from bot.core.org import OrgSettings, Role
 from bot.core.render import MARKER_RE
-from bot.testing.clock import ManualClock
-from bot.testing.fakegithub import FakeGitHub, app_keypair
+
+try:
+    from bot.testing.clock import ManualClock
+    from bot.testing.fakegithub import FakeGitHub, app_keypair
+except ImportError as missing:  # the stand-in GitHub's dependencies are the 'demo' extra
+    FakeGitHub = None  # type: ignore[assignment,misc]
+    MISSING = missing.name
+else:
+    MISSING = None
 
 APP_ID = 1
 INSTALLATION = 1
@@ -51,7 +60,15 @@ ORG = OrgSettings(
     holdout_share=0.2,
     holdout_seed="demo-4",
     cosign_expiry_days=7,
+    evidence_repo=f"{OWNER}/learning-evidence",
+    about_url="https://wiki.acme.example/learning-nudges",
 )
+TITLES = {
+    101: "Search orders by customer name", 102: "Filter orders by status", 103: "Export invoices as CSV",
+    104: "Admin: look up users by email", 105: "Send order confirmations through the mail API",
+    106: "Retry failed payment webhooks", 107: "Nightly cleanup of stale carts",
+}
+EVIDENCE_DAY = 70  # the first evaluation windows (60 days from each first nudge) have closed
 
 
 @dataclass
@@ -134,15 +151,27 @@ class _Printer:
             self.out.write(text + "\n")
 
 
-def _excerpt(body: str, width: int = 88) -> list[str]:
-    visible = MARKER_RE.sub("", body).strip()
-    lines = []
-    for raw in visible.splitlines()[:7]:
-        lines += textwrap.wrap(raw, width) or [""]
-    return lines[:9]
+HIDDEN = re.compile(r"<!-- learning-nudge[^>]*-->")
 
 
-async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
+def _whole(body: str) -> list[str]:
+    """Every line of a posted body as people read it (the hidden marker left out)."""
+    return HIDDEN.sub("", body).strip().splitlines()
+
+
+def main(*, quiet: bool = False, html: Path | None = None) -> int:
+    """``python -m bot demo``."""
+    if FakeGitHub is None:
+        print(
+            f"learning-nudges: the demo needs the stand-in GitHub's dependencies ({MISSING} is "
+            "missing): pip install 'learning-nudges[demo]' (in a checkout: pip install -e '.[demo]')",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(run_demo(sys.stdout, quiet=quiet, html=html))
+
+
+async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None) -> int:
     began = time.perf_counter()
     # The story prints every decision itself; the operational log would only repeat it.
     logging.getLogger("bot").addHandler(logging.NullHandler())
@@ -154,6 +183,7 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
     fake = FakeGitHub(app_id=APP_ID, public_key_pem=public, now=clock)
     fake.add_installation(INSTALLATION, OWNER)
     fake.add_repo(OWNER, REPO, installation_id=INSTALLATION)
+    fake.add_repo(OWNER, "learning-evidence", installation_id=INSTALLATION)
     base_url = await fake.start()
     tally: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,7 +193,7 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
             private_key=private,
             github_api_url=base_url,
             database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
-            playbooks_dir=PACKAGE_ROOT / "playbooks",
+            playbooks_dir=SHIPPED_PLAYBOOKS,
             run_worker=False,
         )
         async with build_service(settings, clock=clock, sleep=clock.sleep) as service:
@@ -178,12 +208,21 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
                 f"server on {url}, GitHub stand-in on {base_url}")
             say("Team: alice and dave are juniors (2 nudges a sprint), bob and erin seniors; carol leads them.")
             say("Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge.")
+            shown: dict[str, Any] = {"notes": 0, "comments": {}, "reactions": set(), "pulls": set()}
             try:
                 async with aiohttp.ClientSession() as http:
-                    await _play(STORY, say, clock, fake, service, http, url, webhook_secret, tally)
+                    await _play(STORY, say, clock, fake, service, http, url, webhook_secret, tally, shown)
+                await _evidence(say, clock, fake, service, tally)
             finally:
                 await runner.cleanup()
             nudges = await service.store.nudges()
+            if html is not None:
+                from bot.cli.demo_page import write_page
+
+                authors = {s.pr: s.author for s in STORY if s.pr}
+                pulls = {n: (authors[n], TITLES.get(n, f"Change {n}")) for n in sorted(shown["pulls"])}
+                write_page(html, fake, OWNER, REPO, pulls, f"{OWNER}/learning-evidence")
+                say(f"The pull requests as GitHub would show them: {html}")
     await fake.close()
     states = Counter(n.state.value for n in nudges)
     elapsed = time.perf_counter() - began
@@ -192,7 +231,7 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
         f"({tally['cosigned']} after a lead's co-sign), {states['held_out']} held out, "
         f"{states['suppressed_budget']} over budget, {tally['silent']} silences explained, "
         f"{tally['refused']} forged refused, {tally['failed']} malformed recorded, "
-        f"{tally['duplicates']} duplicate posts; {elapsed:.1f}s"
+        f"{tally['evidence']} evidence issues, {tally['duplicates']} duplicate posts; {elapsed:.1f}s"
     )
     say()
     out.write(summary + "\n")
@@ -202,11 +241,10 @@ async def run_demo(out: TextIO, *, quiet: bool = False) -> int:
     return 0
 
 
-async def _play(story, say, clock, fake, service, http, url, secret, tally) -> None:
+async def _play(story, say, clock, fake, service, http, url, secret, tally, shown) -> None:
     last: dict[str, Any] = {}
     comment_ids = iter(range(5001, 9999))
-    pulls: set[int] = set()
-    shown = {"notes": 0, "comments": set(), "reactions": set()}
+    pulls: set[int] = shown["pulls"]
     for step in story:
         clock.now = START + dt.timedelta(days=step.day)
         say()
@@ -215,7 +253,7 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally) -> N
         status: int | None = None
         if step.kind == "comment":
             if step.pr not in pulls:
-                fake.add_pull(OWNER, REPO, step.pr, author=step.author)
+                fake.add_pull(OWNER, REPO, step.pr, author=step.author, title=TITLES.get(step.pr))
                 pulls.add(step.pr)
             cid = next(comment_ids)
             fake.add_review_comment(OWNER, REPO, step.pr, comment_id=cid, user=step.reviewer, body=step.body,
@@ -244,16 +282,38 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally) -> N
             say("    bot: already stored under this delivery id; nothing decided or posted again")
         await _explain(say, service, shown, tally)
         for comment in _bot_comments(fake, pulls):
-            if comment["id"] in shown["comments"]:
+            before = shown["comments"].get(comment["id"])
+            if before == comment["body"]:
                 continue
-            shown["comments"].add(comment["id"])
-            where = "a reply in the review thread of" if comment.get("in_reply_to_id") else "a comment on"
-            say(f"    ✉ bot posted {where} PR #{comment['_pr']}:")
-            for line in _excerpt(comment["body"]):
+            shown["comments"][comment["id"]] = comment["body"]
+            if before is None:
+                where = "a reply in the review thread of" if comment.get("in_reply_to_id") else "a comment on"
+                say(f"    ✉ bot posted {where} PR #{comment['_pr']}:")
+            else:
+                say(f"    ✎ bot edited its comment on PR #{comment['_pr']} into a record of the outcome:")
+            for line in _whole(comment["body"]):
                 say(f"      │ {line}")
     markers = [MARKER_RE.search(c["body"]) for c in _bot_comments(fake, pulls)]
     per_key = Counter((m.group("kind"), m.group("key")) for m in markers if m)
     tally["duplicates"] = sum(n - 1 for n in per_key.values())
+
+
+async def _evidence(say, clock, fake, service, tally: Counter) -> None:
+    """Weeks later: the kill switch's daily job closes the first window and writes its evidence."""
+    clock.now = START + dt.timedelta(days=EVIDENCE_DAY)
+    say()
+    say(f"▸ Day {EVIDENCE_DAY} ({clock.now:%a %d %b}): the kill switch's daily job; the first "
+        "evaluation windows (60 days) have closed")
+    await service.worker.tick()
+    issues = [i for i in fake.issues(OWNER, "learning-evidence") if "learning-nudge-evidence:" in (i.get("body") or "")]
+    tally["evidence"] = len(issues)
+    for issue in issues[:1]:
+        say(f"    ✉ bot opened issue #{issue['number']} in {OWNER}/learning-evidence: {issue['title']}")
+        for line in _whole(issue["body"]):
+            say(f"      │ {line}")
+    if len(issues) > 1:
+        say(f"    (and {len(issues) - 1} more, one per playbook: "
+            + ", ".join(f"#{i['number']} {i['title']}" for i in issues[1:]) + ")")
 
 
 LABELS = {

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
+
+from tabulate import tabulate
 
 from bot.app.config import load_config
 from bot.core.evidence import describe
@@ -27,6 +32,15 @@ COLUMNS = [
 ]
 
 
+DECISION_HEADERS = [
+    "planned", "held\nout", "over\nbudget", "no\nlead", "awaiting\nco-sign", "vetoed",
+    "expired", "posted", "failed",
+]
+FEEDBACK_HEADERS = ["👍\nengineer", "👎\nengineer", "lead\nreactions", "not\ncounted"]
+WIDTH = 80
+RED, BOLD, RESET = "\033[31m", "\033[1m", "\033[0m"
+
+
 def _rows(groups: dict[str, list[Nudge]], feedback: dict[str, Counter]) -> list[list[str]]:
     rows = []
     for name in sorted(groups):
@@ -41,13 +55,26 @@ def _rows(groups: dict[str, list[Nudge]], feedback: dict[str, Counter]) -> list[
     return rows
 
 
-def _table(title: str, rows: list[list[str]]) -> str:
-    header = [title] + [label for label, _ in COLUMNS] + ["👍 engineer", "👎 engineer", "lead reactions", "not counted"]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    out = [line(header), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows] or ["(nothing yet)"]
-    return "\n".join(out)
+def _clip(name: str, width: int = 22) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _table(title: str, rows: list[list[str]], color: bool = False) -> str:
+    """Decisions, then feedback, each a table that fits in 80 columns."""
+    if not rows:
+        return "(nothing yet)"
+    decisions = [[_clip(r[0])] + r[1 : 1 + len(COLUMNS)] for r in rows]
+    feedback = [[_clip(r[0])] + r[1 + len(COLUMNS) :] for r in rows]
+    if color:
+        failed = len(COLUMNS)  # the last decision column
+        for row in decisions:
+            if row[failed] != "0":
+                row[failed] = f"{RED}{row[failed]}{RESET}"
+    parts = []
+    for headers, body in ((DECISION_HEADERS, decisions), (FEEDBACK_HEADERS, feedback)):
+        parts.append(tabulate(body, headers=[title, *headers], tablefmt="simple", disable_numparse=True,
+                              colalign=("left",) + ("right",) * len(headers)))
+    return "\n\n".join(parts)
 
 
 def _feedback(nudges: Iterable[Nudge], reactions: list[ReactionRecord], group_of) -> dict[str, Counter]:
@@ -67,8 +94,9 @@ def _feedback(nudges: Iterable[Nudge], reactions: list[ReactionRecord], group_of
     return counts
 
 
-async def build_report(store: Store, org: OrgSettings | None = None) -> str:
+async def build_report(store: Store, org: OrgSettings | None = None, *, color: bool = False) -> str:
     org = org or OrgSettings()
+    head = (lambda text: f"{BOLD}{text}{RESET}") if color else (lambda text: text)
     nudges = await store.nudges()
     reactions = await store.reactions()
     by_playbook: dict[str, list[Nudge]] = defaultdict(list)
@@ -85,14 +113,14 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
         by_role[org.role_of(n.engineer).name].append(n)
         by_team[team_of(n)].append(n)
     parts = [
-        "Nudge decisions per playbook",
-        _table("playbook", _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id))),
+        head("Nudge decisions per playbook"),
+        _table("playbook", _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id)), color),
         "",
-        "Nudge decisions per role",
-        _table("role", _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name))),
+        head("Nudge decisions per role"),
+        _table("role", _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name)), color),
         "",
-        "Nudge decisions per team",
-        _table("team", _rows(by_team, _feedback(nudges, reactions, team_of))),
+        head("Nudge decisions per team"),
+        _table("team", _rows(by_team, _feedback(nudges, reactions, team_of)), color),
         "",
     ]
     parts += await kill_switch_report(store)
@@ -108,15 +136,59 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
-async def _report(database_url: str, playbooks_dir: Path, out: TextIO) -> None:
-
+async def _report(database_url: str, playbooks_dir: Path, out: TextIO, *, color: bool = False) -> None:
     in_force, _problems = load_config(playbooks_dir)
     org = in_force.org
     store = await open_store(database_url)
     try:
-        out.write(await build_report(store, org))
+        out.write(await build_report(store, org, color=color))
     finally:
         await store.close()
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    if database_url.startswith("sqlite:///"):
+        return Path(database_url.removeprefix("sqlite:///"))
+    return None
+
+
+def main(database_url: str | None, color: str = "auto", out: TextIO = sys.stdout) -> int:
+    """``python -m bot report``: read-only; 1 when there is no database to read."""
+    import logging
+
+    from bot.app.settings import DEFAULT_DATABASE_URL, SHIPPED_PLAYBOOKS, SettingsError
+    from bot.cli.serve import open_checked
+
+    logging.getLogger("bot").addHandler(logging.NullHandler())
+    logging.getLogger("bot").propagate = False  # configuration problems are validate's to print
+    url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    path = sqlite_path(url)
+    if url == "sqlite://" or (path is not None and not path.is_file()):
+        print(
+            f"learning-nudges: no database at {path or 'memory'} ({url}); nothing to report. "
+            "Give the deployment's with --database-url or DATABASE_URL",
+            file=sys.stderr,
+        )
+        return 1
+    playbooks = Path(os.environ.get("PLAYBOOKS_DIR") or SHIPPED_PLAYBOOKS)
+    colored = color == "always" or (
+        color == "auto" and out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    )
+
+    async def run() -> None:
+        in_force, _problems = await asyncio.to_thread(load_config, playbooks) if playbooks.is_dir() else (None, [])
+        store = await open_checked(url)
+        try:
+            out.write(await build_report(store, in_force.org if in_force else None, color=colored))
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except SettingsError as exc:
+        print(f"learning-nudges: cannot report: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def kill_switch_report(store: Store) -> list[str]:
