@@ -32,13 +32,16 @@ COLUMNS = [
 ]
 
 
-DECISION_HEADERS = [
-    "planned", "held\nout", "over\nbudget", "no\nlead", "awaiting\nco-sign", "vetoed",
-    "expired", "posted", "failed",
-]
-FEEDBACK_HEADERS = ["👍\nengineer", "👎\nengineer", "lead\nreactions", "not\ncounted"]
 WIDTH = 80
+NAME_WIDTH = 22
 RED, BOLD, RESET = "\033[31m", "\033[1m", "\033[0m"
+# Two tables per grouping, each within 80 columns: what was decided, then what was not sent and
+# the feedback. Indexes are into a row of _rows: name, the COLUMNS, then the four feedback counts.
+DECIDED = [("all", 1), ("posted", 8), ("awaiting\nco-sign", 5), ("vetoed", 6), ("expired", 7), ("failed", 9)]
+NOT_SENT = [
+    ("held\nout", 2), ("over\nbudget", 3), ("no\nlead", 4), ("helped", 10), ("did not\nhelp", 11),
+    ("lead\nreact.", 12), ("not\ncounted", 13),
+]
 
 
 def _rows(groups: dict[str, list[Nudge]], feedback: dict[str, Counter]) -> list[list[str]]:
@@ -55,25 +58,34 @@ def _rows(groups: dict[str, list[Nudge]], feedback: dict[str, Counter]) -> list[
     return rows
 
 
-def _clip(name: str, width: int = 22) -> str:
+def _clip(name: str, width: int = NAME_WIDTH) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def _tabulate(rows: list[list[str]], headers: list[str]) -> str:
+    import tabulate as module
+
+    padding, module.MIN_PADDING = module.MIN_PADDING, 0  # two spaces between columns are enough
+    try:
+        return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
+                        colalign=("left",) + ("right",) * (len(headers) - 1))
+    finally:
+        module.MIN_PADDING = padding
+
+
 def _table(title: str, rows: list[list[str]], color: bool = False) -> str:
-    """Decisions, then feedback, each a table that fits in 80 columns."""
+    """What was decided, then what was not sent and the feedback; each fits in 80 columns."""
     if not rows:
         return "(nothing yet)"
-    decisions = [[_clip(r[0])] + r[1 : 1 + len(COLUMNS)] for r in rows]
-    feedback = [[_clip(r[0])] + r[1 + len(COLUMNS) :] for r in rows]
-    if color:
-        failed = len(COLUMNS)  # the last decision column
-        for row in decisions:
-            if row[failed] != "0":
-                row[failed] = f"{RED}{row[failed]}{RESET}"
     parts = []
-    for headers, body in ((DECISION_HEADERS, decisions), (FEEDBACK_HEADERS, feedback)):
-        parts.append(tabulate(body, headers=[title, *headers], tablefmt="simple", disable_numparse=True,
-                              colalign=("left",) + ("right",) * len(headers)))
+    for columns in (DECIDED, NOT_SENT):
+        body = []
+        for row in rows:
+            cells = [_clip(row[0])] + [row[i] for _, i in columns]
+            if color and columns is DECIDED and row[9] != "0":
+                cells[-1] = f"{RED}{cells[-1]}{RESET}"
+            body.append(cells)
+        parts.append(_tabulate(body, [title] + [label for label, _ in columns]))
     return "\n\n".join(parts)
 
 
