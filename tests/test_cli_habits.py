@@ -155,3 +155,32 @@ def test_report_is_coloured_on_a_terminal_only(tmp_path):
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert "\033[" not in no_color.stdout
+
+
+def test_env_example_names_every_setting_and_loads():
+    from dotenv import dotenv_values
+
+    from bot.app.settings import PACKAGE_ROOT, SETTINGS_HELP
+
+    text = (PACKAGE_ROOT / ".env.example").read_text()
+    for name, _ in SETTINGS_HELP:
+        assert f"\n{name}=" in text or f"\n# {name}=" in text, name
+    values = dotenv_values(PACKAGE_ROOT / ".env.example")
+    assert values["PRIVATE_KEY"].startswith("-----BEGIN RSA PRIVATE KEY-----\n")
+
+
+def test_constraints_pin_every_runtime_dependency():
+    import re
+    import tomllib
+
+    from bot.app.settings import PACKAGE_ROOT
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    project = tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {norm(re.split(r"[\[<>=!~ ]", d, maxsplit=1)[0]) for d in project["dependencies"]}
+    lines = [ln for ln in (PACKAGE_ROOT / "constraints.txt").read_text().splitlines() if ln and not ln.startswith("#")]
+    pinned = {norm(ln.split("==")[0]) for ln in lines}
+    assert all("==" in ln for ln in lines)
+    assert wanted <= pinned, wanted - pinned
