@@ -208,7 +208,7 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
                 f"server on {url}, GitHub stand-in on {base_url}")
             say("Team: alice and dave are juniors (2 nudges a sprint), bob and erin seniors; carol leads them.")
             say("Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge.")
-            shown: dict[str, Any] = {"notes": 0, "comments": {}, "reactions": set(), "pulls": set()}
+            shown: dict[str, Any] = {"notes": 0, "comments": {}, "edits": {}, "reactions": set(), "pulls": set()}
             try:
                 async with aiohttp.ClientSession() as http:
                     await _play(STORY, say, clock, fake, service, http, url, webhook_secret, tally, shown)
@@ -221,7 +221,7 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
 
                 authors = {s.pr: s.author for s in STORY if s.pr}
                 pulls = {n: (authors[n], TITLES.get(n, f"Change {n}")) for n in sorted(shown["pulls"])}
-                write_page(html, fake, OWNER, REPO, pulls, f"{OWNER}/learning-evidence")
+                write_page(html, fake, OWNER, REPO, pulls, f"{OWNER}/learning-evidence", shown["edits"])
                 say(f"The pull requests as GitHub would show them: {html}")
     await fake.close()
     states = Counter(n.state.value for n in nudges)
@@ -286,6 +286,7 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally, show
             if before == comment["body"]:
                 continue
             shown["comments"][comment["id"]] = comment["body"]
+            shown["edits"].setdefault(comment["id"], []).append(comment["body"])
             if before is None:
                 where = "a reply in the review thread of" if comment.get("in_reply_to_id") else "a comment on"
                 say(f"    ✉ bot posted {where} PR #{comment['_pr']}:")

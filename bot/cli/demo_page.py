@@ -47,6 +47,9 @@ h2.title .num { color: #59636e; }
 .body td, .body th { border: 1px solid #d1d9e0; padding: 4px 10px; }
 .body details { border: 1px solid #d1d9e0; border-radius: 6px; padding: 8px 12px; background: #f6f8fa; }
 .body summary { cursor: pointer; font-weight: 600; }
+details.edit { margin: 0 16px 12px; color: #59636e; font-size: 13px; }
+details.edit > summary { cursor: pointer; }
+details.edit .body { border: 1px dashed #d1d9e0; border-radius: 6px; margin-top: 6px; color: #1f2328; }
 a { color: #0969da; text-decoration: none; }
 .file { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; padding: 8px 16px;
         background: #f6f8fa; border-bottom: 1px solid #d1d9e0; border-radius: 6px 6px 0 0; }
@@ -109,14 +112,21 @@ def _thread(comments: list[dict[str, Any]]) -> str:
     )
 
 
-def _comment(c: dict[str, Any]) -> str:
+def _comment(c: dict[str, Any], earlier: list[str] = ()) -> str:
+    history = "".join(
+        f'<details class="edit"><summary>edited · the comment before its last edit</summary>'
+        f'<div class="body">{_render(body)}</div></details>'
+        for body in earlier
+    )
     return (
         f'<div class="item">{_avatar(c["user"]["login"], _is_bot(c))}<div class="box">'
-        f'{_head(c, "commented")}<div class="body">{_render(c["body"])}</div>{_reactions(c)}</div></div>'
+        f'{_head(c, "commented")}<div class="body">{_render(c["body"])}</div>{_reactions(c)}{history}</div></div>'
     )
 
 
-def pull_html(fake, owner: str, repo: str, number: int, author: str, title: str) -> str:
+def pull_html(
+    fake, owner: str, repo: str, number: int, author: str, title: str, edits: dict[int, list[str]]
+) -> str:
     review = fake.review_comments(owner, repo, number)
     threads: dict[int, list[dict[str, Any]]] = {}
     for c in sorted(review, key=lambda c: (c["created_at"], c["id"])):
@@ -125,7 +135,10 @@ def pull_html(fake, owner: str, repo: str, number: int, author: str, title: str)
     items: list[tuple[str, int, str]] = [
         (t[0]["created_at"], t[0]["id"], _thread(t)) for t in threads.values()
     ]
-    items += [(c["created_at"], c["id"], _comment(c)) for c in fake.issue_comments(owner, repo, number)]
+    items += [
+        (c["created_at"], c["id"], _comment(c, edits.get(c["id"], [])[:-1]))
+        for c in fake.issue_comments(owner, repo, number)
+    ]
     return (
         f'<section class="pr" id="pr-{number}"><h2 class="title">{html.escape(title)} <span class="num">#{number}</span></h2>'
         f'<div class="meta"><span class="state">Open</span>{html.escape(author)} wants to merge into '
@@ -145,12 +158,18 @@ def issue_html(issue: dict[str, Any], repo: str) -> str:
 
 
 def write_page(
-    path: Path, fake, owner: str, repo: str, pulls: dict[int, tuple[str, str]], evidence_repo: str
+    path: Path,
+    fake,
+    owner: str,
+    repo: str,
+    pulls: dict[int, tuple[str, str]],
+    evidence_repo: str,
+    edits: dict[int, list[str]] | None = None,
 ) -> None:
-    """``pulls``: number → (author, title)."""
+    """``pulls``: number → (author, title); ``edits``: comment id → its bodies, oldest first."""
     evidence_owner, evidence_name = evidence_repo.split("/", 1)
     issues = [i for i in fake.issues(evidence_owner, evidence_name) if "learning-nudge-evidence:" in (i.get("body") or "")]
-    sections = [pull_html(fake, owner, repo, n, *pulls[n]) for n in sorted(pulls)]
+    sections = [pull_html(fake, owner, repo, n, *pulls[n], edits or {}) for n in sorted(pulls)]
     sections += [issue_html(i, evidence_repo) for i in issues]
     path.write_text(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
