@@ -15,14 +15,24 @@ from bot.cli import COMMANDS
 from bot.cli.report import build_report
 from bot.core.org import OrgSettings
 
-SQL = ("This builds SQL with an f-string; please use bind params here.",
-       "Concatenating input into SQL again; use a parameterized query.")
+SQL = (
+    "This builds SQL with an f-string; please use bind params here.",
+    "Concatenating input into SQL again; use a parameterized query.",
+)
 
 
-def run(*args: str, cwd=None, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+def run(
+    *args: str, cwd=None, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, input=stdin,
-        cwd=cwd, env={"PATH": os.environ["PATH"], "HOME": str(cwd or "/tmp"), **(env or {})}, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=cwd,
+        env={"PATH": os.environ["PATH"], "HOME": str(cwd or "/tmp"), **(env or {})},
+        timeout=60,
+        check=False,
     )
 
 
@@ -44,7 +54,18 @@ def test_every_command_has_help_with_its_options(command, tmp_path):
 @pytest.mark.parametrize(
     ("command", "settings"),
     [
-        ("serve", ["WEBHOOK_SECRET", "APP_ID", "PRIVATE_KEY", "DATABASE_URL", "PORT", "PLAYBOOKS_DIR", "LOG_LEVEL"]),
+        (
+            "serve",
+            [
+                "WEBHOOK_SECRET",
+                "APP_ID",
+                "PRIVATE_KEY",
+                "DATABASE_URL",
+                "PORT",
+                "PLAYBOOKS_DIR",
+                "LOG_LEVEL",
+            ],
+        ),
         ("worker", ["WEBHOOK_SECRET", "APP_ID", "PRIVATE_KEY", "DATABASE_URL", "LOG_LEVEL"]),
         ("migrate", ["DATABASE_URL"]),
         ("report", ["DATABASE_URL", "PLAYBOOKS_DIR"]),
@@ -91,8 +112,8 @@ def test_report_on_a_missing_database_creates_nothing(tmp_path):
     result = run("report", "--database-url", url, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        f"learning-nudges: no database at {tmp_path / 'sub' / 'dir' / 'nudges.db'} ({url}); nothing to report. "
-        "Give the deployment's with --database-url or DATABASE_URL"
+        f"learning-nudges: no database at {tmp_path / 'sub' / 'dir' / 'nudges.db'} ({url}); nothing to report; "
+        "point --database-url or DATABASE_URL at the deployment's database"
     )
     assert list(tmp_path.iterdir()) == []
     result = run("report", cwd=tmp_path)  # the default, learning-nudges.db in the current folder
@@ -118,7 +139,10 @@ def test_migrate_creates_the_tables_once_and_says_so(tmp_path):
 
 async def test_the_report_fits_in_80_columns(bot):
     for body in SQL:
-        await bot.deliver("pull_request_review_comment", bot.review_comment(pr=1, author="alice", reviewer="bob", body=body))
+        await bot.deliver(
+            "pull_request_review_comment",
+            bot.review_comment(pr=1, author="alice", reviewer="bob", body=body),
+        )
     await bot.worker.drain()
     org = OrgSettings(leads={"a-lead-with-a-rather-long-login-name": ("alice",)})
     text = await build_report(bot.store, org)
@@ -134,8 +158,11 @@ def test_report_is_coloured_on_a_terminal_only(tmp_path):
     assert piped.returncode == 0 and "\033[" not in piped.stdout
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "report", "--database-url", url], stdout=follower, stderr=subprocess.PIPE,
-        cwd=tmp_path, env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TERM": "xterm"},
+        [sys.executable, "-m", "bot", "report", "--database-url", url],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TERM": "xterm"},
     )
     os.close(follower)
     chunks = []
@@ -152,7 +179,10 @@ def test_report_is_coloured_on_a_terminal_only(tmp_path):
     assert "\033[1mNudge decisions per playbook\033[0m" in on_tty
     no_color = subprocess.run(
         [sys.executable, "-m", "bot", "report", "--database-url", url, "--color", "never"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert "\033[" not in no_color.stdout
 
@@ -180,7 +210,11 @@ def test_constraints_pin_every_runtime_dependency():
 
     project = tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text())["project"]
     wanted = {norm(re.split(r"[\[<>=!~ ]", d, maxsplit=1)[0]) for d in project["dependencies"]}
-    lines = [ln for ln in (PACKAGE_ROOT / "constraints.txt").read_text().splitlines() if ln and not ln.startswith("#")]
+    lines = [
+        ln
+        for ln in (PACKAGE_ROOT / "constraints.txt").read_text().splitlines()
+        if ln and not ln.startswith("#")
+    ]
     pinned = {norm(ln.split("==")[0]) for ln in lines}
     assert all("==" in ln for ln in lines)
     assert wanted <= pinned, wanted - pinned

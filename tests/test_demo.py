@@ -17,8 +17,13 @@ from bot.app.settings import PACKAGE_ROOT
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--html", "page.html"], capture_output=True, text=True,
-        cwd=folder, env={"PATH": os.environ["PATH"], "HOME": str(folder)}, timeout=120,
+        [sys.executable, "-m", "bot", "demo", "--html", "page.html"],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={"PATH": os.environ["PATH"], "HOME": str(folder)},
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout, (folder / "page.html").read_text()
@@ -53,7 +58,9 @@ def test_every_nudge_is_printed_whole(demo):
 def test_the_co_sign_request_shows_the_nudge_and_its_outcome(demo):
     out, _ = demo
     request = next(b for b in bodies(out) if any("<details>" in line for line in b))
-    assert any("Without an answer it is dropped on 2026-03-17 at 09:00 UTC" in line for line in request)
+    assert any(
+        "Without an answer it is dropped on 2026-03-17 at 09:00 UTC" in line for line in request
+    )
     assert "@carol" in "\n".join(request)  # the only mention the bot ever makes
     folded = request[request.index("<details>") :]
     assert any(line.startswith("**Learning nudge · Secrets in code**") for line in folded)
@@ -68,7 +75,9 @@ def test_an_evidence_issue_is_printed_whole(demo):
     assert "▸ Day 70 (Mon 11 May): the kill switch's daily job" in out
     issue = next(b for b in bodies(out) if b and b[0].startswith("## "))
     text = "\n".join(issue)
-    assert "**Decision** on 2026-05-11" in text and "### History" in text and "**To resume**" in text
+    assert (
+        "**Decision** on 2026-05-11" in text and "### History" in text and "**To resume**" in text
+    )
     assert issue[-1].startswith("<sub>Written by Learning Nudges.")
     assert out.strip().splitlines()[-1].startswith("Summary: 14 webhooks; 3 nudges posted")
     assert "2 evidence issues" in out.strip().splitlines()[-1]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+from conftest import running_bot
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app.metrics import CONTENT_TYPE
 from bot.app.settings import PACKAGE_ROOT
 from bot.testing.fakegithub import app_keypair
-from conftest import running_bot
 
-SQL = ("This builds SQL with an f-string; please use bind params here.",
-       "Concatenating input into SQL again; use a parameterized query.")
+SQL = (
+    "This builds SQL with an f-string; please use bind params here.",
+    "Concatenating input into SQL again; use a parameterized query.",
+)
 
 
 async def readiness(bot) -> tuple[int, dict[str, str]]:
@@ -37,7 +39,9 @@ async def test_a_good_setup_is_live_and_ready(bot):
     metrics = await bot.client.get("/metrics")
     # the exposition format prometheus-client writes, named as Prometheus expects it
     assert metrics.headers["Content-Type"] == CONTENT_TYPE == CONTENT_TYPE_LATEST
-    assert CONTENT_TYPE.startswith("text/plain; version=") and CONTENT_TYPE.endswith("; charset=utf-8")
+    assert CONTENT_TYPE.startswith("text/plain; version=") and CONTENT_TYPE.endswith(
+        "; charset=utf-8"
+    )
     found = samples(await metrics.text())
     assert found[("learning_nudges_ready", ())] == 1.0
     assert ("process_start_time_seconds", ()) in found  # the process's own metrics
@@ -49,7 +53,10 @@ async def test_readiness_fails_while_github_refuses_the_apps_jwt(tmp_path, githu
     async with running_bot(tmp_path, github, clock, wrong) as bot:
         status, checks = await readiness(bot)
         assert status == 503
-        assert checks["github"] == "GitHub refused the App's JWT (401); APP_ID and PRIVATE_KEY do not belong together"
+        assert (
+            checks["github"]
+            == "GitHub refused the App's JWT (401); APP_ID and PRIVATE_KEY do not belong together"
+        )
         assert (await bot.client.get("/healthz")).status == 200  # alive: restarting would not help
         found = samples(await (await bot.client.get("/metrics")).text())
         assert found[("learning_nudges_ready", ())] == 0.0
@@ -62,10 +69,15 @@ async def test_readiness_fails_while_the_worker_keeps_failing_and_recovers(bot):
         await bot.deliver("pull_request_review_comment", payload)
         await bot.worker.drain()
     status, checks = await readiness(bot)
-    assert status == 503 and checks["worker"].startswith("3 failures in a row since the last delivery done")
+    assert status == 503 and checks["worker"].startswith(
+        "3 failures in a row since the last delivery done"
+    )
     found = samples(await (await bot.client.get("/metrics")).text())
     assert found[("learning_nudges_worker_errors_total", (("kind", "delivery"),))] == 3.0
-    await bot.deliver("pull_request_review_comment", bot.review_comment(pr=1, author="alice", reviewer="bob", body="ok"))
+    await bot.deliver(
+        "pull_request_review_comment",
+        bot.review_comment(pr=1, author="alice", reviewer="bob", body="ok"),
+    )
     await bot.worker.drain()
     status, checks = await readiness(bot)
     assert status == 200 and checks["worker"] == "ok"
@@ -85,17 +97,25 @@ async def test_readiness_fails_while_a_playbook_is_broken(tmp_path, github, cloc
 
 
 async def test_readiness_fails_while_the_outbox_is_stuck_and_metrics_show_the_unposted_nudge(bot):
-    bot.github.inject_fault("POST", "/repos/acme/shop/pulls/*/comments/*/replies", status=502, times=100)
+    bot.github.inject_fault(
+        "POST", "/repos/acme/shop/pulls/*/comments/*/replies", status=502, times=100
+    )
     bot.github.inject_fault("POST", "/repos/acme/shop/pulls/*/comments", status=502, times=100)
     for body in SQL:
-        await bot.deliver("pull_request_review_comment", bot.review_comment(pr=3, author="alice", reviewer="bob", body=body))
+        await bot.deliver(
+            "pull_request_review_comment",
+            bot.review_comment(pr=3, author="alice", reviewer="bob", body=body),
+        )
     await bot.worker.drain()
     found = samples(await (await bot.client.get("/metrics")).text())
     assert found[("learning_nudges_unposted_nudges", (("age", "lt_5m"),))] == 1.0
     assert (await readiness(bot))[0] == 200  # a write that waits minutes is normal
     bot.clock.now += dt.timedelta(minutes=45)
     status, checks = await readiness(bot)
-    assert status == 503 and checks["outbox"] == "a nudge has waited 45 minutes to be written to GitHub"
+    assert (
+        status == 503
+        and checks["outbox"] == "a nudge has waited 45 minutes to be written to GitHub"
+    )
     found = samples(await (await bot.client.get("/metrics")).text())
     assert found[("learning_nudges_unposted_nudges", (("age", "lt_1h"),))] == 1.0
     assert found[("learning_nudges_unposted_oldest_age_seconds", ())] == 45 * 60
@@ -103,7 +123,10 @@ async def test_readiness_fails_while_the_outbox_is_stuck_and_metrics_show_the_un
 
 async def test_webhook_latency_histograms_and_short_refusal_labels(bot):
     for body in SQL:
-        await bot.deliver("pull_request_review_comment", bot.review_comment(pr=4, author="alice", reviewer="bob", body=body))
+        await bot.deliver(
+            "pull_request_review_comment",
+            bot.review_comment(pr=4, author="alice", reviewer="bob", body=body),
+        )
         bot.clock.now += dt.timedelta(seconds=30)
     await bot.deliver("ping", b"{}", secret="wrong")
     await bot.deliver("ping", b"{}", secret=None)
@@ -111,10 +134,16 @@ async def test_webhook_latency_histograms_and_short_refusal_labels(bot):
     found = samples(await (await bot.client.get("/metrics")).text())
     assert found[("learning_nudges_webhook_ack_seconds_count", (("status", "202"),))] == 2.0
     assert found[("learning_nudges_webhook_ack_seconds_count", (("status", "401"),))] == 2.0
-    assert found[("learning_nudges_deliveries_refused_total", (("reason", "bad_signature"),))] == 1.0
+    assert (
+        found[("learning_nudges_deliveries_refused_total", (("reason", "bad_signature"),))] == 1.0
+    )
     assert found[("learning_nudges_deliveries_refused_total", (("reason", "no_signature"),))] == 1.0
     # one nudge, posted on the manual clock 30 s after the comment that triggered it
     assert found[("learning_nudges_webhook_to_nudge_seconds_count", (("path", "direct"),))] == 1.0
     assert found[("learning_nudges_webhook_to_nudge_seconds_sum", (("path", "direct"),))] == 30.0
-    reasons = {dict(labels).get("reason") for name, labels in found if name.startswith("learning_nudges_deliveries_refused")}
+    reasons = {
+        dict(labels).get("reason")
+        for name, labels in found
+        if name.startswith("learning_nudges_deliveries_refused")
+    }
     assert all(r is None or len(r) <= 16 for r in reasons)

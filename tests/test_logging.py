@@ -17,8 +17,12 @@ def parse(line: str) -> dict[str, str]:
     """A strict logfmt reader: the whole line must be key=value pairs separated by single spaces."""
     pairs = PAIR.findall(line)
     assert " ".join(f"{k}={v}" for k, v in pairs) == line, f"not logfmt: {line!r}"
-    return {k: v[1:-1].replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\") if v.startswith('"') else v
-            for k, v in pairs}
+    return {
+        k: v[1:-1].replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+        if v.startswith('"')
+        else v
+        for k, v in pairs
+    }
 
 
 def capture(emit) -> list[str]:
@@ -50,8 +54,14 @@ def test_a_traceback_and_a_forged_newline_stay_on_their_own_line():
     assert first["level"] == "warning" and first["logger"] == "test.logfmt"
     assert first["msg"] == "delivery=abc\n2026-01-01 level=ERROR logger=bot forged refused"
     assert "level=error" not in lines[0].split(" msg=")[0]  # the forged words stay inside msg
-    assert second["level"] == "error" and second["msg"] == "delivery=d-1 handler review_comment_created failed"
-    assert second["exc"].startswith("Traceback") and "ValueError: first line\nsecond line" in second["exc"]
+    assert (
+        second["level"] == "error"
+        and second["msg"] == "delivery=d-1 handler review_comment_created failed"
+    )
+    assert (
+        second["exc"].startswith("Traceback")
+        and "ValueError: first line\nsecond line" in second["exc"]
+    )
 
 
 def test_timestamps_are_utc_with_milliseconds():

@@ -54,9 +54,20 @@ async def fake():
 async def start_register(cwd: Path, fake: FakeGitHub, *extra: str):
     env = {"PATH": os.environ["PATH"], "HOME": str(cwd), "GITHUB_API_URL": fake.base_url}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "register", "--webhook-url", WEBHOOK_URL, "--port", "0",
-        "--no-browser", *extra, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "register",
+        "--webhook-url",
+        WEBHOOK_URL,
+        "--port",
+        "0",
+        "--no-browser",
+        *extra,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     return process
 
@@ -73,7 +84,10 @@ async def test_register_creates_the_app_and_writes_env_that_serve_starts_with(tm
         # what GitHub receives: a POST of the manifest to the organisation's new-App page
         action = urlsplit(form.action)
         assert form.method == "post"
-        assert f"{action.scheme}://{action.netloc}{action.path}" == f"{fake.base_url}/organizations/acme/settings/apps/new"
+        assert (
+            f"{action.scheme}://{action.netloc}{action.path}"
+            == f"{fake.base_url}/organizations/acme/settings/apps/new"
+        )
         state = parse_qs(action.query)["state"][0]
         manifest = json.loads(form.fields["manifest"])
         shipped = yaml.safe_load((PACKAGE_ROOT / "app.yml").read_text())
@@ -86,7 +100,9 @@ async def test_register_creates_the_app_and_writes_env_that_serve_starts_with(tm
             assert answer.status == 400
         # the person presses "Create GitHub App"; GitHub redirects back with a one-time code
         fake.add_manifest_code("c0de-1", manifest, owner="acme")
-        async with browser.get(manifest["redirect_url"], params={"code": "c0de-1", "state": state}) as answer:
+        async with browser.get(
+            manifest["redirect_url"], params={"code": "c0de-1", "state": state}
+        ) as answer:
             assert answer.status == 200
             assert "Learning Nudges is registered" in await answer.text()
     out, err = await asyncio.wait_for(process.communicate(), 30)
@@ -112,9 +128,14 @@ async def test_register_creates_the_app_and_writes_env_that_serve_starts_with(tm
     with env_file.open("a") as extra:
         extra.write(f"PORT={port}\nDATABASE_URL=sqlite:///{tmp_path / 'n.db'}\n")
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", cwd=tmp_path,
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=tmp_path,
         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         async with aiohttp.ClientSession() as http:
@@ -144,7 +165,9 @@ async def test_a_code_that_was_used_or_is_unknown_ends_with_one_line(tmp_path, f
         action = urlsplit(form.action)
         assert action.path == "/settings/apps/new"  # no --org: the person's own account
         state = parse_qs(action.query)["state"][0]
-        async with browser.get(f"{local}/done", params={"code": "unknown", "state": state}) as answer:
+        async with browser.get(
+            f"{local}/done", params={"code": "unknown", "state": state}
+        ) as answer:
             assert answer.status == 502
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 1

@@ -61,10 +61,16 @@ async def serve(tmp_path: Path, env: dict[str, str], timeout: float = 60) -> tup
     cwd = tmp_path / "elsewhere"
     cwd.mkdir(exist_ok=True)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    _, err = await asyncio.wait_for(process.communicate(), timeout)
     return process.returncode, err.decode().splitlines()
 
 
@@ -79,7 +85,9 @@ def the_line(status: int, lines: list[str]) -> str:
 
 
 async def test_a_mistyped_playbooks_dir(tmp_path, keys):
-    line = the_line(*await serve(tmp_path, base_env(tmp_path, keys, PLAYBOOKS_DIR=str(tmp_path / "playbok"))))
+    line = the_line(
+        *await serve(tmp_path, base_env(tmp_path, keys, PLAYBOOKS_DIR=str(tmp_path / "playbok")))
+    )
     assert line.startswith(f"PLAYBOOKS_DIR={tmp_path / 'playbok'} is not a folder")
 
 
@@ -116,7 +124,9 @@ async def test_a_valid_key_that_is_not_the_apps(tmp_path, keys, fake):
     other = app_keypair()[0]
     env = base_env(tmp_path, keys, PRIVATE_KEY=other, GITHUB_API_URL=fake.base_url)
     line = the_line(*await serve(tmp_path, env))
-    assert line.startswith(f"GitHub refused the App's JWT (GET /app: 401): APP_ID={APP_ID} and the private key")
+    assert line.startswith(
+        f"GitHub refused the App's JWT (GET /app: 401): APP_ID={APP_ID} and the private key"
+    )
 
 
 async def test_an_app_id_of_another_app(tmp_path, keys, fake):
@@ -133,14 +143,19 @@ async def test_github_that_does_not_answer(tmp_path, keys):
 async def test_a_bot_login_that_is_not_the_apps(tmp_path, keys, fake):
     env = base_env(tmp_path, keys, GITHUB_API_URL=fake.base_url, BOT_LOGIN="someone-else[bot]")
     line = the_line(*await serve(tmp_path, env))
-    assert line.startswith("BOT_LOGIN=someone-else[bot] but this App's account is learning-nudges[bot]")
+    assert line.startswith(
+        "BOT_LOGIN=someone-else[bot] but this App's account is learning-nudges[bot]"
+    )
 
 
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
         ("mysql://u:hunter2@db/x", "DATABASE_URL must start with sqlite:/// "),
-        ("postgresql://u:hunter2@127.0.0.1:1/x", "DATABASE_URL=postgresql://127.0.0.1:1/x: the database does not answer"),
+        (
+            "postgresql://u:hunter2@127.0.0.1:1/x",
+            "DATABASE_URL=postgresql://127.0.0.1:1/x: the database does not answer",
+        ),
     ],
 )
 async def test_a_bad_database_url(tmp_path, keys, url, expected):
@@ -183,7 +198,10 @@ async def test_a_port_in_use(tmp_path, keys, fake):
         line = the_line(*await serve(tmp_path, env))
     finally:
         taken.close()
-    assert line == f"PORT={port} is already in use by another process; stop that process or set PORT to a free port"
+    assert (
+        line
+        == f"PORT={port} is already in use by another process; stop that process or set PORT to a free port"
+    )
 
 
 async def test_a_good_setup_starts_reads_env_and_answers_health_and_readiness(tmp_path, keys, fake):
@@ -197,8 +215,14 @@ async def test_a_good_setup_starts_reads_env_and_answers_health_and_readiness(tm
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         async with aiohttp.ClientSession() as http:
@@ -217,10 +241,21 @@ async def test_a_good_setup_starts_reads_env_and_answers_health_and_readiness(tm
     finally:
         process.terminate()
         _, err = await asyncio.wait_for(process.communicate(), 30)
-    assert ready == (200, {"status": "ready", "checks": {
-        "store": "ok", "github": "ok", "worker": "ok", "playbooks": "ok", "outbox": "ok", "inbox": "ok",
-    }})
+    assert ready == (
+        200,
+        {
+            "status": "ready",
+            "checks": {
+                "store": "ok",
+                "github": "ok",
+                "worker": "ok",
+                "playbooks": "ok",
+                "outbox": "ok",
+                "inbox": "ok",
+            },
+        },
+    )
     log = err.decode()
-    assert f"msg=\"listening on port {port}; playbooks=9; store=sqlite\"" in log
+    assert f'msg="listening on port {port}; playbooks=9; store=sqlite"' in log
     assert "from-dotenv" not in log and keys[0][40:80] not in log
     assert process.returncode == 0

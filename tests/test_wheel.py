@@ -23,15 +23,30 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(the fresh environment's python, an unrelated working folder)."""
     root = tmp_path_factory.mktemp("wheel")
     built = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(root / "dist"), str(PACKAGE_ROOT)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--outdir",
+            str(root / "dist"),
+            str(PACKAGE_ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     (wheel,) = (root / "dist").glob("learning_nudges-*.whl")
     venv.create(root / "env", with_pip=True)
     python = root / "env" / "bin" / "python"
     pip = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"{wheel}[demo]"], capture_output=True, text=True, timeout=600
+        [str(python), "-m", "pip", "install", "-q", f"{wheel}[demo]"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert pip.returncode == 0, pip.stderr[-3000:]
     elsewhere = root / "elsewhere"
@@ -42,16 +57,29 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
 def run(installed, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     python, cwd = installed
     return subprocess.run(
-        [str(python), "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)}, timeout=120,
+        [str(python), "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        timeout=120,
+        check=False,
     )
 
 
 def test_the_installed_package_is_not_the_checkout(installed):
     python, cwd = installed
     where = subprocess.run(
-        [str(python), "-c", "import bot, bot.app.settings as s; print(bot.__file__); print(s.SHIPPED_PLAYBOOKS)"],
-        capture_output=True, text=True, cwd=cwd, check=True,
+        [
+            str(python),
+            "-c",
+            "import bot, bot.app.settings as s; print(bot.__file__); print(s.SHIPPED_PLAYBOOKS)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=True,
     ).stdout.splitlines()
     assert all(str(PACKAGE_ROOT) not in line for line in where)
     assert where[1].endswith("site-packages/bot/shipped/playbooks")
@@ -60,13 +88,18 @@ def test_the_installed_package_is_not_the_checkout(installed):
 def test_validate_checks_the_shipped_playbooks(installed):
     result = run(installed, "validate")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1] == "9 playbooks OK, 1 org settings file checked; 1 warning"
+    assert (
+        result.stdout.splitlines()[-1] == "9 playbooks OK, 1 org settings file checked; 1 warning"
+    )
 
 
 def test_classify_uses_the_shipped_playbooks(installed):
     result = run(installed, "classify", stdin=json.dumps({"text": "use bind params here"}) + "\n")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"text": "use bind params here", "playbooks": ["sql-injection"]}
+    assert json.loads(result.stdout) == {
+        "text": "use bind params here",
+        "playbooks": ["sql-injection"],
+    }
 
 
 def test_demo_runs_and_writes_its_page(installed):
@@ -74,11 +107,15 @@ def test_demo_runs_and_writes_its_page(installed):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith("Summary: 14 webhooks; 3 nudges posted")
     assert (installed[1] / "demo.html").read_text().count('class="pr"') >= 7
-    assert sorted(p.name for p in installed[1].iterdir()) == ["demo.html"]  # nothing else left behind
+    assert sorted(p.name for p in installed[1].iterdir()) == [
+        "demo.html"
+    ]  # nothing else left behind
 
 
 def test_version_and_the_console_script(installed):
     python, cwd = installed
     script = python.parent / "learning-nudges"
-    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=cwd)
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, cwd=cwd, check=False
+    )
     assert result.stdout.strip() == "learning-nudges 0.1.0"

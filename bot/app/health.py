@@ -51,7 +51,11 @@ class AppCheck:
 
 
 async def check_app_jwt(
-    session: aiohttp.ClientSession, api_url: str, app_id: str, private_key: str, timeout: float = 10.0
+    session: aiohttp.ClientSession,
+    api_url: str,
+    app_id: str,
+    private_key: str,
+    timeout: float = 10.0,
 ) -> AppCheck:
     """``GET /app`` as the App: does GitHub accept its JWT (APP_ID and PRIVATE_KEY together)?"""
     from gidgethub.apps import get_jwt
@@ -117,7 +121,11 @@ class Health:
         self.metrics.unposted_oldest.set(max(ages, default=0.0))
         started = self.started or now
         for nudge in await self.store.nudges((NudgeState.POSTED,)):
-            if nudge.key in self._seen_posted or nudge.posted_at is None or nudge.posted_at < started:
+            if (
+                nudge.key in self._seen_posted
+                or nudge.posted_at is None
+                or nudge.posted_at < started
+            ):
                 continue
             self._seen_posted.add(nudge.key)
             path = "cosigned" if nudge.cosign_comment_id else "direct"
@@ -130,7 +138,7 @@ class Health:
         failing: set[str] = set()
         try:
             stats = await self.observe()
-        except Exception as exc:  # the store did not answer
+        except Exception as exc:  # noqa: BLE001 (whatever the store raised, it did not answer)
             stats = None
             checks["store"] = f"the store does not answer ({type(exc).__name__})"
             failing.add("store")
@@ -144,7 +152,8 @@ class Health:
                 failing.add("github")
                 checks["github"] = (
                     f"GitHub refused the App's JWT ({auth.status}); APP_ID and PRIVATE_KEY do not "
-                    "belong together" if auth.status in (401, 403, 404)
+                    "belong together"
+                    if auth.status in (401, 403, 404)
                     else f"GitHub did not answer GET /app ({auth.status or auth.detail})"
                 )
         track = self.metrics.worker
@@ -169,7 +178,9 @@ class Health:
             oldest = stats["unposted_oldest_age_seconds"]
             if oldest > OUTBOX_STUCK.total_seconds():
                 failing.add("outbox")
-                checks["outbox"] = f"a nudge has waited {oldest / 60:.0f} minutes to be written to GitHub"
+                checks["outbox"] = (
+                    f"a nudge has waited {oldest / 60:.0f} minutes to be written to GitHub"
+                )
             else:
                 checks["outbox"] = "ok"
             if stats["oldest_age_seconds"] > INBOX_STUCK.total_seconds():
@@ -191,7 +202,7 @@ def health_routes(health: Health) -> web.RouteTableDef:
     async def healthz(request: web.Request) -> web.Response:
         try:
             stats = await health.store.inbox_stats(health.clock())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (whatever the store raised, it did not answer)
             return web.json_response(
                 {"status": "unhealthy", "store": type(exc).__name__}, status=503
             )
@@ -201,7 +212,8 @@ def health_routes(health: Health) -> web.RouteTableDef:
     async def readyz(request: web.Request) -> web.Response:
         ready, checks = await health.readiness()
         return web.json_response(
-            {"status": "ready" if ready else "unready", "checks": checks}, status=200 if ready else 503
+            {"status": "ready" if ready else "unready", "checks": checks},
+            status=200 if ready else 503,
         )
 
     @routes.get("/metrics")

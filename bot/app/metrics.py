@@ -16,9 +16,11 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    gc_collector,
     generate_latest,
+    platform_collector,
+    process_collector,
 )
-from prometheus_client import gc_collector, platform_collector, process_collector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST  # text/plain; version=0.0.4; charset=utf-8
 
@@ -86,13 +88,17 @@ class Metrics:
         platform_collector.PlatformCollector(registry=self.registry)
         gc_collector.GCCollector(registry=self.registry)
         self.deliveries_received = Counter(
-            "learning_nudges_deliveries_received", "Webhook deliveries accepted, by event",
-            ["event"], registry=self.registry,
+            "learning_nudges_deliveries_received",
+            "Webhook deliveries accepted, by event",
+            ["event"],
+            registry=self.registry,
         )
         self.deliveries_refused = _ShortLabels(
             Counter(
-                "learning_nudges_deliveries_refused", "Webhook deliveries refused, by reason",
-                ["reason"], registry=self.registry,
+                "learning_nudges_deliveries_refused",
+                "Webhook deliveries refused, by reason",
+                ["reason"],
+                registry=self.registry,
             ),
             short_reason,
         )
@@ -100,12 +106,15 @@ class Metrics:
         self.worker_errors = Counter(
             "learning_nudges_worker_errors",
             "Worker failures: a delivery to retry or failed for good, or an error of the loop itself",
-            ["kind"], registry=self.registry,
+            ["kind"],
+            registry=self.registry,
         )
         self.deliveries_processed = _Outcomes(
             Counter(
-                "learning_nudges_deliveries_processed", "Deliveries processed, by outcome",
-                ["outcome"], registry=self.registry,
+                "learning_nudges_deliveries_processed",
+                "Deliveries processed, by outcome",
+                ["outcome"],
+                registry=self.registry,
             ),
             self.worker_errors,
             self.worker,
@@ -114,12 +123,15 @@ class Metrics:
             "learning_nudges_queue_depth", "Deliveries waiting in the inbox", registry=self.registry
         )
         self.queue_age = Gauge(
-            "learning_nudges_queue_oldest_age_seconds", "Age of the oldest waiting delivery",
+            "learning_nudges_queue_oldest_age_seconds",
+            "Age of the oldest waiting delivery",
             registry=self.registry,
         )
         self.github_requests = Counter(
-            "learning_nudges_github_requests", "GitHub API requests, by method and status",
-            ["method", "status"], registry=self.registry,
+            "learning_nudges_github_requests",
+            "GitHub API requests, by method and status",
+            ["method", "status"],
+            registry=self.registry,
         )
         self.nudges = Counter(
             "learning_nudges_nudges", "Nudge decisions, by state", ["state"], registry=self.registry
@@ -127,21 +139,27 @@ class Metrics:
         self.unposted = Gauge(
             "learning_nudges_unposted_nudges",
             "Nudges (and co-sign requests) that still owe GitHub a write, by age since the decision",
-            ["age"], registry=self.registry,
+            ["age"],
+            registry=self.registry,
         )
         self.unposted_oldest = Gauge(
             "learning_nudges_unposted_oldest_age_seconds",
-            "Age of the oldest nudge that still owes GitHub a write", registry=self.registry,
+            "Age of the oldest nudge that still owes GitHub a write",
+            registry=self.registry,
         )
         self.webhook_ack = Histogram(
             "learning_nudges_webhook_ack_seconds",
             "Time from a webhook's arrival to its answer (202 means stored)",
-            ["status"], buckets=ACK_BUCKETS, registry=self.registry,
+            ["status"],
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
         )
         self.webhook_to_nudge = Histogram(
             "learning_nudges_webhook_to_nudge_seconds",
             "Time from the review comment that triggered a nudge to the nudge posted in its thread",
-            ["path"], buckets=NUDGE_BUCKETS, registry=self.registry,
+            ["path"],
+            buckets=NUDGE_BUCKETS,
+            registry=self.registry,
         )
         self.ready = Gauge(
             "learning_nudges_ready", "1 when every readiness check passes", registry=self.registry

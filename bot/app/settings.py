@@ -72,13 +72,17 @@ def _check_private_key(private_key: str, where: str) -> None:
     try:
         key = load_pem_private_key(private_key.encode(), password=None)
     except (ValueError, TypeError) as exc:
-        problem = "it is encrypted" if isinstance(exc, TypeError) else "it does not parse (cut short?)"
+        problem = (
+            "it is encrypted" if isinstance(exc, TypeError) else "it does not parse (cut short?)"
+        )
         raise SettingsError(
             f"{where} is not a usable private key: {problem}; paste the whole .pem file downloaded "
             "from the App's settings page, from -----BEGIN to -----END, with its newlines"
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise SettingsError(f"{where} is not an RSA key; GitHub Apps sign with the RSA key GitHub generates")
+        raise SettingsError(
+            f"{where} is not an RSA key; GitHub Apps sign with the RSA key GitHub generates"
+        )
 
 
 class SettingsError(Exception):
@@ -101,7 +105,11 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, *, need_github: bool = True, check_key: bool = False
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        need_github: bool = True,
+        check_key: bool = False,
     ) -> Settings:
         """Read and check settings; raise :class:`SettingsError` naming the first problem.
 
@@ -143,7 +151,11 @@ class Settings:
                     "-----BEGIN RSA PRIVATE KEY-----); if it came from an env file, keep its newlines"
                 )
             if check_key:
-                where = "PRIVATE_KEY" if env.get("PRIVATE_KEY") else f"PRIVATE_KEY_PATH={env.get('PRIVATE_KEY_PATH')}"
+                where = (
+                    "PRIVATE_KEY"
+                    if env.get("PRIVATE_KEY")
+                    else f"PRIVATE_KEY_PATH={env.get('PRIVATE_KEY_PATH')}"
+                )
                 _check_private_key(private_key, where)
         port_text = env.get("PORT", "8080")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:

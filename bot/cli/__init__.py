@@ -11,7 +11,6 @@ folder first; a variable already set in the environment wins.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bot",
         description="Learning Nudges: short learning nudges in the pull request, when code review "
         "shows a recurring gap.",
-        epilog="commands:\n" + "\n".join(f"  {n.ljust(9)} {h}" for n, h in COMMANDS)
+        epilog="commands:\n"
+        + "\n".join(f"  {n.ljust(9)} {h}" for n, h in COMMANDS)
         + "\n\n`python -m bot COMMAND --help` lists each command's options and the settings it reads.",
         formatter_class=formatter,
     )
@@ -82,9 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     helps = dict(COMMANDS)
 
-    def command(name: str, description: str, settings: Sequence[str] = ()) -> argparse.ArgumentParser:
+    def command(
+        name: str, description: str, settings: Sequence[str] = ()
+    ) -> argparse.ArgumentParser:
         return sub.add_parser(
-            name, help=helps[name], description=description, formatter_class=formatter,
+            name,
+            help=helps[name],
+            description=description,
+            formatter_class=formatter,
             epilog=_settings_epilog(settings) if settings else None,
         )
 
@@ -118,15 +123,36 @@ def build_parser() -> argparse.ArgumentParser:
         ["GITHUB_API_URL"],
     )
     reg.add_argument(
-        "--webhook-url", required=True, metavar="URL",
+        "--webhook-url",
+        required=True,
+        metavar="URL",
         help="where GitHub sends webhooks: https://YOUR-HOST/webhooks",
     )
-    reg.add_argument("--org", metavar="ORG", help="register the App under this organisation (default: your account)")
-    reg.add_argument("--name", metavar="NAME", help="the App's name (default: app.yml's; GitHub names must be unique)")
-    reg.add_argument("--manifest", type=Path, metavar="FILE", help="default: app.yml shipped with the app")
-    reg.add_argument("--env-file", type=Path, default=Path(".env"), metavar="FILE", help="default: .env")
-    reg.add_argument("--port", type=_port, default=3000, help="local port for GitHub's redirect (default 3000; 0: any)")
-    reg.add_argument("--force", action="store_true", help="replace an App already written in the env file")
+    reg.add_argument(
+        "--org",
+        metavar="ORG",
+        help="register the App under this organisation (default: your account)",
+    )
+    reg.add_argument(
+        "--name",
+        metavar="NAME",
+        help="the App's name (default: app.yml's; GitHub names must be unique)",
+    )
+    reg.add_argument(
+        "--manifest", type=Path, metavar="FILE", help="default: app.yml shipped with the app"
+    )
+    reg.add_argument(
+        "--env-file", type=Path, default=Path(".env"), metavar="FILE", help="default: .env"
+    )
+    reg.add_argument(
+        "--port",
+        type=_port,
+        default=3000,
+        help="local port for GitHub's redirect (default 3000; 0: any)",
+    )
+    reg.add_argument(
+        "--force", action="store_true", help="replace an App already written in the env file"
+    )
     reg.add_argument("--no-browser", action="store_true", help="only print the address to open")
     demo = command(
         "demo",
@@ -135,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         "comment whole. No credentials, no network. Needs the 'demo' extra.",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary line")
-    demo.add_argument("--html", type=Path, metavar="FILE", help="also write the pull requests as an HTML page")
+    demo.add_argument(
+        "--html", type=Path, metavar="FILE", help="also write the pull requests as an HTML page"
+    )
     check = command(
         "validate",
         "Check playbook files and org.yml. Every problem is printed as "
@@ -143,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
         "there is no playbook to check. Warnings (FILE:LINE: warning: …) leave it 0.",
     )
     check.add_argument(
-        "paths", nargs="*", type=Path, metavar="PATH",
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
         help=f"playbook files or folders (default: the shipped playbooks, {DEFAULT_PLAYBOOKS})",
     )
     cls = command(
@@ -152,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
         "field (the ids it matches). Exit status 1 when a line could not be read.",
     )
     cls.add_argument(
-        "--playbooks", type=_playbooks_folder, default=DEFAULT_PLAYBOOKS, metavar="DIR",
+        "--playbooks",
+        type=_playbooks_folder,
+        default=DEFAULT_PLAYBOOKS,
+        metavar="DIR",
         help="folder of playbooks (default: the shipped ones)",
     )
     rep = command(
@@ -161,9 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
         "and failed deliveries. Read-only: a database that does not exist is reported, not created.",
         ["DATABASE_URL", "PLAYBOOKS_DIR"],
     )
-    rep.add_argument("--database-url", metavar="URL", help=f"default: DATABASE_URL, else {DEFAULT_DATABASE_URL}")
     rep.add_argument(
-        "--color", choices=("auto", "always", "never"), default="auto",
+        "--database-url", metavar="URL", help=f"default: DATABASE_URL, else {DEFAULT_DATABASE_URL}"
+    )
+    rep.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
         help="colour the tables: auto (default) when writing to a terminal and NO_COLOR is unset",
     )
     sim = command(
@@ -171,12 +209,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the decision core and the kill switch over a synthetic organisation with a known "
         "effect per playbook, on its own clock; no I/O.",
     )
-    sim.add_argument("--days", type=_bounded(1, 3650, "--days"), default=90, help="1 to 3650 (default 90)")
     sim.add_argument(
-        "--engineers", type=_bounded(2, 10000, "--engineers"), default=60, help="2 to 10000 (default 60)"
+        "--days", type=_bounded(1, 3650, "--days"), default=90, help="1 to 3650 (default 90)"
     )
     sim.add_argument(
-        "--effect", type=_effect, action="append", metavar="PLAYBOOK=EFFECT",
+        "--engineers",
+        type=_bounded(2, 10000, "--engineers"),
+        default=60,
+        help="2 to 10000 (default 60)",
+    )
+    sim.add_argument(
+        "--effect",
+        type=_effect,
+        action="append",
+        metavar="PLAYBOOK=EFFECT",
         help="true share of matching comments a nudge removes (default: sql-injection=0.5 "
         "swallowed-errors=0); repeat for more playbooks",
     )

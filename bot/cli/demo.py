@@ -64,9 +64,13 @@ ORG = OrgSettings(
     about_url="https://wiki.acme.example/learning-nudges",
 )
 TITLES = {
-    101: "Search orders by customer name", 102: "Filter orders by status", 103: "Export invoices as CSV",
-    104: "Admin: look up users by email", 105: "Send order confirmations through the mail API",
-    106: "Retry failed payment webhooks", 107: "Nightly cleanup of stale carts",
+    101: "Search orders by customer name",
+    102: "Filter orders by status",
+    103: "Export invoices as CSV",
+    104: "Admin: look up users by email",
+    105: "Send order confirmations through the mail API",
+    106: "Retry failed payment webhooks",
+    107: "Nightly cleanup of stale carts",
 }
 EVIDENCE_DAY = 70  # the first evaluation windows (60 days from each first nudge) have closed
 
@@ -84,36 +88,119 @@ class Step:
 
 
 STORY = [
-    Step(0, "bob reviews alice's PR #101", "comment", 101, "alice", "bob",
-         "This builds the SQL with an f-string. Please use bind params here."),
-    Step(1, "a CI bot comments on PR #101", "comment", 101, "alice", "lint-bot[bot]",
-         "Possible SQL injection (B608).", {"bot": True}),
-    Step(1, "alice answers on her own PR", "comment", 101, "alice", "alice",
-         "Good catch, I'll switch to parameterized queries everywhere."),
-    Step(4, "erin reviews alice's PR #102", "comment", 102, "alice", "erin",
-         "Same as last week: user input concatenated into the query string. Use a prepared statement?"),
+    Step(
+        0,
+        "bob reviews alice's PR #101",
+        "comment",
+        101,
+        "alice",
+        "bob",
+        "This builds the SQL with an f-string. Please use bind params here.",
+    ),
+    Step(
+        1,
+        "a CI bot comments on PR #101",
+        "comment",
+        101,
+        "alice",
+        "lint-bot[bot]",
+        "Possible SQL injection (B608).",
+        {"bot": True},
+    ),
+    Step(
+        1,
+        "alice answers on her own PR",
+        "comment",
+        101,
+        "alice",
+        "alice",
+        "Good catch, I'll switch to parameterized queries everywhere.",
+    ),
+    Step(
+        4,
+        "erin reviews alice's PR #102",
+        "comment",
+        102,
+        "alice",
+        "erin",
+        "Same as last week: user input concatenated into the query string. Use a prepared statement?",
+    ),
     Step(4, "GitHub redelivers that webhook", "redeliver"),
-    Step(5, "bob reviews dave's PR #103", "comment", 103, "dave", "bob",
-         "String formatting into SQL again - please parameterize."),
-    Step(6, "erin reviews dave's PR #104", "comment", 104, "dave", "erin",
-         "Raw SQL built by concatenation here, use placeholders."),
-    Step(7, "bob reviews alice's PR #105", "comment", 105, "alice", "bob",
-         "There's an AWS secret key hardcoded in this config. Move it to the secret manager."),
-    Step(8, "erin reviews alice's PR #105", "comment", 105, "alice", "erin",
-         "Please don't commit the API token; read it from an env var."),
-    Step(8.5, "mallory (not alice's lead) reacts 👍 to the co-sign request", "react", 105, "alice", "mallory"),
+    Step(
+        5,
+        "bob reviews dave's PR #103",
+        "comment",
+        103,
+        "dave",
+        "bob",
+        "String formatting into SQL again - please parameterize.",
+    ),
+    Step(
+        6,
+        "erin reviews dave's PR #104",
+        "comment",
+        104,
+        "dave",
+        "erin",
+        "Raw SQL built by concatenation here, use placeholders.",
+    ),
+    Step(
+        7,
+        "bob reviews alice's PR #105",
+        "comment",
+        105,
+        "alice",
+        "bob",
+        "There's an AWS secret key hardcoded in this config. Move it to the secret manager.",
+    ),
+    Step(
+        8,
+        "erin reviews alice's PR #105",
+        "comment",
+        105,
+        "alice",
+        "erin",
+        "Please don't commit the API token; read it from an env var.",
+    ),
+    Step(
+        8.5,
+        "mallory (not alice's lead) reacts 👍 to the co-sign request",
+        "react",
+        105,
+        "alice",
+        "mallory",
+    ),
     Step(9, "carol (alice's lead) reacts 👍", "react", 105, "alice", "carol"),
-    Step(10, "bob reviews alice's PR #106", "comment", 106, "alice", "bob",
-         "This catch block swallows the exception silently; at least log it."),
-    Step(11, "erin reviews alice's PR #106", "comment", 106, "alice", "erin",
-         "except: pass hides real failures here, please handle or re-raise."),
+    Step(
+        10,
+        "bob reviews alice's PR #106",
+        "comment",
+        106,
+        "alice",
+        "bob",
+        "This catch block swallows the exception silently; at least log it.",
+    ),
+    Step(
+        11,
+        "erin reviews alice's PR #106",
+        "comment",
+        106,
+        "alice",
+        "erin",
+        "except: pass hides real failures here, please handle or re-raise.",
+    ),
     Step(11.5, "someone without the secret posts a forged webhook", "forged"),
     Step(12, "a signed delivery arrives that is not JSON", "malformed"),
-    Step(15, "a new sprint: erin reviews alice's PR #107", "comment", 107, "alice", "erin",
-         "Empty catch block again - the error is swallowed; log it or rethrow."),
+    Step(
+        15,
+        "a new sprint: erin reviews alice's PR #107",
+        "comment",
+        107,
+        "alice",
+        "erin",
+        "Empty catch block again - the error is swallowed; log it or rethrow.",
+    ),
 ]
-
-
 
 
 def _payload(step: Step, comment_id: int, at: dt.datetime) -> dict[str, Any]:
@@ -125,7 +212,11 @@ def _payload(step: Step, comment_id: int, at: dt.datetime) -> dict[str, Any]:
         "comment": {
             "id": comment_id,
             "body": step.body,
-            "user": {"login": step.reviewer, "id": abs(hash(step.reviewer)) % 10**6, "type": user_type},
+            "user": {
+                "login": step.reviewer,
+                "id": abs(hash(step.reviewer)) % 10**6,
+                "type": user_type,
+            },
             "created_at": stamp,
             "updated_at": stamp,
             "path": "app/db.py",
@@ -204,14 +295,28 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             url = f"http://127.0.0.1:{port}/webhooks"
-            say(f"Learning Nudges demo: {len(service.config.current.playbooks.playbooks)} playbooks loaded, "
-                f"server on {url}, GitHub stand-in on {base_url}")
-            say("Team: alice and dave are juniors (2 nudges a sprint), bob and erin seniors; carol leads them.")
-            say("Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge.")
-            shown: dict[str, Any] = {"notes": 0, "comments": {}, "edits": {}, "reactions": set(), "pulls": set()}
+            say(
+                f"Learning Nudges demo: {len(service.config.current.playbooks.playbooks)} playbooks loaded, "
+                f"server on {url}, GitHub stand-in on {base_url}"
+            )
+            say(
+                "Team: alice and dave are juniors (2 nudges a sprint), bob and erin seniors; carol leads them."
+            )
+            say(
+                "Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge."
+            )
+            shown: dict[str, Any] = {
+                "notes": 0,
+                "comments": {},
+                "edits": {},
+                "reactions": set(),
+                "pulls": set(),
+            }
             try:
                 async with aiohttp.ClientSession() as http:
-                    await _play(STORY, say, clock, fake, service, http, url, webhook_secret, tally, shown)
+                    await _play(
+                        STORY, say, clock, fake, service, http, url, webhook_secret, tally, shown
+                    )
                 await _evidence(say, clock, fake, service, tally)
             finally:
                 await runner.cleanup()
@@ -220,8 +325,12 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
                 from bot.cli.demo_page import write_page
 
                 authors = {s.pr: s.author for s in STORY if s.pr}
-                pulls = {n: (authors[n], TITLES.get(n, f"Change {n}")) for n in sorted(shown["pulls"])}
-                write_page(html, fake, OWNER, REPO, pulls, f"{OWNER}/learning-evidence", shown["edits"])
+                pulls = {
+                    n: (authors[n], TITLES.get(n, f"Change {n}")) for n in sorted(shown["pulls"])
+                }
+                write_page(
+                    html, fake, OWNER, REPO, pulls, f"{OWNER}/learning-evidence", shown["edits"]
+                )
                 say(f"The pull requests as GitHub would show them: {html}")
     await fake.close()
     states = Counter(n.state.value for n in nudges)
@@ -256,23 +365,48 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally, show
                 fake.add_pull(OWNER, REPO, step.pr, author=step.author, title=TITLES.get(step.pr))
                 pulls.add(step.pr)
             cid = next(comment_ids)
-            fake.add_review_comment(OWNER, REPO, step.pr, comment_id=cid, user=step.reviewer, body=step.body,
-                                    user_type="Bot" if step.extra.get("bot") else "User")
+            fake.add_review_comment(
+                OWNER,
+                REPO,
+                step.pr,
+                comment_id=cid,
+                user=step.reviewer,
+                body=step.body,
+                user_type="Bot" if step.extra.get("bot") else "User",
+            )
             say(f"    “{step.body}”")
             last = {"payload": _payload(step, cid, clock.now), "delivery": delivery}
-            status = await _send(http, url, secret, "pull_request_review_comment", last["payload"], delivery)
+            status = await _send(
+                http, url, secret, "pull_request_review_comment", last["payload"], delivery
+            )
         elif step.kind == "redeliver":
-            status = await _send(http, url, secret, "pull_request_review_comment", last["payload"], last["delivery"])
+            status = await _send(
+                http, url, secret, "pull_request_review_comment", last["payload"], last["delivery"]
+            )
         elif step.kind == "forged":
-            status = await _send(http, url, "wrong-secret", "pull_request_review_comment", last["payload"], delivery)
+            status = await _send(
+                http, url, "wrong-secret", "pull_request_review_comment", last["payload"], delivery
+            )
         elif step.kind == "malformed":
-            status = await _send(http, url, secret, "pull_request_review_comment", b"{oops", delivery)
+            status = await _send(
+                http, url, secret, "pull_request_review_comment", b"{oops", delivery
+            )
         elif step.kind == "react":
-            waiting = [c for c in fake.issue_comments(OWNER, REPO, step.pr) if "learning-nudge-cosign:" in c["body"]]
-            fake.add_reaction("issue_comment", OWNER, REPO, waiting[-1]["id"], user=step.reviewer, content="+1")
+            waiting = [
+                c
+                for c in fake.issue_comments(OWNER, REPO, step.pr)
+                if "learning-nudge-cosign:" in c["body"]
+            ]
+            fake.add_reaction(
+                "issue_comment", OWNER, REPO, waiting[-1]["id"], user=step.reviewer, content="+1"
+            )
         if status is not None:
             tally["webhooks"] += 1
-            word = {202: "202 accepted", 401: "401 refused, nothing stored", 400: "400, recorded as failed"}
+            word = {
+                202: "202 accepted",
+                401: "401 refused, nothing stored",
+                400: "400, recorded as failed",
+            }
             say(f"    webhook → {word.get(status, str(status))}")
             tally["refused"] += status == 401
             tally["failed"] += status == 400
@@ -288,10 +422,16 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally, show
             shown["comments"][comment["id"]] = comment["body"]
             shown["edits"].setdefault(comment["id"], []).append(comment["body"])
             if before is None:
-                where = "a reply in the review thread of" if comment.get("in_reply_to_id") else "a comment on"
+                where = (
+                    "a reply in the review thread of"
+                    if comment.get("in_reply_to_id")
+                    else "a comment on"
+                )
                 say(f"    ✉ bot posted {where} PR #{comment['_pr']}:")
             else:
-                say(f"    ✎ bot edited its comment on PR #{comment['_pr']} into a record of the outcome:")
+                say(
+                    f"    ✎ bot edited its comment on PR #{comment['_pr']} into a record of the outcome:"
+                )
             for line in _whole(comment["body"]):
                 say(f"      │ {line}")
     markers = [MARKER_RE.search(c["body"]) for c in _bot_comments(fake, pulls)]
@@ -303,30 +443,48 @@ async def _evidence(say, clock, fake, service, tally: Counter) -> None:
     """Weeks later: the kill switch's daily job closes the first window and writes its evidence."""
     clock.now = START + dt.timedelta(days=EVIDENCE_DAY)
     say()
-    say(f"▸ Day {EVIDENCE_DAY} ({clock.now:%a %d %b}): the kill switch's daily job; the first "
-        "evaluation windows (60 days) have closed")
+    say(
+        f"▸ Day {EVIDENCE_DAY} ({clock.now:%a %d %b}): the kill switch's daily job; the first "
+        "evaluation windows (60 days) have closed"
+    )
     await service.worker.tick()
-    issues = [i for i in fake.issues(OWNER, "learning-evidence") if "learning-nudge-evidence:" in (i.get("body") or "")]
+    issues = [
+        i
+        for i in fake.issues(OWNER, "learning-evidence")
+        if "learning-nudge-evidence:" in (i.get("body") or "")
+    ]
     tally["evidence"] = len(issues)
     for issue in issues[:1]:
-        say(f"    ✉ bot opened issue #{issue['number']} in {OWNER}/learning-evidence: {issue['title']}")
+        say(
+            f"    ✉ bot opened issue #{issue['number']} in {OWNER}/learning-evidence: {issue['title']}"
+        )
         for line in _whole(issue["body"]):
             say(f"      │ {line}")
     if len(issues) > 1:
-        say(f"    (and {len(issues) - 1} more, one per playbook: "
-            + ", ".join(f"#{i['number']} {i['title']}" for i in issues[1:]) + ")")
+        say(
+            f"    (and {len(issues) - 1} more, one per playbook: "
+            + ", ".join(f"#{i['number']} {i['title']}" for i in issues[1:])
+            + ")"
+        )
 
 
 LABELS = {
-    "ignored": "ignored", "no_match": "silent", "signal": "silent", "cooldown": "silent",
-    "paused": "silent", "planned": "nudge planned", "held_out": "held out (randomized holdout)",
-    "suppressed_budget": "not sent", "awaiting_cosign": "co-sign requested", "no_lead": "not sent",
+    "ignored": "ignored",
+    "no_match": "silent",
+    "signal": "silent",
+    "cooldown": "silent",
+    "paused": "silent",
+    "planned": "nudge planned",
+    "held_out": "held out (randomized holdout)",
+    "suppressed_budget": "not sent",
+    "awaiting_cosign": "co-sign requested",
+    "no_lead": "not sent",
 }
 
 
 async def _explain(say, service, shown, tally: Counter) -> None:
     notes = await service.store.notes()
-    for record in notes[shown["notes"]:]:
+    for record in notes[shown["notes"] :]:
         note = record.note
         label = LABELS.get(note.outcome, note.outcome)
         tally["silent"] += label in ("silent", "ignored")

@@ -13,8 +13,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-HIDDEN = re.compile(r"<!--.*?-->", re.S)
-REACTIONS = {"+1": "👍", "-1": "👎", "laugh": "😄", "hooray": "🎉", "confused": "😕", "heart": "❤️", "rocket": "🚀", "eyes": "👀"}
+HIDDEN = re.compile(r"<!--.*?-->", re.DOTALL)
+REACTIONS = {
+    "+1": "👍",
+    "-1": "👎",
+    "laugh": "😄",
+    "hooray": "🎉",
+    "confused": "😕",
+    "heart": "❤️",
+    "rocket": "🚀",
+    "eyes": "👀",
+}
 
 CSS = """
 body { font: 14px/1.5 -apple-system, 'Segoe UI', 'Noto Sans', Helvetica, Arial, sans-serif; color: #1f2328;
@@ -80,7 +89,9 @@ def _avatar(login: str, is_bot: bool) -> str:
 
 def _reactions(comment: dict[str, Any]) -> str:
     rollup = comment.get("reactions") or {}
-    shown = [f"<span>{emoji} {rollup[key]}</span>" for key, emoji in REACTIONS.items() if rollup.get(key)]
+    shown = [
+        f"<span>{emoji} {rollup[key]}</span>" for key, emoji in REACTIONS.items() if rollup.get(key)
+    ]
     return f'<div class="reactions">{"".join(shown)}</div>' if shown else ""
 
 
@@ -89,7 +100,11 @@ def _head(comment: dict[str, Any], verb: str) -> str:
     bot = user.get("type") == "Bot"
     badge = '<span class="badge">bot</span>' if bot else ""
     when = comment["created_at"][:10]
-    edited = " · edited" if comment.get("updated_at", comment["created_at"]) != comment["created_at"] else ""
+    edited = (
+        " · edited"
+        if comment.get("updated_at", comment["created_at"]) != comment["created_at"]
+        else ""
+    )
     return f'<div class="head"><b>{html.escape(user["login"])}</b>{badge} {verb} on {when}{edited}</div>'
 
 
@@ -99,7 +114,9 @@ def _is_bot(comment: dict[str, Any]) -> bool:
 
 def _thread(comments: list[dict[str, Any]]) -> str:
     root = comments[0]
-    parts = [f'<div class="file">{html.escape(root.get("path") or "")} · line {root.get("line") or ""}</div>']
+    parts = [
+        f'<div class="file">{html.escape(root.get("path") or "")} · line {root.get("line") or ""}</div>'
+    ]
     for i, c in enumerate(comments):
         cls = "reply" if i else "first"
         parts.append(
@@ -168,7 +185,11 @@ def write_page(
 ) -> None:
     """``pulls``: number → (author, title); ``edits``: comment id → its bodies, oldest first."""
     evidence_owner, evidence_name = evidence_repo.split("/", 1)
-    issues = [i for i in fake.issues(evidence_owner, evidence_name) if "learning-nudge-evidence:" in (i.get("body") or "")]
+    issues = [
+        i
+        for i in fake.issues(evidence_owner, evidence_name)
+        if "learning-nudge-evidence:" in (i.get("body") or "")
+    ]
     sections = [pull_html(fake, owner, repo, n, *pulls[n], edits or {}) for n in sorted(pulls)]
     sections += [issue_html(i, evidence_repo) for i in issues]
     path.write_text(

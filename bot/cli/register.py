@@ -36,10 +36,16 @@ class RegisterError(Exception):
     """One line for the person registering."""
 
 
-def manifest_for(source: Path, *, webhook_url: str, redirect_url: str, name: str | None) -> dict[str, Any]:
+def manifest_for(
+    source: Path, *, webhook_url: str, redirect_url: str, name: str | None
+) -> dict[str, Any]:
     """``app.yml`` as the JSON GitHub expects, with this deployment's URLs."""
     manifest = yaml.safe_load(source.read_text(encoding="utf-8"))
-    manifest["hook_attributes"] = {**(manifest.get("hook_attributes") or {}), "url": webhook_url, "active": True}
+    manifest["hook_attributes"] = {
+        **(manifest.get("hook_attributes") or {}),
+        "url": webhook_url,
+        "active": True,
+    }
     manifest["redirect_url"] = redirect_url
     if name:
         manifest["name"] = name
@@ -62,7 +68,7 @@ def page(action: str, manifest: dict[str, Any]) -> str:
 there; GitHub then brings you back here and the App's credentials are written to your env file.</p>
 <form id="register" action="{html.escape(action)}" method="post">
 <input type="hidden" name="manifest" value="{html.escape(json.dumps(manifest))}">
-<button type="submit">Create the GitHub App on {html.escape(action.split('/')[2])}</button>
+<button type="submit">Create the GitHub App on {html.escape(action.split("/")[2])}</button>
 </form>
 </body></html>
 """
@@ -85,7 +91,11 @@ def write_env(env_file: Path, values: dict[str, str]) -> None:
     """Write our keys into ``env_file``, keeping its other settings; the file is mode 600."""
     from dotenv import dotenv_values
 
-    kept = {k: v for k, v in dotenv_values(env_file).items() if k not in values} if env_file.exists() else {}
+    kept = (
+        {k: v for k, v in dotenv_values(env_file).items() if k not in values}
+        if env_file.exists()
+        else {}
+    )
     lines = [f"{k}={env_value(v or '')}" for k, v in {**kept, **values}.items()]
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -99,15 +109,18 @@ async def convert(api_url: str, code: str) -> dict[str, Any]:
 
     url = f"{api_url}/app-manifests/{code}/conversions"
     headers = {"Accept": "application/vnd.github+json", "User-Agent": "learning-nudges"}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, headers=headers, timeout=aiohttp.ClientTimeout(total=30)) as response:
-            if response.status == 404:
-                raise RegisterError(
-                    "GitHub no longer knows this code (it works once, for an hour); run register again"
-                )
-            if response.status != 201:
-                raise RegisterError(f"GitHub answered {response.status} to the code exchange; run register again")
-            return await response.json()
+    async with aiohttp.ClientSession() as session, session.post(
+        url, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+    ) as response:
+        if response.status == 404:
+            raise RegisterError(
+                "GitHub no longer knows this code (it works once, for an hour); run register again"
+            )
+        if response.status != 201:
+            raise RegisterError(
+                f"GitHub answered {response.status} to the code exchange; run register again"
+            )
+        return await response.json()
 
 
 async def run(args: argparse.Namespace, out=sys.stdout) -> int:
@@ -129,11 +142,15 @@ async def run(args: argparse.Namespace, out=sys.stdout) -> int:
     holder: dict[str, Any] = {}
 
     async def index(request: web.Request) -> web.Response:
-        return web.Response(text=page(holder["action"], holder["manifest"]), content_type="text/html")
+        return web.Response(
+            text=page(holder["action"], holder["manifest"]), content_type="text/html"
+        )
 
     async def finish(request: web.Request) -> web.Response:
         if request.query.get("state") != state:
-            return web.Response(status=400, text="This is not the registration this command started.")
+            return web.Response(
+                status=400, text="This is not the registration this command started."
+            )
         code = request.query.get("code", "")
         if not code:
             return web.Response(status=400, text="GitHub sent no code.")
@@ -172,20 +189,28 @@ async def run(args: argparse.Namespace, out=sys.stdout) -> int:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise RegisterError(f"--port {args.port} cannot be used ({exc.strerror}); pick another") from None
+        raise RegisterError(
+            f"--port {args.port} cannot be used ({exc.strerror}); pick another"
+        ) from None
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     local = f"http://localhost:{port}"
     holder["manifest"] = manifest_for(
         source, webhook_url=args.webhook_url, redirect_url=f"{local}/done", name=args.name
     )
     holder["action"] = new_app_url(api_url, args.org, state)
-    print(f"Open {local}/ in your browser and press the button (waiting up to an hour).", file=out, flush=True)
+    print(
+        f"Open {local}/ in your browser and press the button (waiting up to an hour).",
+        file=out,
+        flush=True,
+    )
     if not args.no_browser:
         webbrowser.open(f"{local}/")
     try:
         made, install = await asyncio.wait_for(done, timeout=3600)
     except TimeoutError:
-        raise RegisterError("no answer from GitHub within the hour the code would live; run register again") from None
+        raise RegisterError(
+            "no answer from GitHub within the hour the code would live; run register again"
+        ) from None
     finally:
         await asyncio.sleep(0.2)  # let the last page reach the browser
         await runner.cleanup()

@@ -37,10 +37,22 @@ NAME_WIDTH = 22
 RED, BOLD, RESET = "\033[31m", "\033[1m", "\033[0m"
 # Two tables per grouping, each within 80 columns: what was decided, then what was not sent and
 # the feedback. Indexes are into a row of _rows: name, the COLUMNS, then the four feedback counts.
-DECIDED = [("all", 1), ("posted", 8), ("awaiting\nco-sign", 5), ("vetoed", 6), ("expired", 7), ("failed", 9)]
+DECIDED = [
+    ("all", 1),
+    ("posted", 8),
+    ("awaiting\nco-sign", 5),
+    ("vetoed", 6),
+    ("expired", 7),
+    ("failed", 9),
+]
 NOT_SENT = [
-    ("held\nout", 2), ("over\nbudget", 3), ("no\nlead", 4), ("helped", 10), ("did not\nhelp", 11),
-    ("lead\nreact.", 12), ("not\ncounted", 13),
+    ("held\nout", 2),
+    ("over\nbudget", 3),
+    ("no\nlead", 4),
+    ("helped", 10),
+    ("did not\nhelp", 11),
+    ("lead\nreact.", 12),
+    ("not\ncounted", 13),
 ]
 
 
@@ -67,8 +79,13 @@ def _tabulate(rows: list[list[str]], headers: list[str]) -> str:
 
     padding, module.MIN_PADDING = module.MIN_PADDING, 0  # two spaces between columns are enough
     try:
-        return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True,
-                        colalign=("left",) + ("right",) * (len(headers) - 1))
+        return tabulate(
+            rows,
+            headers=headers,
+            tablefmt="simple",
+            disable_numparse=True,
+            colalign=("left",) + ("right",) * (len(headers) - 1),
+        )
     finally:
         module.MIN_PADDING = padding
 
@@ -89,7 +106,9 @@ def _table(title: str, rows: list[list[str]], color: bool = False) -> str:
     return "\n\n".join(parts)
 
 
-def _feedback(nudges: Iterable[Nudge], reactions: list[ReactionRecord], group_of) -> dict[str, Counter]:
+def _feedback(
+    nudges: Iterable[Nudge], reactions: list[ReactionRecord], group_of
+) -> dict[str, Counter]:
     by_key = {n.key: n for n in nudges}
     counts: dict[str, Counter] = defaultdict(Counter)
     for r in reactions:
@@ -126,10 +145,18 @@ async def build_report(store: Store, org: OrgSettings | None = None, *, color: b
         by_team[team_of(n)].append(n)
     parts = [
         head("Nudge decisions per playbook"),
-        _table("playbook", _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id)), color),
+        _table(
+            "playbook",
+            _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id)),
+            color,
+        ),
         "",
         head("Nudge decisions per role"),
-        _table("role", _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name)), color),
+        _table(
+            "role",
+            _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name)),
+            color,
+        ),
         "",
         head("Nudge decisions per team"),
         _table("team", _rows(by_team, _feedback(nudges, reactions, team_of)), color),
@@ -148,7 +175,9 @@ async def build_report(store: Store, org: OrgSettings | None = None, *, color: b
     return "\n".join(parts) + "\n"
 
 
-async def _report(database_url: str, playbooks_dir: Path, out: TextIO, *, color: bool = False) -> None:
+async def _report(
+    database_url: str, playbooks_dir: Path, out: TextIO, *, color: bool = False
+) -> None:
     in_force, _problems = load_config(playbooks_dir)
     org = in_force.org
     store = await open_store(database_url)
@@ -177,18 +206,23 @@ def main(database_url: str | None, color: str = "auto", out: TextIO = sys.stdout
     path = sqlite_path(url)
     if url == "sqlite://" or (path is not None and not path.is_file()):
         print(
-            f"learning-nudges: no database at {path or 'memory'} ({url}); nothing to report. "
-            "Give the deployment's with --database-url or DATABASE_URL",
+            f"learning-nudges: no database at {path or 'memory'} ({url}); nothing to report; "
+            "point --database-url or DATABASE_URL at the deployment's database",
             file=sys.stderr,
         )
         return 1
     playbooks = Path(os.environ.get("PLAYBOOKS_DIR") or SHIPPED_PLAYBOOKS)
     colored = color == "always" or (
-        color == "auto" and out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        color == "auto"
+        and out.isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
     )
 
     async def run() -> None:
-        in_force, _problems = await asyncio.to_thread(load_config, playbooks) if playbooks.is_dir() else (None, [])
+        in_force, _problems = (
+            await asyncio.to_thread(load_config, playbooks) if playbooks.is_dir() else (None, [])
+        )
         store = await open_checked(url)
         try:
             out.write(await build_report(store, in_force.org if in_force else None, color=colored))
@@ -217,6 +251,8 @@ async def kill_switch_report(store: Store) -> list[str]:
         lines.append(f"{head}" + (f" [installation {installation}]" if several else ""))
         lines += figures
         issue = next((r.issue_number for r in reversed(records) if r.issue_number), None)
-        history = ", ".join(f"{r.evaluation.at:%Y-%m-%d} {r.evaluation.verdict.value}" for r in records)
+        history = ", ".join(
+            f"{r.evaluation.at:%Y-%m-%d} {r.evaluation.verdict.value}" for r in records
+        )
         lines.append(f"  history: {history}" + (f"; evidence issue #{issue}" if issue else ""))
     return lines + [""]

@@ -124,8 +124,10 @@ async def _serve(settings: Settings) -> None:
                 ) from None
             raise cannot_start(f"PORT={settings.port} cannot be opened ({exc.strerror})") from None
         log.info(
-            "listening on port %d; playbooks=%d; store=%s", settings.port,
-            len(service.config.current.playbooks.playbooks), settings.database_url.split(":", 1)[0],
+            "listening on port %d; playbooks=%d; store=%s",
+            settings.port,
+            len(service.config.current.playbooks.playbooks),
+            settings.database_url.split(":", 1)[0],
         )
         await _until_signal()
         await runner.cleanup()
@@ -135,7 +137,8 @@ async def _work(settings: Settings) -> None:
     async with _checked_service(settings) as service:
         log.info(
             "worker started; playbooks=%d; store=%s",
-            len(service.config.current.playbooks.playbooks), settings.database_url.split(":", 1)[0],
+            len(service.config.current.playbooks.playbooks),
+            settings.database_url.split(":", 1)[0],
         )
         stop = asyncio.Event()
         task = asyncio.create_task(service.worker.run(stop))
