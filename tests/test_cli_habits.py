@@ -143,10 +143,12 @@ async def test_the_report_fits_in_80_columns(bot):
             "pull_request_review_comment",
             bot.review_comment(pr=1, author="alice", reviewer="bob", body=body),
         )
+    await bot.deliver("pull_request_review_comment", b"{not json" + b" and a long tail" * 20)
     await bot.worker.drain()
     org = OrgSettings(leads={"a-lead-with-a-rather-long-login-name": ("alice",)})
     text = await build_report(bot.store, org)
     assert "sql-injection" in text and "led by a-lead-with-a-…" in text
+    assert "\n  failed " in text  # the failed delivery and its reason, wrapped
     assert max(len(line) for line in text.splitlines()) <= 80, text
     assert "\033[" not in text
 

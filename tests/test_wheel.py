@@ -54,7 +54,9 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     return python, elsewhere
 
 
-def run(installed, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+def run(
+    installed, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     python, cwd = installed
     return subprocess.run(
         [str(python), "-m", "bot", *args],
@@ -62,7 +64,7 @@ def run(installed, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **(env or {})},
         timeout=120,
         check=False,
     )
@@ -119,3 +121,34 @@ def test_version_and_the_console_script(installed):
         [str(script), "--version"], capture_output=True, text=True, cwd=cwd, check=False
     )
     assert result.stdout.strip() == "learning-nudges 0.1.0"
+
+
+def test_migrate_report_simulate_and_serve_run_from_the_wheel(installed):
+    _, cwd = installed
+    db = f"sqlite:///{cwd / 'n.db'}"
+    migrated = run(installed, "migrate", env={"DATABASE_URL": db})
+    assert migrated.returncode == 0, migrated.stderr
+    report = run(installed, "report", "--database-url", db)
+    assert report.returncode == 0 and report.stdout.startswith("Nudge decisions per playbook")
+    simulated = run(installed, "simulate", "--days", "10", "--engineers", "10")
+    assert simulated.returncode == 0, simulated.stderr
+    # serve gets as far as GitHub: the settings, the store and the 9 shipped playbooks are fine
+    from bot.testing.fakegithub import app_keypair
+
+    env = {
+        "WEBHOOK_SECRET": "x",
+        "APP_ID": "1",
+        "PRIVATE_KEY": app_keypair()[0],
+        "DATABASE_URL": db,
+        "GITHUB_API_URL": "http://127.0.0.1:9",
+    }
+    served = run(installed, "serve", env=env)
+    assert served.returncode == 2
+    assert (
+        'msg="loaded 9 playbooks from ' in served.stderr
+        and "site-packages/bot/shipped/playbooks" in served.stderr
+    )
+    assert served.stderr.splitlines()[-1].startswith(
+        "learning-nudges: cannot start: GITHUB_API_URL=http://127.0.0.1:9 does not answer"
+    )
+    (cwd / "n.db").unlink()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -172,7 +173,21 @@ async def build_report(store: Store, org: OrgSettings | None = None, *, color: b
     for d in deliveries:
         if d.status == "failed":
             parts.append(f"  failed {d.id} ({d.event}, {d.attempts} attempts): {d.error}")
-    return "\n".join(parts) + "\n"
+    return "\n".join(_fit(line) for part in parts for line in part.split("\n")) + "\n"
+
+
+def _fit(line: str, width: int = WIDTH) -> str:
+    """A long line of figures or an error, wrapped to the terminal with a hanging indent."""
+    if len(line) <= width or "\033[" in line:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()))
+    return textwrap.fill(
+        line,
+        width,
+        subsequent_indent=indent + "    ",
+        break_long_words=True,
+        break_on_hyphens=False,
+    )
 
 
 async def _report(
