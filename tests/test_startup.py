@@ -259,3 +259,47 @@ async def test_a_good_setup_starts_reads_env_and_answers_health_and_readiness(tm
     assert f'msg="listening on port {port}; playbooks=9; store=sqlite"' in log
     assert "from-dotenv" not in log and keys[0][40:80] not in log
     assert process.returncode == 0
+
+
+async def test_a_separate_worker_answers_health_and_metrics_on_health_port(tmp_path, keys, fake):
+    """``worker`` passes the same checks and, with HEALTH_PORT, can be probed and scraped."""
+    port = free_port()
+    env = base_env(tmp_path, keys, GITHUB_API_URL=fake.base_url, HEALTH_PORT=str(port))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "worker",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                        ready = response.status
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert process.returncode is None, (await process.stderr.read()).decode()
+                    await asyncio.sleep(0.1)
+            else:
+                process.terminate()
+                raise AssertionError("worker did not start: " + (await process.stderr.read()).decode())
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                metrics = await response.text()
+            async with http.post(f"http://127.0.0.1:{port}/webhooks", data=b"{}") as response:
+                webhooks = response.status
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.communicate(), 30)
+    assert ready == 200
+    assert "learning_nudges_ready 1.0" in metrics
+    assert webhooks == 404  # a worker takes no webhooks
+
+
+async def test_a_bad_health_port(tmp_path, keys):
+    status, lines = await serve(tmp_path, base_env(tmp_path, keys, HEALTH_PORT="lots"))
+    assert the_line(status, lines) == "HEALTH_PORT='lots' is not a port number between 1 and 65535"

@@ -32,6 +32,7 @@ SETTINGS_HELP = (
     ("DELIVERY_LEASE_SECONDS", "default 120"),
     ("BOT_LOGIN", "default learning-nudges[bot]: the App's own account, whose comments it skips"),
     ("LOG_LEVEL", "DEBUG, INFO (default), WARNING or ERROR"),
+    ("HEALTH_PORT", "worker only: serve GET /healthz, /readyz and /metrics on this port"),
 )
 
 
@@ -102,6 +103,7 @@ class Settings:
     run_worker: bool = True
     delivery_lease_seconds: int = 120
     log_level: str = "INFO"
+    health_port: int | None = None
 
     @classmethod
     def from_env(
@@ -172,6 +174,11 @@ class Settings:
                 "GITHUB_API_URL must be a URL such as https://api.github.com or, for GitHub "
                 "Enterprise Server, https://HOSTNAME/api/v3"
             )
+        health_text = (env.get("HEALTH_PORT") or "").strip()
+        if health_text and (not health_text.isdigit() or not 0 < int(health_text) < 65536):
+            raise SettingsError(
+                f"HEALTH_PORT={health_text!r} is not a port number between 1 and 65535"
+            )
         level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
         if level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -193,4 +200,5 @@ class Settings:
             run_worker=env.get("RUN_WORKER", "1") not in ("0", "false", "no"),
             delivery_lease_seconds=int(lease_text),
             log_level=level,
+            health_port=int(health_text) if health_text else None,
         )

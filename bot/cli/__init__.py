@@ -100,12 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         "RUN_WORKER=0, work the inbox in the same process.\nBefore listening it checks every "
         "setting, the store, the playbooks and that GitHub accepts the App's JWT; a failure is "
         "one line and exit status 2.",
-        every,
+        [n for n in every if n != "HEALTH_PORT"],
     )
     command(
         "worker",
-        "Work the inbox and the scheduled jobs, without a web server (run with RUN_WORKER=0 on "
-        "serve). The same start-up checks as serve.",
+        "Work the inbox and the scheduled jobs, without a webhook server (run with RUN_WORKER=0 "
+        "on serve). The same start-up checks as serve. With HEALTH_PORT it answers GET /healthz, "
+        "/readyz and /metrics on that port.",
         [n for n in every if n not in ("PORT", "RUN_WORKER")],
     )
     command(

@@ -134,11 +134,31 @@ async def _serve(settings: Settings) -> None:
 
 
 async def _work(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.app.health import health_routes
+
     async with _checked_service(settings) as service:
+        runner = None
+        if settings.health_port is not None and service.health is not None:
+            # The worker's own health and metrics (its outbox, its GitHub calls) on a port of its own.
+            health = web.Application()
+            health.add_routes(health_routes(service.health))
+            runner = web.AppRunner(health, access_log=None)
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, "0.0.0.0", settings.health_port).start()
+            except OSError as exc:
+                await runner.cleanup()
+                raise cannot_start(
+                    f"HEALTH_PORT={settings.health_port} cannot be opened ({exc.strerror}); "
+                    "set HEALTH_PORT to a free port"
+                ) from None
         log.info(
-            "worker started; playbooks=%d; store=%s",
+            "worker started; playbooks=%d; store=%s; health=%s",
             len(service.config.current.playbooks.playbooks),
             settings.database_url.split(":", 1)[0],
+            settings.health_port or "-",
         )
         stop = asyncio.Event()
         task = asyncio.create_task(service.worker.run(stop))
@@ -146,6 +166,8 @@ async def _work(settings: Settings) -> None:
         stop.set()
         service.worker.wake.set()
         await task
+        if runner is not None:
+            await runner.cleanup()
 
 
 async def _until_signal() -> None:
