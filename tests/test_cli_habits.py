@@ -146,7 +146,7 @@ async def test_the_report_fits_in_80_columns(bot):
     await bot.deliver("pull_request_review_comment", b"{not json" + b" and a long tail" * 20)
     await bot.worker.drain()
     org = OrgSettings(leads={"a-lead-with-a-rather-long-login-name": ("alice",)})
-    text = await build_report(bot.store, org)
+    text = await build_report(bot.store, org, wrap=True)  # as on a terminal
     assert "sql-injection" in text and "led by a-lead-with-a-…" in text
     assert "\n  failed " in text  # the failed delivery and its reason, wrapped
     assert max(len(line) for line in text.splitlines()) <= 80, text

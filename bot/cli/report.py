@@ -126,7 +126,11 @@ def _feedback(
     return counts
 
 
-async def build_report(store: Store, org: OrgSettings | None = None, *, color: bool = False) -> str:
+async def build_report(
+    store: Store, org: OrgSettings | None = None, *, color: bool = False, wrap: bool = False
+) -> str:
+    """The report's text. Tables always fit 80 columns; ``wrap`` also wraps the long lines of
+    figures and errors (on a terminal; piped, each stays one line for grep)."""
     org = org or OrgSettings()
     head = (lambda text: f"{BOLD}{text}{RESET}") if color else (lambda text: text)
     nudges = await store.nudges()
@@ -173,7 +177,8 @@ async def build_report(store: Store, org: OrgSettings | None = None, *, color: b
     for d in deliveries:
         if d.status == "failed":
             parts.append(f"  failed {d.id} ({d.event}, {d.attempts} attempts): {d.error}")
-    return "\n".join(_fit(line) for part in parts for line in part.split("\n")) + "\n"
+    lines = [line for part in parts for line in part.split("\n")]
+    return "\n".join(_fit(line) if wrap else line for line in lines) + "\n"
 
 
 def _fit(line: str, width: int = WIDTH) -> str:
@@ -240,7 +245,8 @@ def main(database_url: str | None, color: str = "auto", out: TextIO = sys.stdout
         )
         store = await open_checked(url)
         try:
-            out.write(await build_report(store, in_force.org if in_force else None, color=colored))
+            org = in_force.org if in_force else None
+            out.write(await build_report(store, org, color=colored, wrap=out.isatty()))
         finally:
             await store.close()
 
