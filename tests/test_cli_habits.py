@@ -83,8 +83,8 @@ def test_help_names_the_settings_a_command_reads(command, settings):
     ("args", "message"),
     [
         (("simulate", "--days", "-5"), "--days must be from 1 to 3650, got -5"),
-        (("simulate", "--engineers", "0"), "--engineers must be from 2 to 10000, got 0"),
-        (("simulate", "--days", "many"), "--days is a whole number, got 'many'"),
+        (("simulate", "--engineers", "0"), "--engineers must be from 4 to 10000, got 0"),
+        (("simulate", "--days", "many"), "argument --days: invalid int value: 'many'"),
         (("classify", "--playbooks", "/nonexistent"), "/nonexistent is not a folder of playbooks"),
         (("register",), "the following arguments are required: --webhook-url"),
         (("serve", "--bogus"), "unrecognized arguments: --bogus"),

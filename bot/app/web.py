@@ -15,13 +15,14 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from bot.app.health import Health, ack_timer, health_routes
 from bot.app.metrics import Metrics
+from bot.app.pressure import AckPressure
 from bot.store import Store
 from bot.store.base import NewDelivery
 from bot.store.group_commit import GroupCommit
@@ -110,12 +111,20 @@ def create_app(
     clock: Callable[[], dt.datetime],
     metrics: Metrics | None = None,
     on_stored: Callable[[], None] = lambda: None,
+    pressure: AckPressure | None = None,
     health: Health | None = None,
 ) -> web.Application:
     """Build the web app; nothing runs at import, everything is passed in."""
     metrics = metrics or Metrics()
     health = health or Health(store=store, clock=clock, metrics=metrics)
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[ack_timer(metrics)])
+    pressure = pressure or AckPressure()
+
+    @web.middleware
+    async def counted(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        with pressure.answering():  # the worker gives way meanwhile
+            return await handler(request)
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[ack_timer(metrics), counted])
     app[STORE] = store
     app[METRICS] = metrics
     inbox = GroupCommit(store)

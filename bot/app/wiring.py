@@ -25,10 +25,12 @@ from bot.app.deps import HandlerDeps, Touched
 from bot.app.health import Health, check_app_jwt
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
+from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import NudgeClaims, Outbox
 from bot.app.jobs.reactions import ReactionPolls
 from bot.app.jobs.schedule import Scheduler
 from bot.app.metrics import Metrics
+from bot.app.pressure import AckPressure
 from bot.app.routers import build_router
 from bot.app.routers.config_repo import router_for
 from bot.app.settings import Settings, SettingsError
@@ -107,6 +109,7 @@ async def build_service(
                 ),
             )
             teams = TeamDirectory(github, clock)
+            pressure = AckPressure()
             claims = NudgeClaims(store, name)
             outbox = Outbox(
                 store=store, github=github, config=config, metrics=metrics, claims=claims, rng=rng,
@@ -116,6 +119,10 @@ async def build_service(
                 store=store, github=github, config=config, metrics=metrics, teams=teams, claims=claims, outbox=outbox
             )
             evaluations = EvaluationJob(store=store, github=github, config=config)
+            followups = FollowUps(
+                store=store, github=github, config=config, teams=teams, holder=name, rng=rng,
+                marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
+            )
             sync = None
             org = in_force.org
             if org.playbooks_repo:
@@ -130,11 +137,12 @@ async def build_service(
             )
             scheduler = Scheduler(
                 store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
-                reactions=reactions, evaluations=evaluations, config_sync=sync,
+                reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
             )
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,
                 scheduler=scheduler, clock=clock, metrics=metrics, rng=rng, poll_every=poll_every,
+                pressure=pressure,
             )
             health = Health(
                 store=store, clock=clock, metrics=metrics, started=clock(),
@@ -144,8 +152,8 @@ async def build_service(
                 ),
             )
             app = create_app(
-                secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics, on_stored=worker.notify,
-                health=health,
+                secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
+                on_stored=worker.notify, pressure=pressure, health=health,
             )
             if settings.run_worker:
                 app.cleanup_ctx.append(_worker_loop(worker))

@@ -65,8 +65,11 @@ def _port(text: str) -> int:
     return _bounded(0, 65535, "--port")(text)
 
 
+SIMULATE_RANGES = (("days", 1, 3650), ("engineers", 4, 10000))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli.simulate import _effect
+    from bot.cli.simulate import add_arguments as simulate_arguments
 
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -180,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cls = command(
         "classify",
-        "Read JSON lines with a 'text' field from standard input; write each with a 'playbooks' "
-        "field (the ids it matches). Exit status 1 when a line could not be read.",
+        "Classify review comments: JSON lines with a 'text' field on standard input (each written "
+        "back with a 'playbooks' field: the ids it matches), one comment a line (--input text), or "
+        "--text COMMENT. Exit status 1 when a line could not be read.",
     )
     cls.add_argument(
         "--playbooks",
@@ -189,6 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PLAYBOOKS,
         metavar="DIR",
         help="folder of playbooks (default: the shipped ones)",
+    )
+    cls.add_argument(
+        "--text",
+        action="append",
+        metavar="COMMENT",
+        help="classify this comment and explain each match (repeatable)",
+    )
+    cls.add_argument(
+        "--input",
+        choices=("json", "text"),
+        default="json",
+        help="standard input holds JSON lines with a text field (default), or one comment a line",
+    )
+    cls.add_argument(
+        "--explain",
+        action="store_true",
+        help="JSON lines: add each match's pattern, the words it matched and a quote",
     )
     rep = command(
         "report",
@@ -208,31 +229,29 @@ def build_parser() -> argparse.ArgumentParser:
     sim = command(
         "simulate",
         "Run the decision core and the kill switch over a synthetic organisation with a known "
-        "effect per playbook, on its own clock; no I/O.",
+        "effect per playbook, on its own clock; no I/O. --days 1 to 3650, --engineers 4 to 10000.",
     )
+    simulate_arguments(sim)
     sim.add_argument(
-        "--days", type=_bounded(1, 3650, "--days"), default=90, help="1 to 3650 (default 90)"
+        "--series",
+        action="store_true",
+        help="instead: one engineer's spaced follow-ups over months, as a text chart",
     )
-    sim.add_argument(
-        "--engineers",
-        type=_bounded(2, 10000, "--engineers"),
-        default=60,
-        help="2 to 10000 (default 60)",
-    )
-    sim.add_argument(
-        "--effect",
-        type=_effect,
-        action="append",
-        metavar="PLAYBOOK=EFFECT",
-        help="true share of matching comments a nudge removes (default: sql-injection=0.5 "
-        "swallowed-errors=0); repeat for more playbooks",
-    )
-    sim.add_argument("--seed", type=int, default=3, help="another seed, another organisation")
+    sim.add_argument("--playbook", default="sql-injection", help="with --series: which playbook")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "simulate":
+        for name, low, high in SIMULATE_RANGES:
+            value = getattr(args, name)
+            if not low <= value <= high:
+                parser.exit(
+                    2,
+                    f"python -m bot simulate: error: --{name} must be from {low} to {high}, got {value}\n",
+                )
     if args.command in ("serve", "worker", "migrate", "report", "register"):
         from bot.app.settings import load_env_file
 
@@ -245,7 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "classify":
         from bot.cli.classify import classify
 
-        return classify(args.playbooks)
+        return classify(
+            args.playbooks, texts=args.text, input_format=args.input, explain=args.explain
+        )
     if args.command == "simulate":
         from bot.cli.simulate import simulate
 

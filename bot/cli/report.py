@@ -14,6 +14,7 @@ from typing import TextIO
 from tabulate import tabulate
 
 from bot.app.config import load_config
+from bot.cli.series import followup_report
 from bot.core.evidence import describe
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
@@ -168,6 +169,7 @@ async def build_report(
         "",
     ]
     parts += await kill_switch_report(store)
+    parts += await followup_report(store)
     deliveries = await store.deliveries()
     status = Counter(d.status for d in deliveries)
     parts.append(

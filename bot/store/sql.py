@@ -33,6 +33,7 @@ from bot.store.base import (
 )
 from bot.store.dialect import Dialect
 from bot.store.drivers import Connection, Driver, Row
+from bot.store.reinforcement import ReinforcementStore
 from bot.store.schema import MIGRATIONS
 
 ts = Dialect.timestamp
@@ -93,7 +94,7 @@ _INSERT_REACTION = (
 )
 
 
-class SqlStore(Store):
+class SqlStore(ReinforcementStore, Store):
     """Every :class:`Store` method, once, on a :class:`~bot.store.drivers.Driver`."""
 
     def __init__(self, driver: Driver):
