@@ -46,19 +46,21 @@ async def _serve(settings: Settings) -> None:
             len(service.config.current.playbooks.playbooks), settings.database_url.split(":", 1)[0],
         )
         await _until_signal()
+        # Graceful: stop accepting connections, answer the requests in flight (their deliveries
+        # are committed), then the worker finishes or hands back what it holds.
         await runner.cleanup()
 
 
 async def _work(settings: Settings) -> None:
     from bot.app.wiring import build_service
+    from bot.app.worker import stop_gracefully
 
     async with build_service(settings) as service:
         stop = asyncio.Event()
         task = asyncio.create_task(service.worker.run(stop))
         await _until_signal()
         stop.set()
-        service.worker.wake.set()
-        await task
+        await stop_gracefully(service.worker, task)
 
 
 async def _until_signal() -> None:
