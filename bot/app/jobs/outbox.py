@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 # renewed every RENEW_EVERY_SECONDS while the write lasts (however long the client waits for a
 # retry-after), so no other process looks for the marker meanwhile; a process that dies stops
 # renewing, and its nudges are free again within CLAIM.
-CLAIM = dt.timedelta(minutes=2)
-RENEW_EVERY_SECONDS = 20.0
+CLAIM = dt.timedelta(seconds=45)
+RENEW_EVERY_SECONDS = 10.0
 # Installations written for side by side in one flush.
 PARALLEL_INSTALLATIONS = 8
 GITHUB_ERRORS = (GitHubException, aiohttp.ClientError, TimeoutError)
