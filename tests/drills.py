@@ -562,6 +562,7 @@ async def kill_drill(workdir: Path, database: str, runs: int, deliveries: int, s
     label = "PostgreSQL" if database.startswith("postgres") else "SQLite"
     row = Row(f"SIGKILL at random points, real processes ({label})")
     rng = random.Random(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
     async with kill_cluster(workdir, database) as c:
         traffic = review_traffic(c.fake, deliveries, orgs=2, engineers=12, seed=seed)
         c.start_server()
