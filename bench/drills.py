@@ -39,6 +39,7 @@ SIZES = {
     "outage_events": (60, 600),
     "kill_runs": (4, 25),
     "kill_deliveries": (80, 600),
+    "sigterm_runs": (3, 15),
 }
 
 
@@ -77,6 +78,7 @@ async def run(soak: bool, database_url: str | None) -> list[drills.Row]:
         rows.append(await timed(drills.kill_drill(
             work / "kill-sqlite", f"sqlite:///{work / 'kill.db'}", size["kill_runs"], size["kill_deliveries"]
         )))
+        rows.append(await timed(drills.sigterm_drill(work / "sigterm", size["sigterm_runs"])))
         if database_url:
             rows.append(await timed(drills.kill_drill(
                 work / "kill-pg", database_url, size["kill_runs"], size["kill_deliveries"]

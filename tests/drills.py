@@ -21,6 +21,7 @@ import json
 import logging
 import random
 import re
+import signal
 import socket
 import string
 import time
@@ -87,7 +88,7 @@ CAPTURE = LogCapture()
 
 
 @contextlib.asynccontextmanager
-async def drill_bot(workdir: Path, *, installations: int = 1) -> AsyncIterator[Bot]:
+async def drill_bot(workdir: Path, *, installations: int = 1, sleep=None) -> AsyncIterator[Bot]:
     """A fresh app on its own SQLite file, a fresh stand-in GitHub, a manual clock."""
     workdir.mkdir(parents=True, exist_ok=True)
     clock = ManualClock(START)
@@ -102,7 +103,7 @@ async def drill_bot(workdir: Path, *, installations: int = 1) -> AsyncIterator[B
     root.setLevel(logging.INFO)
     try:
         settings = make_settings(workdir, fake, (private, public))
-        async with build_service(settings, clock=clock, sleep=clock.sleep, name="drill") as service:
+        async with build_service(settings, clock=clock, sleep=sleep or clock.sleep, name="drill") as service:
             client = TestClient(TestServer(service.app))
             await client.start_server()
             try:
@@ -588,6 +589,42 @@ async def kill_drill(workdir: Path, database: str, runs: int, deliveries: int, s
         row.duplicated = sum(v - 1 for v in markers.values() if v > 1)
         waiting = await c.store.nudges(WAITING)
         row.lost += sum(1 for n in waiting if n.state != NudgeState.AWAITING_COSIGN or n.cosign_comment_id is None)
+    return row
+
+
+async def sigterm_drill(workdir: Path, runs: int, seed: int = 8) -> Row:
+    """SIGTERM to a real ``serve`` while it writes a nudge GitHub answers slowly: exit 0 with no
+    traceback, the write finished or handed back, and a new process posts nothing twice."""
+    import aiohttp
+
+    import cluster as cl
+
+    row = Row("SIGTERM mid-write, real processes (SQLite): exit 0, work finished or handed back")
+    rng = random.Random(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    async with kill_cluster(workdir, f"sqlite:///{workdir / 'term.db'}") as c:
+        traffic = cl.review_traffic(c.fake, 40 * runs, orgs=2, engineers=6, seed=seed)
+        async with aiohttp.ClientSession() as session:
+            step = len(traffic.deliveries) // runs
+            for run in range(runs):
+                c.fake.inject_delay("POST", "^/repos/[^/]+/app/(issues|pulls)/[0-9]+/comments", seconds=rng.uniform(0.5, 3), times=3)
+                server = c.start_server()
+                await c.wait_ready(session)
+                await _send_quietly(c, session, traffic.deliveries[run * step : (run + 1) * step])
+                await asyncio.sleep(rng.uniform(0.1, 1.0))
+                server.process.send_signal(signal.SIGTERM)
+                code = await asyncio.to_thread(server.process.wait, 60)
+                row.cases += 1
+                log = server.log.read_text()
+                if code != 0 or "Traceback" in log:
+                    row.fail(f"exit {code}; {'traceback' if 'Traceback' in log else 'no traceback'}")
+                c.servers.remove(server)
+            c.start_server()
+            await c.wait_ready(session)
+            await c.wait_drained(len(traffic.deliveries), timeout=180)
+        records = {r.id: r for r in await c.store.deliveries()}
+        row.lost = sum(1 for d in traffic.deliveries if d.id not in records or records[d.id].status != "done")
+        row.duplicated = sum(v - 1 for v in c.markers(traffic).values() if v > 1)
     return row
 
 

@@ -64,3 +64,9 @@ async def test_sigkill_on_sqlite_loses_nothing_and_posts_nothing_twice(tmp_path)
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL not set")
 async def test_sigkill_on_postgresql_loses_nothing_and_posts_nothing_twice(tmp_path):
     report(await kill_drill(tmp_path, os.environ["TEST_DATABASE_URL"], runs=2, deliveries=40))
+
+
+async def test_sigterm_mid_write_exits_0_and_the_next_process_posts_nothing_twice(tmp_path):
+    from drills import sigterm_drill
+
+    report(await sigterm_drill(tmp_path, runs=2))
