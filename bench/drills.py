@@ -60,6 +60,7 @@ async def run(soak: bool, database_url: str | None) -> list[drills.Row]:
         rows.append(await timed(drills.forged_drill(work / "forged", size["forged"])))
         rows.append(await timed(drills.malformed_drill(work / "malformed", size["malformed_rounds"])))
         rows.append(await timed(drills.foreign_marker_drill(work / "marker", size["marker"])))
+        rows.append(await timed(drills.config_drill(work / "config")))
         rows.append(await timed(drills.hostile_drill(work / "hostile", size["hostile_engineers"])))
         faults = drills.Row("GitHub faults")
         for seed in range(size["fault_seeds"]):

@@ -325,6 +325,7 @@ async def hostile_drill(workdir: Path, engineers: int, seed: int = 3) -> Row:
     bodies = hostile_bodies(rng)
     async with drill_bot(workdir) as bot:
         started = time.perf_counter()
+        slowest = 0.0
         pr = 0
         for e in range(engineers):
             for body in bodies:
@@ -336,11 +337,22 @@ async def hostile_drill(workdir: Path, engineers: int, seed: int = 3) -> Row:
                     if response.status != 202:
                         row.fail(f"answered {response.status}")
                 row.cases += 1
-            await bot.worker.drain()
+            # Other webhooks keep being answered while the hostile ones are classified.
+            draining = asyncio.create_task(bot.worker.drain())
+            while not draining.done():
+                sent = time.perf_counter()
+                response = await bot.deliver("ping", {"zen": "still here", "hook_id": 1})
+                slowest = max(slowest, time.perf_counter() - sent)
+                if response.status != 202:
+                    row.fail(f"a ping answered {response.status} meanwhile")
+                await asyncio.sleep(0.005)
+            await draining
         row.seconds = time.perf_counter() - started
+        row.notes.append(f"classified in {row.seconds:.1f}s; slowest 202 meanwhile {slowest * 1000:.0f} ms")
         for _ in range(3):
             bot.clock.advance(hours=1)
             await bot.worker.tick()
+        await bot.worker.drain()
         records = await bot.store.deliveries()
         row.lost = sum(1 for d in records if d.status != "done")
         posted = [c for p in range(1, pr + 1) for c in bot.github.review_comments("acme", "shop", p) + bot.github.issue_comments("acme", "shop", p)
@@ -511,6 +523,80 @@ async def outage_drill(workdir: Path, events: int, seed: int = 5) -> Row:
         row.duplicated += sum(v - 1 for v in by_guid.values() if v > 1)
         row.notes.append(f"{failed_at_github} failed at GitHub, {bot.worker.scheduler.redelivery.asked} redelivered")
         row.duplicated += sum(v - 1 for v in posted_markers(bot, 1, 20).values() if v > 1)
+    return row
+
+
+# configuration that validates but breaks ----------------------------------------------------
+
+PLAYBOOK_CASES: list[tuple[str, str, str]] = [
+    ("huge within_days", "  within_days: 30\n", "  within_days: 1000000000000\n"),
+    ("huge cooldown_days", "  cooldown_days: 30\n", "  cooldown_days: 99999999999999999999\n"),
+    ("within_days beyond int64", "  within_days: 30\n", "  within_days: 1" + "0" * 40 + "\n"),
+    ("deep nesting", "evaluation:\n", "deep: " + "[" * 5000 + "]" * 5000 + "\nevaluation:\n"),
+    ("deep mapping", "evaluation:\n", "deep:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 400)) + "evaluation:\n"),
+    ("link with a live mention", "    url: https://cheatsheetseries", "    url: https://example.com/@alice?x=https://cheatsheetseries"),
+    ("link with an unclosed comment", "    url: https://cheatsheetseries", "    url: https://example.com/<!--https://cheatsheetseries"),
+    ("javascript link", "    url: https://cheatsheetseries", "    url: javascript:alert(1)//cheatsheetseries"),
+    ("anchors and aliases", "evaluation:\n", "a: &a [x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nevaluation:\n"),
+]
+ORG_CASES: list[tuple[str, str, str]] = [
+    ("huge sprint days", "  days: 14", "  days: 100000000000"),
+    ("deep org nesting", "sprint:", "deep: " + "{a: " * 3000 + "1" + "}" * 3000 + "\nsprint:"),
+]
+
+
+async def config_drill(workdir: Path) -> Row:
+    """Each hostile setting is a problem naming its file (no crash), the other files still load,
+    and a running app given the folder processes every delivery."""
+    import shutil
+    import subprocess
+    import sys
+
+    from bot.app.config import load_config
+    from bot.app.settings import PACKAGE_ROOT
+
+    row = Row("config that validates but breaks (huge day counts, deep YAML, unsafe link.url)")
+    source = PACKAGE_ROOT / "playbooks"
+    for index, (name, old, new) in enumerate(PLAYBOOK_CASES + ORG_CASES):
+        folder = workdir / f"config{index}"
+        shutil.copytree(source, folder)
+        target = folder / ("org.yml" if (name, old, new) in ORG_CASES else "sql-injection.yml")
+        text = target.read_text()
+        if old not in text:
+            row.fail(f"{name}: the drill's anchor is missing")
+            continue
+        target.write_text(text.replace(old, new, 1))
+        row.cases += 1
+        try:
+            in_force, problems = await asyncio.to_thread(load_config, folder)
+        except Exception as exc:  # noqa: BLE001 - the drill reports whatever escapes
+            row.fail(f"{name}: load_config raised {type(exc).__name__}")
+            continue
+        # A mention inside a link's destination is not one (GitHub links only text): it may load.
+        if not any(target.name in str(p) for p in problems) and name != "link with a live mention":
+            row.fail(f"{name}: accepted without a problem")
+        if len(in_force.playbooks.playbooks) < 8:
+            row.fail(f"{name}: the other playbooks stopped loading")
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "bot", "validate", str(folder)],
+            capture_output=True, text=True, timeout=120, cwd=PACKAGE_ROOT,
+        )
+        if "Traceback" in done.stderr or done.returncode not in (0, 1):
+            row.fail(f"{name}: validate crashed ({done.returncode})")
+        # Whatever loaded, the app given this folder must still process deliveries.
+        async with drill_bot(workdir / f"app{index}") as bot:
+            bot.service.config.replace(playbooks=in_force.playbooks, org=in_force.org)
+            for body in (SQL_1, SQL_2):
+                payload = review_comment(bot, installation=77, pr=1, author="alice", reviewer="bob", body=body)
+                await bot.deliver("pull_request_review_comment", payload)
+            await bot.worker.drain()
+            row.lost += sum(1 for d in await bot.store.deliveries() if d.status != "done")
+            for comment in bot.github.review_comments("acme", "shop", 1) + bot.github.issue_comments("acme", "shop", 1):
+                if comment["user"]["login"] != bot.github.bot_login:
+                    continue
+                text = re.sub(r"\]\([^)\s]*\)", "]", MARKER.sub("", comment["body"]))
+                if LIVE_MENTION.search(text) or "<!--" in text:
+                    row.fail(f"{name}: the nudge carries a live mention or an open comment")
     return row
 
 

@@ -53,6 +53,12 @@ async def test_an_outage_loses_no_delivery_the_sweep_has_them_redelivered_once(t
     report(await outage_drill(tmp_path, events=24))
 
 
+async def test_config_that_validates_but_would_break_is_refused_and_deliveries_go_on(tmp_path):
+    from drills import config_drill
+
+    report(await config_drill(tmp_path))
+
+
 async def test_no_secret_token_or_whole_comment_in_any_log_line_or_stored_row(tmp_path):
     report(await scan_drill(tmp_path))
 

@@ -115,7 +115,12 @@ class NudgeClaims:
                 await self.store.try_lease(f"nudge:{nudge.key}", self.holder, self.clock(), CLAIM)
 
     async def claim(self, nudge: Nudge, now: dt.datetime) -> Nudge | None:
-        """This nudge as now on record, if this process may write for it; None if another does."""
+        """This nudge as now on record, if this process may write for it; None if another does.
+
+        The claim runs from the clock's reading now, not from when the flush began: a claim
+        taken late in a long flush must not be over before it starts.
+        """
+        now = self._now(now)
         if not await self.store.try_lease(f"nudge:{nudge.key}", self.holder, now, CLAIM):
             return None
         return await self.store.nudge(nudge.key)
@@ -260,7 +265,7 @@ class Outbox:
                 comment = await gh.post(
                     "/repos/{owner}/{repo}/issues/{n}/comments", url_vars=url_vars, data={"body": body}
                 )
-        moved = posted(nudge, comment["id"], now)
+        moved = posted(nudge, comment["id"], self._seen(now))
         await self.store.update_nudge(moved, now)
         self.metrics.nudges.labels(NudgeState.POSTED.value).inc()
         log.info("nudge=%s posted engineer=%s playbook=%s comment=%s", nudge.key, nudge.engineer, nudge.playbook_id, comment["id"])
