@@ -97,9 +97,13 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args()
     logging.getLogger("bot").propagate = False  # the drills keep the app's log lines for the scan
+    logging.getLogger("bot").addHandler(logging.NullHandler())
     started = time.perf_counter()
     rows = asyncio.run(run(args.soak, args.database_url))
     print(drills.format_table(rows), end="")
+    for r in rows:
+        if r.notes and not (r.failures or r.lost or r.duplicated):
+            print(f"  {r.drill.split(' (')[0]}: {'; '.join(r.notes)}")
     bad = [r for r in rows if r.failures or r.lost or r.duplicated]
     print(f"{'soak' if args.soak else 'short'} run: {len(rows)} drills in {time.perf_counter() - started:.0f}s;"
           f" {'all rows zero' if not bad else str(len(bad)) + ' rows with failures, losses or duplicates'}")
