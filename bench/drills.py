@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import drills  # noqa: E402
+import drills
 
 SIZES = {
     # drill: (short, soak)
@@ -54,19 +54,29 @@ async def run(soak: bool, database_url: str | None) -> list[drills.Row]:
             started = time.perf_counter()
             row = await coro
             row.seconds = time.perf_counter() - started
-            print(f"  {row.drill}: {row.cases} cases, {row.seconds:.1f}s", file=sys.stderr, flush=True)
+            print(
+                f"  {row.drill}: {row.cases} cases, {row.seconds:.1f}s", file=sys.stderr, flush=True
+            )
             return row
 
         rows.append(await timed(drills.forged_drill(work / "forged", size["forged"])))
-        rows.append(await timed(drills.malformed_drill(work / "malformed", size["malformed_rounds"])))
+        rows.append(
+            await timed(drills.malformed_drill(work / "malformed", size["malformed_rounds"]))
+        )
         rows.append(await timed(drills.foreign_marker_drill(work / "marker", size["marker"])))
         rows.append(await timed(drills.config_drill(work / "config")))
         rows.append(await timed(drills.hostile_drill(work / "hostile", size["hostile_engineers"])))
         faults = drills.Row("GitHub faults")
         for seed in range(size["fault_seeds"]):
-            one = await timed(drills.faults_drill(
-                work / f"faults{seed}", size["fault_engineers"], size["faults"], 240, seed=100 + seed
-            ))
+            one = await timed(
+                drills.faults_drill(
+                    work / f"faults{seed}",
+                    size["fault_engineers"],
+                    size["faults"],
+                    240,
+                    seed=100 + seed,
+                )
+            )
             faults.drill = one.drill
             faults.cases += one.cases
             faults.failures += one.failures
@@ -76,16 +86,30 @@ async def run(soak: bool, database_url: str | None) -> list[drills.Row]:
         rows.append(faults)
         rows.append(await timed(drills.outage_drill(work / "outage", size["outage_events"])))
         rows.append(await timed(drills.scan_drill(work / "scan")))
-        rows.append(await timed(drills.kill_drill(
-            work / "kill-sqlite", f"sqlite:///{work / 'kill.db'}", size["kill_runs"], size["kill_deliveries"]
-        )))
+        rows.append(
+            await timed(
+                drills.kill_drill(
+                    work / "kill-sqlite",
+                    f"sqlite:///{work / 'kill.db'}",
+                    size["kill_runs"],
+                    size["kill_deliveries"],
+                )
+            )
+        )
         rows.append(await timed(drills.sigterm_drill(work / "sigterm", size["sigterm_runs"])))
         if database_url:
-            rows.append(await timed(drills.kill_drill(
-                work / "kill-pg", database_url, size["kill_runs"], size["kill_deliveries"]
-            )))
+            rows.append(
+                await timed(
+                    drills.kill_drill(
+                        work / "kill-pg", database_url, size["kill_runs"], size["kill_deliveries"]
+                    )
+                )
+            )
         else:
-            print("  (no --database-url or TEST_DATABASE_URL: the PostgreSQL SIGKILL row is skipped)", file=sys.stderr)
+            print(
+                "  (no --database-url or TEST_DATABASE_URL: the PostgreSQL SIGKILL row is skipped)",
+                file=sys.stderr,
+            )
     return rows
 
 
@@ -105,8 +129,10 @@ def main() -> int:
         if r.notes and not (r.failures or r.lost or r.duplicated):
             print(f"  {r.drill.split(' (')[0]}: {'; '.join(r.notes)}")
     bad = [r for r in rows if r.failures or r.lost or r.duplicated]
-    print(f"{'soak' if args.soak else 'short'} run: {len(rows)} drills in {time.perf_counter() - started:.0f}s;"
-          f" {'all rows zero' if not bad else str(len(bad)) + ' rows with failures, losses or duplicates'}")
+    print(
+        f"{'soak' if args.soak else 'short'} run: {len(rows)} drills in {time.perf_counter() - started:.0f}s;"
+        f" {'all rows zero' if not bad else str(len(bad)) + ' rows with failures, losses or duplicates'}"
+    )
     for r in bad:
         print(f"  {r.drill}: {'; '.join(r.notes)}")
     return 1 if bad else 0

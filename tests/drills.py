@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import APP_ID, FIXTURES, SECRET, START, Bot, make_settings
-
 from aiohttp.test_utils import TestClient, TestServer
+from conftest import APP_ID, FIXTURES, SECRET, START, Bot, make_settings
 
 from bot.app.logfmt import OneLineFormatter
 from bot.app.wiring import build_service
@@ -103,7 +102,9 @@ async def drill_bot(workdir: Path, *, installations: int = 1, sleep=None) -> Asy
     root.setLevel(logging.INFO)
     try:
         settings = make_settings(workdir, fake, (private, public))
-        async with build_service(settings, clock=clock, sleep=sleep or clock.sleep, name="drill") as service:
+        async with build_service(
+            settings, clock=clock, sleep=sleep or clock.sleep, name="drill"
+        ) as service:
             client = TestClient(TestServer(service.app))
             await client.start_server()
             try:
@@ -134,16 +135,28 @@ def review_comment(
     with contextlib.suppress(Exception):
         bot.github.add_pull(owner, "shop", pr, author=author)
     comment_id = next(_ids)
-    bot.github.add_review_comment(owner, "shop", pr, comment_id=comment_id, user=reviewer, body=body)
+    bot.github.add_review_comment(
+        owner, "shop", pr, comment_id=comment_id, user=reviewer, body=body
+    )
     payload = json.loads((FIXTURES / "pull_request_review_comment.created.json").read_text())
     payload["installation"] = {"id": installation, "node_id": "MDIzOkludGVncmF0aW9u"}
     payload["repository"].update(full_name=f"{owner}/shop", name="shop")
     payload["repository"]["owner"] = {**payload["repository"]["owner"], "login": owner}
     payload["pull_request"].update(number=pr)
-    payload["pull_request"]["user"] = {**payload["pull_request"]["user"], "login": author, "type": "User"}
+    payload["pull_request"]["user"] = {
+        **payload["pull_request"]["user"],
+        "login": author,
+        "type": "User",
+    }
     at = bot.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
     comment = payload["comment"]
-    comment.update(id=comment_id, body=body, created_at=at, updated_at=at, pull_request_review_id=comment_id + 1)
+    comment.update(
+        id=comment_id,
+        body=body,
+        created_at=at,
+        updated_at=at,
+        pull_request_review_id=comment_id + 1,
+    )
     comment.pop("in_reply_to_id", None)
     comment["user"] = {**comment["user"], "login": reviewer, "type": "User"}
     payload["sender"] = {**payload["sender"], "login": reviewer, "type": "User"}
@@ -156,7 +169,9 @@ def posted_markers(bot: Bot, installations: int, prs: int) -> collections.Counte
     for i in range(installations):
         for pr in range(1, prs + 1):
             try:
-                comments = bot.github.review_comments(org(i), "shop", pr) + bot.github.issue_comments(org(i), "shop", pr)
+                comments = bot.github.review_comments(
+                    org(i), "shop", pr
+                ) + bot.github.issue_comments(org(i), "shop", pr)
             except LookupError:
                 continue
             for c in comments:
@@ -165,7 +180,9 @@ def posted_markers(bot: Bot, installations: int, prs: int) -> collections.Counte
     return seen
 
 
-async def engineers_with_nudges(bot: Bot, rng: random.Random, installations: int, engineers: int) -> int:
+async def engineers_with_nudges(
+    bot: Bot, rng: random.Random, installations: int, engineers: int
+) -> int:
     """Two SQL-injection comments for each engineer (a nudge each, unless held out); PR count."""
     pr = 0
     for i in range(installations):
@@ -173,7 +190,12 @@ async def engineers_with_nudges(bot: Bot, rng: random.Random, installations: int
             pr += 1
             for body in (SQL_1, SQL_2):
                 payload = review_comment(
-                    bot, installation=77 + i, pr=pr, author=f"dev{e:03d}", reviewer=rng.choice(["bob", "erin", "kim"]), body=body
+                    bot,
+                    installation=77 + i,
+                    pr=pr,
+                    author=f"dev{e:03d}",
+                    reviewer=rng.choice(["bob", "erin", "kim"]),
+                    body=body,
                 )
                 response = await bot.deliver("pull_request_review_comment", payload)
                 assert response.status == 202
@@ -186,25 +208,41 @@ async def engineers_with_nudges(bot: Bot, rng: random.Random, installations: int
 
 def forged(rng: random.Random) -> tuple[dict[str, str], bytes]:
     """One request nobody but GitHub could sign, in one of the ways an attacker would try."""
-    body = json.dumps({"action": "created", "zen": "".join(rng.choices(string.printable, k=rng.randrange(0, 200)))}).encode()
-    delivery = rng.choice([str(uuid.uuid4()), "x level=ERROR msg=forged", "a b=c level=ERROR", "", "=" * 300])
-    headers = {"content-type": "application/json", "x-github-event": rng.choice(["ping", "pull_request_review_comment", "", "a b"]),
-               "x-github-delivery": delivery}
+    body = json.dumps(
+        {
+            "action": "created",
+            "zen": "".join(rng.choices(string.printable, k=rng.randrange(0, 200))),
+        }
+    ).encode()
+    delivery = rng.choice(
+        [str(uuid.uuid4()), "x level=ERROR msg=forged", "a b=c level=ERROR", "", "=" * 300]
+    )
+    headers = {
+        "content-type": "application/json",
+        "x-github-event": rng.choice(["ping", "pull_request_review_comment", "", "a b"]),
+        "x-github-delivery": delivery,
+    }
     kind = rng.randrange(8)
     if kind == 0:
         pass  # no signature at all
     elif kind == 1:  # the right HMAC under the wrong secret
         headers["x-hub-signature-256"] = sign(body, "guessed-" + str(rng.random()))
     elif kind == 2:  # a correct sha1 HMAC, placed where the sha256 one goes
-        headers["x-hub-signature-256"] = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+        headers["x-hub-signature-256"] = (
+            "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+        )
     elif kind == 3:  # a correct sha1 HMAC in the legacy header alone
-        headers["x-hub-signature"] = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+        headers["x-hub-signature"] = (
+            "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+        )
     elif kind == 4:  # a real signature of another body
         headers["x-hub-signature-256"] = sign(body + b" ")
     elif kind == 5:  # random bytes of the right shape
         headers["x-hub-signature-256"] = "sha256=" + "".join(rng.choices("0123456789abcdef", k=64))
     elif kind == 6:  # garbage of every other shape
-        headers["x-hub-signature-256"] = rng.choice(["sha256=", "sha256=zz", "md5=abc", "SHA256=" + "0" * 64, "sha256=" + "0" * 65])
+        headers["x-hub-signature-256"] = rng.choice(
+            ["sha256=", "sha256=zz", "md5=abc", "SHA256=" + "0" * 64, "sha256=" + "0" * 65]
+        )
     else:  # a signature truncated or padded
         good = sign(body)
         headers["x-hub-signature-256"] = rng.choice([good[:-1], good + "0", good.upper()])
@@ -244,12 +282,20 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("empty object", b"{}", "application/json"),
     ("action not a string", b'{"action": 5}', "application/json"),
     ("action null", b'{"action": null, "comment": 3}', "application/json"),
-    ("comment a list", b'{"action": "created", "comment": [], "pull_request": "x"}', "application/json"),
+    (
+        "comment a list",
+        b'{"action": "created", "comment": [], "pull_request": "x"}',
+        "application/json",
+    ),
     ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "application/json"),
     ("deep object", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "application/json"),
     ("not json", b"{not json", "application/json"),
     ("odd charset", b'{"action": "created"}', "application/json; charset=x-no-such-charset"),
-    ("latin-1 charset", '{"action": "créé"}'.encode("latin-1"), "application/json; charset=latin-1"),
+    (
+        "latin-1 charset",
+        '{"action": "créé"}'.encode("latin-1"),
+        "application/json; charset=latin-1",
+    ),
     ("bad utf-8", b'{"action": "\xff\xfe"}', "application/json"),
     ("form encoded", b"payload=%7B%7D", "application/x-www-form-urlencoded"),
     ("empty body", b"", "application/json"),
@@ -266,18 +312,36 @@ async def malformed_drill(workdir: Path, rounds: int, seed: int = 2) -> Row:
             for name, body, content_type in rng.sample(MALFORMED, len(MALFORMED)):
                 for event in ("pull_request_review_comment", "pull_request", "pull_request_review"):
                     delivery = str(uuid.uuid4())
-                    headers = {"content-type": content_type, "x-github-event": event, "x-github-delivery": delivery,
-                               "x-hub-signature-256": sign(body)}
+                    headers = {
+                        "content-type": content_type,
+                        "x-github-event": event,
+                        "x-github-delivery": delivery,
+                        "x-hub-signature-256": sign(body),
+                    }
                     async with bot.client.post("/webhooks", data=body, headers=headers) as response:
                         if response.status >= 500:
                             row.fail(f"{name} as {event}: answered {response.status}")
                     bad_ids.append(delivery)
                     row.cases += 1
-            payload = review_comment(bot, installation=77, pr=100 + r, author="alice", reviewer="bob", body="Looks good to me.")
+            payload = review_comment(
+                bot,
+                installation=77,
+                pr=100 + r,
+                author="alice",
+                reviewer="bob",
+                body="Looks good to me.",
+            )
             good = str(uuid.uuid4())
-            async with bot.client.post("/webhooks", data=json.dumps(payload).encode(), headers={
-                "content-type": "application/json", "x-github-event": "pull_request_review_comment",
-                "x-github-delivery": good, "x-hub-signature-256": sign(json.dumps(payload).encode())}) as response:
+            async with bot.client.post(
+                "/webhooks",
+                data=json.dumps(payload).encode(),
+                headers={
+                    "content-type": "application/json",
+                    "x-github-event": "pull_request_review_comment",
+                    "x-github-delivery": good,
+                    "x-hub-signature-256": sign(json.dumps(payload).encode()),
+                },
+            ) as response:
                 if response.status != 202:
                     row.fail(f"a good delivery answered {response.status}")
             good_ids.append(good)
@@ -330,8 +394,12 @@ async def hostile_drill(workdir: Path, engineers: int, seed: int = 3) -> Row:
         for e in range(engineers):
             for body in bodies:
                 pr += 1
-                first = review_comment(bot, installation=77, pr=pr, author=f"dev{e}-{pr}", reviewer="bob", body=SQL_1)
-                second = review_comment(bot, installation=77, pr=pr, author=f"dev{e}-{pr}", reviewer="erin", body=body)
+                first = review_comment(
+                    bot, installation=77, pr=pr, author=f"dev{e}-{pr}", reviewer="bob", body=SQL_1
+                )
+                second = review_comment(
+                    bot, installation=77, pr=pr, author=f"dev{e}-{pr}", reviewer="erin", body=body
+                )
                 for payload in (first, second):
                     response = await bot.deliver("pull_request_review_comment", payload)
                     if response.status != 202:
@@ -348,24 +416,33 @@ async def hostile_drill(workdir: Path, engineers: int, seed: int = 3) -> Row:
                 await asyncio.sleep(0.005)
             await draining
         row.seconds = time.perf_counter() - started
-        row.notes.append(f"classified in {row.seconds:.1f}s; slowest 202 meanwhile {slowest * 1000:.0f} ms")
+        row.notes.append(
+            f"classified in {row.seconds:.1f}s; slowest 202 meanwhile {slowest * 1000:.0f} ms"
+        )
         for _ in range(3):
             bot.clock.advance(hours=1)
             await bot.worker.tick()
         await bot.worker.drain()
         records = await bot.store.deliveries()
         row.lost = sum(1 for d in records if d.status != "done")
-        posted = [c for p in range(1, pr + 1) for c in bot.github.review_comments("acme", "shop", p) + bot.github.issue_comments("acme", "shop", p)
-                  if c["user"]["login"] == bot.github.bot_login]
+        posted = [
+            c
+            for p in range(1, pr + 1)
+            for c in bot.github.review_comments("acme", "shop", p)
+            + bot.github.issue_comments("acme", "shop", p)
+            if c["user"]["login"] == bot.github.bot_login
+        ]
         if not posted:
             row.fail("no nudge posted at all")
         for comment in posted:
             text = MARKER.sub("", comment["body"])
             if LIVE_MENTION.search(text):
                 row.fail("a live @-mention in a nudge")
-            if re.search(r"<(script|img|!--)", text, re.I):
+            if re.search(r"<(script|img|!--)", text, re.IGNORECASE):
                 row.fail("markup echoed into a nudge")
-            longest = max((len(line) for line in text.splitlines() if line.startswith(">")), default=0)
+            longest = max(
+                (len(line) for line in text.splitlines() if line.startswith(">")), default=0
+            )
             if longest > QUOTE_LIMIT + 40:
                 row.fail(f"a quote of {longest} characters")
             if any(body[:2000] in comment["body"] for body in bodies if len(body) > 2000):
@@ -381,25 +458,35 @@ async def foreign_marker_drill(workdir: Path, cases: int) -> Row:
         secret = marker_secret(SECRET)
         for case in range(cases):
             pr, author = 500 + case, f"eve{case}"
-            first = review_comment(bot, installation=77, pr=pr, author=author, reviewer="bob", body=SQL_1)
+            first = review_comment(
+                bot, installation=77, pr=pr, author=author, reviewer="bob", body=SQL_1
+            )
             await bot.deliver("pull_request_review_comment", first)
             await bot.worker.drain()
-            second = review_comment(bot, installation=77, pr=pr, author=author, reviewer="erin", body=SQL_2)
+            second = review_comment(
+                bot, installation=77, pr=pr, author=author, reviewer="erin", body=SQL_2
+            )
             # The nudge's key is derived from public values; say the attacker even has its MAC.
             from bot.core.nudges import nudge_key
 
             key = nudge_key(77, "acme/shop", author, "sql-injection", second["comment"]["id"])
             forged_body = "nothing to see " + marker(key, secret)
             bot.github.add_issue_comment("acme", "shop", pr, user="mallory", body=forged_body)
-            bot.github.add_review_comment("acme", "shop", pr, comment_id=next(_ids), user="mallory", body=forged_body)
+            bot.github.add_review_comment(
+                "acme", "shop", pr, comment_id=next(_ids), user="mallory", body=forged_body
+            )
             await bot.deliver("pull_request_review_comment", second)
             await bot.worker.drain()
             row.cases += 1
             nudges = [n for n in await bot.store.nudges() if n.key == key]
             if nudges and nudges[0].state == NudgeState.HELD_OUT:
                 continue
-            ours = [c for c in bot.github.review_comments("acme", "shop", pr) + bot.github.issue_comments("acme", "shop", pr)
-                    if c["user"]["login"] == bot.github.bot_login and key in c["body"]]
+            ours = [
+                c
+                for c in bot.github.review_comments("acme", "shop", pr)
+                + bot.github.issue_comments("acme", "shop", pr)
+                if c["user"]["login"] == bot.github.bot_login and key in c["body"]
+            ]
             if not nudges:
                 row.fail("no nudge decided")
             elif len(ours) == 0:
@@ -412,13 +499,30 @@ async def foreign_marker_drill(workdir: Path, cases: int) -> Row:
 # GitHub faults -------------------------------------------------------------------------------
 
 
-def inject_random_faults(fake: FakeGitHub, rng: random.Random, count: int) -> collections.Counter[str]:
+def inject_random_faults(
+    fake: FakeGitHub, rng: random.Random, count: int
+) -> collections.Counter[str]:
     """Faults on the nudge writes and the reads around them, of every kind GitHub has."""
     kinds: collections.Counter[str] = collections.Counter()
     writes = "^/repos/[^/]+/shop/(issues|pulls)/[0-9]+/comments(/[0-9]+/replies)?$"
     reads = "^/repos/[^/]+/shop/(issues|pulls)/[0-9]+/comments$"
     for _ in range(count):
-        kind = rng.choice(["5xx", "timeout", "late", "late", "late", "reset", "403", "429", "401", "404", "422", "read-5xx"])
+        kind = rng.choice(
+            [
+                "5xx",
+                "timeout",
+                "late",
+                "late",
+                "late",
+                "reset",
+                "403",
+                "429",
+                "401",
+                "404",
+                "422",
+                "read-5xx",
+            ]
+        )
         kinds[kind] += 1
         if kind == "5xx":
             fake.inject_fault("POST", writes, status=rng.choice([500, 502, 503]))
@@ -429,23 +533,40 @@ def inject_random_faults(fake: FakeGitHub, rng: random.Random, count: int) -> co
         elif kind == "reset":
             fake.inject_disconnect("POST", writes)
         elif kind == "403":
-            fake.inject_fault("POST", writes, status=403, headers={"retry-after": str(rng.randint(1, 120))})
+            fake.inject_fault(
+                "POST", writes, status=403, headers={"retry-after": str(rng.randint(1, 120))}
+            )
         elif kind == "429":
-            fake.inject_fault("POST", writes, status=429, headers={"retry-after": str(rng.randint(1, 120))})
+            fake.inject_fault(
+                "POST", writes, status=429, headers={"retry-after": str(rng.randint(1, 120))}
+            )
         elif kind == "401":
             fake.expire_tokens()
         elif kind == "404":  # the review comment the nudge replies to was deleted
-            fake.inject_fault("POST", "^/repos/[^/]+/shop/pulls/[0-9]+/comments/[0-9]+/replies$", status=404)
+            fake.inject_fault(
+                "POST", "^/repos/[^/]+/shop/pulls/[0-9]+/comments/[0-9]+/replies$", status=404
+            )
         elif kind == "422":  # the conversation is locked: that nudge can never be posted
-            fake.inject_fault("POST", "^/repos/[^/]+/shop/issues/[0-9]+/comments$", status=422,
-                              body={"message": "Unable to create comment because issue is locked.", "documentation_url": "https://docs.github.com/rest"})
+            fake.inject_fault(
+                "POST",
+                "^/repos/[^/]+/shop/issues/[0-9]+/comments$",
+                status=422,
+                body={
+                    "message": "Unable to create comment because issue is locked.",
+                    "documentation_url": "https://docs.github.com/rest",
+                },
+            )
         else:
             fake.inject_fault("GET", reads, status=502)
     return kinds
 
 
-async def faults_drill(workdir: Path, engineers: int, faults: int, minutes: int, seed: int = 4) -> Row:
-    row = Row("GitHub faults (5xx, timeouts, late writes, resets, 403/429 retry-after, 401, 404, 422)")
+async def faults_drill(
+    workdir: Path, engineers: int, faults: int, minutes: int, seed: int = 4
+) -> Row:
+    row = Row(
+        "GitHub faults (5xx, timeouts, late writes, resets, 403/429 retry-after, 401, 404, 422)"
+    )
     rng = random.Random(seed)
     installations = 3
     async with drill_bot(workdir, installations=installations) as bot:
@@ -465,7 +586,9 @@ async def faults_drill(workdir: Path, engineers: int, faults: int, minutes: int,
             await bot.worker.tick()
         nudges = await bot.store.nudges()
         row.cases = sum(kinds.values())
-        owed = [n for n in nudges if n.state not in (NudgeState.HELD_OUT, NudgeState.SUPPRESSED_BUDGET)]
+        owed = [
+            n for n in nudges if n.state not in (NudgeState.HELD_OUT, NudgeState.SUPPRESSED_BUDGET)
+        ]
         markers = posted_markers(bot, installations, prs)
         if not any(n.state == NudgeState.POSTED for n in owed):
             row.fail("nothing posted at all")
@@ -500,16 +623,26 @@ async def outage_drill(workdir: Path, events: int, seed: int = 5) -> Row:
         guids: list[str] = []
         for i in range(events):
             down = i % 4 != 0  # most of them while the app is down or answering 5xx
-            target = f"http://127.0.0.1:{closed_port()}/webhooks" if down and rng.random() < 0.5 else url
+            target = (
+                f"http://127.0.0.1:{closed_port()}/webhooks" if down and rng.random() < 0.5 else url
+            )
             secret = SECRET if target == url and not down else "wrong-secret-while-misconfigured"
             bot.github.set_webhook_target(target, secret)
-            payload = review_comment(bot, installation=77, pr=1 + i % 20, author=f"dev{i % 7}", reviewer="bob",
-                                     body=rng.choice([SQL_1, SQL_2, "Nice work."]))
+            payload = review_comment(
+                bot,
+                installation=77,
+                pr=1 + i % 20,
+                author=f"dev{i % 7}",
+                reviewer="bob",
+                body=rng.choice([SQL_1, SQL_2, "Nice work."]),
+            )
             guids.append(await bot.github.send_webhook("pull_request_review_comment", payload))
             sent.append(guids[-1])
             bot.clock.advance(minutes=3)
             row.cases += 1
-        failed_at_github = sum(1 for d in bot.github.deliveries() if not 200 <= d["status_code"] < 300)
+        failed_at_github = sum(
+            1 for d in bot.github.deliveries() if not 200 <= d["status_code"] < 300
+        )
         bot.github.set_webhook_target(url, SECRET)  # the app is back
         for _ in range(3):
             bot.clock.advance(minutes=15)
@@ -519,9 +652,13 @@ async def outage_drill(workdir: Path, events: int, seed: int = 5) -> Row:
         records = {d.id: d for d in await bot.store.deliveries()}
         row.lost = sum(1 for g in set(guids) if g not in records or records[g].status != "done")
         row.duplicated = sum(1 for r in records.values() if r.attempts > 1)
-        by_guid = collections.Counter(d["guid"] for d in bot.github.deliveries() if 200 <= d["status_code"] < 300)
+        by_guid = collections.Counter(
+            d["guid"] for d in bot.github.deliveries() if 200 <= d["status_code"] < 300
+        )
         row.duplicated += sum(v - 1 for v in by_guid.values() if v > 1)
-        row.notes.append(f"{failed_at_github} failed at GitHub, {bot.worker.scheduler.redelivery.asked} redelivered")
+        row.notes.append(
+            f"{failed_at_github} failed at GitHub, {bot.worker.scheduler.redelivery.asked} redelivered"
+        )
         row.duplicated += sum(v - 1 for v in posted_markers(bot, 1, 20).values() if v > 1)
     return row
 
@@ -533,11 +670,31 @@ PLAYBOOK_CASES: list[tuple[str, str, str]] = [
     ("huge cooldown_days", "  cooldown_days: 30\n", "  cooldown_days: 99999999999999999999\n"),
     ("within_days beyond int64", "  within_days: 30\n", "  within_days: 1" + "0" * 40 + "\n"),
     ("deep nesting", "evaluation:\n", "deep: " + "[" * 5000 + "]" * 5000 + "\nevaluation:\n"),
-    ("deep mapping", "evaluation:\n", "deep:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 400)) + "evaluation:\n"),
-    ("link with a live mention", "    url: https://cheatsheetseries", "    url: https://example.com/@alice?x=https://cheatsheetseries"),
-    ("link with an unclosed comment", "    url: https://cheatsheetseries", "    url: https://example.com/<!--https://cheatsheetseries"),
-    ("javascript link", "    url: https://cheatsheetseries", "    url: javascript:alert(1)//cheatsheetseries"),
-    ("anchors and aliases", "evaluation:\n", "a: &a [x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nevaluation:\n"),
+    (
+        "deep mapping",
+        "evaluation:\n",
+        "deep:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 400)) + "evaluation:\n",
+    ),
+    (
+        "link with a live mention",
+        "    url: https://cheatsheetseries",
+        "    url: https://example.com/@alice?x=https://cheatsheetseries",
+    ),
+    (
+        "link with an unclosed comment",
+        "    url: https://cheatsheetseries",
+        "    url: https://example.com/<!--https://cheatsheetseries",
+    ),
+    (
+        "javascript link",
+        "    url: https://cheatsheetseries",
+        "    url: javascript:alert(1)//cheatsheetseries",
+    ),
+    (
+        "anchors and aliases",
+        "evaluation:\n",
+        "a: &a [x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nevaluation:\n",
+    ),
 ]
 ORG_CASES: list[tuple[str, str, str]] = [
     ("huge sprint days", "  days: 14", "  days: 100000000000"),
@@ -578,8 +735,12 @@ async def config_drill(workdir: Path) -> Row:
         if len(in_force.playbooks.playbooks) < 8:
             row.fail(f"{name}: the other playbooks stopped loading")
         done = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "bot", "validate", str(folder)],
-            capture_output=True, text=True, timeout=120, cwd=PACKAGE_ROOT,
+            subprocess.run,
+            [sys.executable, "-m", "bot", "validate", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=PACKAGE_ROOT,
         )
         if "Traceback" in done.stderr or done.returncode not in (0, 1):
             row.fail(f"{name}: validate crashed ({done.returncode})")
@@ -587,11 +748,15 @@ async def config_drill(workdir: Path) -> Row:
         async with drill_bot(workdir / f"app{index}") as bot:
             bot.service.config.replace(playbooks=in_force.playbooks, org=in_force.org)
             for body in (SQL_1, SQL_2):
-                payload = review_comment(bot, installation=77, pr=1, author="alice", reviewer="bob", body=body)
+                payload = review_comment(
+                    bot, installation=77, pr=1, author="alice", reviewer="bob", body=body
+                )
                 await bot.deliver("pull_request_review_comment", payload)
             await bot.worker.drain()
             row.lost += sum(1 for d in await bot.store.deliveries() if d.status != "done")
-            for comment in bot.github.review_comments("acme", "shop", 1) + bot.github.issue_comments("acme", "shop", 1):
+            for comment in bot.github.review_comments(
+                "acme", "shop", 1
+            ) + bot.github.issue_comments("acme", "shop", 1):
                 if comment["user"]["login"] != bot.github.bot_login:
                     continue
                 text = re.sub(r"\]\([^)\s]*\)", "]", MARKER.sub("", comment["body"]))
@@ -613,13 +778,25 @@ async def scan_drill(workdir: Path) -> Row:
     async with drill_bot(workdir / "scan") as bot:
         for i, body in enumerate(bodies):
             for text in (SQL_1, body):
-                payload = review_comment(bot, installation=77, pr=900 + i, author=f"scan{i}", reviewer="bob", body=text)
+                payload = review_comment(
+                    bot, installation=77, pr=900 + i, author=f"scan{i}", reviewer="bob", body=text
+                )
                 await bot.deliver("pull_request_review_comment", payload)
         await bot.worker.drain()
         bot.clock.advance(hours=1)
         await bot.worker.tick()
         secrets += bot.github.issued_tokens()
-        tables = ["deliveries", "signals", "nudges", "notes", "reactions", "pulls", "leases", "reviews", "evaluations"]
+        tables = [
+            "deliveries",
+            "signals",
+            "nudges",
+            "notes",
+            "reactions",
+            "pulls",
+            "leases",
+            "reviews",
+            "evaluations",
+        ]
         stored: list[str] = []
         for table in tables:
             for r in await bot.store.driver.fetch(f"SELECT * FROM {table}"):
@@ -638,13 +815,13 @@ async def scan_drill(workdir: Path) -> Row:
 # SIGKILL across real processes -----------------------------------------------------------------
 
 
-async def kill_drill(workdir: Path, database: str, runs: int, deliveries: int, seed: int = 6) -> Row:
+async def kill_drill(
+    workdir: Path, database: str, runs: int, deliveries: int, seed: int = 6
+) -> Row:
     """Real ``serve`` processes killed at random points between delivery and posted nudge."""
-    from cluster import Cluster, review_traffic, free_port, new_key  # noqa: F401
-
     import aiohttp
+    from cluster import Cluster, free_port, new_key, review_traffic  # noqa: F401
 
-    from bot.store import open_store
 
     label = "PostgreSQL" if database.startswith("postgres") else "SQLite"
     row = Row(f"SIGKILL at random points, real processes ({label})")
@@ -657,7 +834,10 @@ async def kill_drill(workdir: Path, database: str, runs: int, deliveries: int, s
             await c.wait_ready(session)
             pending = list(traffic.deliveries)
             for run in range(runs):
-                batch, pending = pending[: max(1, len(traffic.deliveries) // runs)], pending[max(1, len(traffic.deliveries) // runs):]
+                batch, pending = (
+                    pending[: max(1, len(traffic.deliveries) // runs)],
+                    pending[max(1, len(traffic.deliveries) // runs) :],
+                )
                 sending = asyncio.create_task(_send_quietly(c, session, batch))
                 await asyncio.sleep(rng.uniform(0.05, 1.5))
                 victim = c.servers[-1]
@@ -667,14 +847,22 @@ async def kill_drill(workdir: Path, database: str, runs: int, deliveries: int, s
                 row.cases += 1
                 c.start_server()
                 await c.wait_ready(session)
-            await _send_quietly(c, session, traffic.deliveries)  # what GitHub (or the sweep) sends again
+            await _send_quietly(
+                c, session, traffic.deliveries
+            )  # what GitHub (or the sweep) sends again
             await c.wait_drained(len(traffic.deliveries), timeout=180)
         records = {r.id: r for r in await c.store.deliveries()}
-        row.lost = sum(1 for d in traffic.deliveries if d.id not in records or records[d.id].status != "done")
+        row.lost = sum(
+            1 for d in traffic.deliveries if d.id not in records or records[d.id].status != "done"
+        )
         markers = c.markers(traffic)
         row.duplicated = sum(v - 1 for v in markers.values() if v > 1)
         waiting = await c.store.nudges(WAITING)
-        row.lost += sum(1 for n in waiting if n.state != NudgeState.AWAITING_COSIGN or n.cosign_comment_id is None)
+        row.lost += sum(
+            1
+            for n in waiting
+            if n.state != NudgeState.AWAITING_COSIGN or n.cosign_comment_id is None
+        )
     return row
 
 
@@ -682,7 +870,6 @@ async def sigterm_drill(workdir: Path, runs: int, seed: int = 8) -> Row:
     """SIGTERM to a real ``serve`` while it writes a nudge GitHub answers slowly: exit 0 with no
     traceback, the write finished or handed back, and a new process posts nothing twice."""
     import aiohttp
-
     import cluster as cl
 
     row = Row("SIGTERM mid-write, real processes (SQLite): exit 0, work finished or handed back")
@@ -693,7 +880,12 @@ async def sigterm_drill(workdir: Path, runs: int, seed: int = 8) -> Row:
         async with aiohttp.ClientSession() as session:
             step = len(traffic.deliveries) // runs
             for run in range(runs):
-                c.fake.inject_delay("POST", "^/repos/[^/]+/app/(issues|pulls)/[0-9]+/comments", seconds=rng.uniform(0.5, 3), times=3)
+                c.fake.inject_delay(
+                    "POST",
+                    "^/repos/[^/]+/app/(issues|pulls)/[0-9]+/comments",
+                    seconds=rng.uniform(0.5, 3),
+                    times=3,
+                )
                 server = c.start_server()
                 await c.wait_ready(session)
                 await _send_quietly(c, session, traffic.deliveries[run * step : (run + 1) * step])
@@ -703,13 +895,17 @@ async def sigterm_drill(workdir: Path, runs: int, seed: int = 8) -> Row:
                 row.cases += 1
                 log = server.log.read_text()
                 if code != 0 or "Traceback" in log:
-                    row.fail(f"exit {code}; {'traceback' if 'Traceback' in log else 'no traceback'}")
+                    row.fail(
+                        f"exit {code}; {'traceback' if 'Traceback' in log else 'no traceback'}"
+                    )
                 c.servers.remove(server)
             c.start_server()
             await c.wait_ready(session)
             await c.wait_drained(len(traffic.deliveries), timeout=180)
         records = {r.id: r for r in await c.store.deliveries()}
-        row.lost = sum(1 for d in traffic.deliveries if d.id not in records or records[d.id].status != "done")
+        row.lost = sum(
+            1 for d in traffic.deliveries if d.id not in records or records[d.id].status != "done"
+        )
         row.duplicated = sum(v - 1 for v in c.markers(traffic).values() if v > 1)
     return row
 
@@ -750,7 +946,9 @@ def format_table(rows: list[Row]) -> str:
     out.write(f"| {'drill':<86} | cases | failures | lost | duplicated |\n")
     out.write(f"|{'-' * 88}|------:|---------:|-----:|-----------:|\n")
     for r in rows:
-        out.write(f"| {r.drill:<86} | {r.cases:>5} | {r.failures:>8} | {r.lost:>4} | {r.duplicated:>10} |\n")
+        out.write(
+            f"| {r.drill:<86} | {r.cases:>5} | {r.failures:>8} | {r.lost:>4} | {r.duplicated:>10} |\n"
+        )
     return out.getvalue()
 
 

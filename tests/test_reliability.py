@@ -16,6 +16,8 @@ import random
 import pytest
 from conftest import OWNER, REPO, SECRET, running_bot
 from drills import SQL_1, SQL_2, drill_bot, review_comment
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.outbox import (
@@ -39,8 +41,17 @@ T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 def nudge(state=NudgeState.PLANNED, **changes) -> Nudge:
     base = Nudge(
-        key="k", installation_id=1, repo="a/b", pr_number=1, engineer="alice", playbook_id="sql-injection",
-        state=state, reason="r", created_at=T0, trigger_at=T0, thread_id=None,
+        key="k",
+        installation_id=1,
+        repo="a/b",
+        pr_number=1,
+        engineer="alice",
+        playbook_id="sql-injection",
+        state=state,
+        reason="r",
+        created_at=T0,
+        trigger_at=T0,
+        thread_id=None,
     )
     return base.moved(state, changes.pop("reason", "r"), **changes)
 
@@ -70,7 +81,9 @@ def test_what_a_failed_write_is(status, from_github, kind, unknown):
 
 
 def test_a_write_github_will_never_accept_fails_at_once_with_its_reason():
-    outcome = after_failure(nudge(), "422 issue is locked", T0, random.Random(1), kind=FailureKind.REFUSED)
+    outcome = after_failure(
+        nudge(), "422 issue is locked", T0, random.Random(1), kind=FailureKind.REFUSED
+    )
     assert isinstance(outcome, GiveUp) and outcome.kind == FailureKind.REFUSED
     assert outcome.nudge.state == NudgeState.FAILED
     assert outcome.nudge.reason == "GitHub will not accept it: 422 issue is locked"
@@ -79,7 +92,9 @@ def test_a_write_github_will_never_accept_fails_at_once_with_its_reason():
 @pytest.mark.parametrize("attempts", range(MAX_ATTEMPTS - 1))
 def test_a_write_with_no_answer_is_looked_for_again_only_after_it_could_have_completed(attempts):
     seen = T0 + dt.timedelta(seconds=30)  # when the client gave up, not when the flush began
-    outcome = after_failure(nudge(attempts=attempts), "timeout", seen, random.Random(2), unknown=True)
+    outcome = after_failure(
+        nudge(attempts=attempts), "timeout", seen, random.Random(2), unknown=True
+    )
     assert isinstance(outcome, RetryLater)
     assert outcome.at >= seen + dt.timedelta(seconds=UNKNOWN_OUTCOME_WAIT_SECONDS)
 
@@ -87,7 +102,13 @@ def test_a_write_with_no_answer_is_looked_for_again_only_after_it_could_have_com
 def test_our_own_error_is_retried_then_failed_as_ours_never_as_githubs():
     first = after_failure(nudge(), "ValueError: bad", T0, random.Random(3), kind=FailureKind.FAULT)
     assert isinstance(first, RetryLater)
-    last = after_failure(nudge(attempts=MAX_ATTEMPTS - 1), "ValueError: bad", T0, random.Random(3), kind=FailureKind.FAULT)
+    last = after_failure(
+        nudge(attempts=MAX_ATTEMPTS - 1),
+        "ValueError: bad",
+        T0,
+        random.Random(3),
+        kind=FailureKind.FAULT,
+    )
     assert isinstance(last, GiveUp) and last.kind == FailureKind.FAULT
     assert last.nudge.reason.startswith(f"it failed {MAX_ATTEMPTS} times")
 
@@ -101,17 +122,33 @@ LATER = T0 + RESEND_AFTER
     [
         ("outage", NudgeState.PLANNED, T0, 0, LATER, NudgeState.PLANNED),
         ("outage", NudgeState.COSIGNED, T0, 0, LATER, NudgeState.COSIGNED),
-        ("outage", NudgeState.AWAITING_COSIGN, T0, MAX_RESENDS - 1, LATER, NudgeState.AWAITING_COSIGN),
+        (
+            "outage",
+            NudgeState.AWAITING_COSIGN,
+            T0,
+            MAX_RESENDS - 1,
+            LATER,
+            NudgeState.AWAITING_COSIGN,
+        ),
         ("outage", NudgeState.PLANNED, T0, 0, LATER - dt.timedelta(seconds=1), None),  # not yet
         ("outage", NudgeState.PLANNED, T0, MAX_RESENDS, LATER, None),  # re-sent enough
-        ("outage", NudgeState.PLANNED, T0, 0, T0 + RESEND_WITHIN + dt.timedelta(hours=1), None),  # stale
+        (
+            "outage",
+            NudgeState.PLANNED,
+            T0,
+            0,
+            T0 + RESEND_WITHIN + dt.timedelta(hours=1),
+            None,
+        ),  # stale
         ("refused", NudgeState.PLANNED, T0, 0, LATER, None),  # a locked conversation stays locked
         ("fault", NudgeState.PLANNED, T0, 0, LATER, None),  # a bug of ours is not fixed by waiting
         (None, None, None, 0, LATER, None),  # failed before the kind was kept
         ("outage", NudgeState.POSTED, T0, 0, LATER, None),  # never a state the outbox does not own
     ],
 )
-def test_which_failed_nudges_are_sent_again_once_github_recovers(kind, owed, failed_at, resends, now, back):
+def test_which_failed_nudges_are_sent_again_once_github_recovers(
+    kind, owed, failed_at, resends, now, back
+):
     again = resend_after_outage(FAILED, kind, owed, failed_at, resends, now)
     if back is None:
         assert again is None
@@ -120,8 +157,12 @@ def test_which_failed_nudges_are_sent_again_once_github_recovers(kind, owed, fai
         assert "re-sent after GitHub recovered" in again.reason
 
 
-def attempt(id_, guid, minutes_ago, status_code=0, status="failed to connect to host", redelivery=False):
-    return HookDelivery(id_, guid, T0 - dt.timedelta(minutes=minutes_ago), status_code, status, redelivery)
+def attempt(
+    id_, guid, minutes_ago, status_code=0, status="failed to connect to host", redelivery=False
+):
+    return HookDelivery(
+        id_, guid, T0 - dt.timedelta(minutes=minutes_ago), status_code, status, redelivery
+    )
 
 
 def test_the_sweep_asks_again_only_for_events_that_never_reached_the_inbox():
@@ -129,15 +170,21 @@ def test_the_sweep_asks_again_only_for_events_that_never_reached_the_inbox():
         attempt(1, "lost", 90),
         attempt(2, "lost", 30, 502, "Invalid HTTP Response: 502", redelivery=True),
         attempt(3, "arrived", 80, 202, "OK"),
-        attempt(4, "failed-then-ok", 70), attempt(5, "failed-then-ok", 20, 202, "OK", redelivery=True),
-        attempt(6, "in-inbox", 60, 400, "Invalid HTTP Response: 400"),  # recorded as failed, with why
-        attempt(7, "under-way", 10, 0, "pending", redelivery=True), attempt(8, "under-way", 50),
+        attempt(4, "failed-then-ok", 70),
+        attempt(5, "failed-then-ok", 20, 202, "OK", redelivery=True),
+        attempt(
+            6, "in-inbox", 60, 400, "Invalid HTTP Response: 400"
+        ),  # recorded as failed, with why
+        attempt(7, "under-way", 10, 0, "pending", redelivery=True),
+        attempt(8, "under-way", 50),
         attempt(9, "earlier-lost", 120),
         *[attempt(20 + i, "given-up", 100 - i) for i in range(6)],
         attempt(40, "too-old", 60 * 24 * 4),
     ]
     chosen = to_redeliver(attempts, {"in-inbox"}, T0)
-    assert [(a.guid, a.id) for a in chosen] == [("earlier-lost", 9), ("lost", 2)], "the latest attempt, oldest first"
+    assert [(a.guid, a.id) for a in chosen] == [("earlier-lost", 9), ("lost", 2)], (
+        "the latest attempt, oldest first"
+    )
 
 
 def test_the_delivery_log_is_read_back_to_the_lookback_and_no_further():
@@ -161,10 +208,14 @@ async def raw_post(bot, head: str, body: bytes = b"") -> int:
 
 async def test_a_large_body_is_refused_from_its_headers_before_a_byte_of_it_is_read(bot):
     signature = "sha256=" + "0" * 64
-    head = ("POST /webhooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-GitHub-Event: ping\r\n"
-            f"X-GitHub-Delivery: big\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {30 * 1024 * 1024}\r\n\r\n")
+    head = (
+        "POST /webhooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-GitHub-Event: ping\r\n"
+        f"X-GitHub-Delivery: big\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {30 * 1024 * 1024}\r\n\r\n"
+    )
     assert await raw_post(bot, head) == 413  # answered although not one byte of the body was sent
-    unsigned = head.replace(f"X-Hub-Signature-256: {signature}\r\n", "").replace(str(30 * 1024 * 1024), str(20 * 1024 * 1024))
+    unsigned = head.replace(f"X-Hub-Signature-256: {signature}\r\n", "").replace(
+        str(30 * 1024 * 1024), str(20 * 1024 * 1024)
+    )
     assert await raw_post(bot, unsigned) == 401
     assert await bot.store.deliveries() == []
 
@@ -182,13 +233,21 @@ async def test_a_sha1_hmac_in_the_sha256_header_is_refused_even_when_it_is_corre
     [
         (b"[" * 200_000 + b"]" * 200_000, "application/json", "nested too deeply"),
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "application/json", "nested too deeply"),
-        (b'{"zen": "hi"}', "application/json; charset=no-such-charset", "unknown charset no-such-charset"),
+        (
+            b'{"zen": "hi"}',
+            "application/json; charset=no-such-charset",
+            "unknown charset no-such-charset",
+        ),
         (b'{"zen": "\xff"}', "application/json", "not utf-8 text"),
         (b"payload=%7B%7D", "application/x-www-form-urlencoded", "is not application/json"),
     ],
 )
-async def test_a_signed_body_that_cannot_be_read_is_400_and_recorded_with_its_reason(bot, body, content_type, why):
-    response = await bot.deliver("ping", body, delivery_id="odd", headers={"content-type": content_type})
+async def test_a_signed_body_that_cannot_be_read_is_400_and_recorded_with_its_reason(
+    bot, body, content_type, why
+):
+    response = await bot.deliver(
+        "ping", body, delivery_id="odd", headers={"content-type": content_type}
+    )
     assert response.status == 400
     [record] = await bot.store.deliveries()
     assert record.status == "failed" and why in record.error
@@ -197,7 +256,12 @@ async def test_a_signed_body_that_cannot_be_read_is_400_and_recorded_with_its_re
 
 async def test_a_body_in_another_charset_is_kept_as_utf8_and_processed(bot):
     body = json.dumps({"zen": "Ça marche", "hook_id": 1}, ensure_ascii=False).encode("latin-1")
-    response = await bot.deliver("ping", body, delivery_id="latin", headers={"content-type": "application/json; charset=latin-1"})
+    response = await bot.deliver(
+        "ping",
+        body,
+        delivery_id="latin",
+        headers={"content-type": "application/json; charset=latin-1"},
+    )
     assert response.status == 202
     assert json.loads(await bot.store.delivery_body("latin"))["zen"] == "Ça marche"
     await bot.worker.drain()
@@ -220,7 +284,11 @@ async def test_a_delivery_failed_for_good_keeps_its_id_event_times_and_reason_bu
     await bot.deliver("pull_request_review_comment", payload, delivery_id="no-user")
     await bot.worker.drain()
     [record] = await bot.store.deliveries()
-    assert (record.id, record.event, record.status) == ("no-user", "pull_request_review_comment", "failed")
+    assert (record.id, record.event, record.status) == (
+        "no-user",
+        "pull_request_review_comment",
+        "failed",
+    )
     assert "pull_request.user" in record.error
     assert await bot.store.delivery_body("no-user") is None
 
@@ -231,7 +299,14 @@ async def test_a_delivery_failed_for_good_keeps_its_id_event_times_and_reason_bu
 async def planned_nudges(bot, count, installation=77):
     for i in range(count):
         for body in (SQL_1, SQL_2):
-            payload = review_comment(bot, installation=installation, pr=i + 1, author=f"dev{i}", reviewer="bob", body=body)
+            payload = review_comment(
+                bot,
+                installation=installation,
+                pr=i + 1,
+                author=f"dev{i}",
+                reviewer="bob",
+                body=body,
+            )
             await bot.deliver("pull_request_review_comment", payload)
         await bot.worker.process_one()
         await bot.worker.process_one()
@@ -242,7 +317,9 @@ def ours(bot, owner="acme"):
     found = []
     for pr in range(1, 50):
         try:
-            comments = bot.github.review_comments(owner, REPO, pr) + bot.github.issue_comments(owner, REPO, pr)
+            comments = bot.github.review_comments(owner, REPO, pr) + bot.github.issue_comments(
+                owner, REPO, pr
+            )
         except LookupError:
             continue
         found += [c for c in comments if c["user"]["login"] == bot.github.bot_login]
@@ -255,7 +332,9 @@ async def test_a_nudge_failing_with_an_error_of_ours_does_not_stop_the_ones_behi
         assert len(planned) >= 2
         broken = planned[0]
         # A record the edge cannot use (as a bug or a bad migration would leave it).
-        await bot.store.driver.execute("UPDATE nudges SET repo = 'no-slash' WHERE key = ?", (broken.key,))
+        await bot.store.driver.execute(
+            "UPDATE nudges SET repo = 'no-slash' WHERE key = ?", (broken.key,)
+        )
         posted = await bot.worker.scheduler.outbox.flush(bot.clock())
         assert posted == len(planned) - 1, "every other nudge was posted"
         assert len(ours(bot)) == len(planned) - 1
@@ -267,12 +346,16 @@ async def test_a_nudge_failing_with_an_error_of_ours_does_not_stop_the_ones_behi
         [failed] = [f for f in await bot.store.failed_nudges() if f.nudge.key == broken.key]
         assert failed.kind == "fault" and "ValueError" in failed.nudge.reason
         bot.clock.advance(days=1)
-        assert await bot.worker.scheduler.outbox.resend_failed(bot.clock()) == 0, "a bug is not re-sent"
+        assert await bot.worker.scheduler.outbox.resend_failed(bot.clock()) == 0, (
+            "a bug is not re-sent"
+        )
 
 
 async def test_a_nudge_an_outage_failed_for_good_is_posted_once_github_recovers(tmp_path):
     async with drill_bot(tmp_path) as bot:
-        bot.github.inject_fault("POST", "^/repos/acme/shop/(issues|pulls)/.*", status=502, times=10 * MAX_ATTEMPTS)
+        bot.github.inject_fault(
+            "POST", "^/repos/acme/shop/(issues|pulls)/.*", status=502, times=10 * MAX_ATTEMPTS
+        )
         [planned] = await planned_nudges(bot, 1)
         outbox = bot.worker.scheduler.outbox
         for _ in range(MAX_ATTEMPTS):
@@ -297,7 +380,9 @@ async def test_an_installation_told_to_wait_delays_no_other_installation(tmp_pat
         await released.wait()
 
     async with drill_bot(tmp_path, installations=2, sleep=sleep) as bot:
-        bot.github.inject_fault("POST", "^/repos/acme/shop/.*", status=429, headers={"retry-after": "60"})
+        bot.github.inject_fault(
+            "POST", "^/repos/acme/shop/.*", status=429, headers={"retry-after": "60"}
+        )
         await planned_nudges(bot, 2, installation=77)
         await planned_nudges(bot, 2, installation=78)
         flushing = asyncio.create_task(bot.worker.scheduler.outbox.flush(bot.clock()))
@@ -313,11 +398,16 @@ async def test_an_installation_told_to_wait_delays_no_other_installation(tmp_pat
         assert len(ours(bot, "acme")) >= 1
 
 
-async def test_a_process_that_stops_mid_write_hands_the_nudge_back_for_later(tmp_path, github, clock, rsa_key):
+async def test_a_process_that_stops_mid_write_hands_the_nudge_back_for_later(
+    tmp_path, github, clock, rsa_key
+):
     async with running_bot(tmp_path, github, clock, rsa_key) as bot:
         github.inject_delay("POST", f"^/repos/{OWNER}/{REPO}/.*comments.*", seconds=3)
         for body, pr in ((SQL_1, 6), (SQL_2, 7)):
-            await bot.deliver("pull_request_review_comment", bot.review_comment(pr=pr, author="alice", reviewer="bob", body=body))
+            await bot.deliver(
+                "pull_request_review_comment",
+                bot.review_comment(pr=pr, author="alice", reviewer="bob", body=body),
+            )
         while await bot.worker.process_one():
             pass
         flushing = asyncio.create_task(bot.worker.scheduler.outbox.flush(clock()))
@@ -331,5 +421,27 @@ async def test_a_process_that_stops_mid_write_hands_the_nudge_back_for_later(tmp
             await flushing
         [n] = [n for n in await bot.store.nudges() if n.state == NudgeState.PLANNED]
         assert n.attempts == 1, "the interrupted write counts, and waits as one with no answer"
-        assert await bot.store.try_lease(f"nudge:{n.key}", "another-process", clock(), dt.timedelta(seconds=1))
+        assert await bot.store.try_lease(
+            f"nudge:{n.key}", "another-process", clock(), dt.timedelta(seconds=1)
+        )
         assert await bot.store.nudges((NudgeState.PLANNED,), due_by=clock()) == []
+
+
+@settings(max_examples=2000, deadline=None)
+@given(body=st.binary(max_size=512), signature=st.text(max_size=80), other=st.binary(max_size=64))
+def test_no_forged_signature_of_any_shape_passes_the_check(body, signature, other):
+    """Thousands of forged signatures: only the sha256 HMAC of this very body under the secret."""
+    from bot.app.web import _BAD_SIGNATURE, _check
+
+    genuine = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    sha1 = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    for forged in (
+        signature,
+        sha1,
+        genuine.upper(),
+        genuine[:-1],
+        "sha256=" + hmac.new(SECRET.encode(), body + other + b"x", hashlib.sha256).hexdigest(),
+    ):
+        if forged != genuine:
+            assert _check(body, forged, SECRET, "application/json")[0] is _BAD_SIGNATURE
+    assert _check(body, genuine, SECRET, "application/json")[0] is not _BAD_SIGNATURE

@@ -10,8 +10,8 @@ import os
 import pytest
 from drills import (
     faults_drill,
-    forged_drill,
     foreign_marker_drill,
+    forged_drill,
     format_table,
     hostile_drill,
     kill_drill,

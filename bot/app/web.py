@@ -61,7 +61,9 @@ def webhook_routes(
     on_stored: Callable[[], None],
 ) -> web.RouteTableDef:
     if not secret:
-        raise ValueError("a webhook secret is required; the server does not accept unsigned webhooks")
+        raise ValueError(
+            "a webhook secret is required; the server does not accept unsigned webhooks"
+        )
     routes = web.RouteTableDef()
 
     in_flight = [0]  # bytes of bodies being read or checked right now
@@ -87,13 +89,17 @@ def webhook_routes(
         in_flight[0] += length
         try:
             try:
-                body = await asyncio.wait_for(request.content.readexactly(length), BODY_TIMEOUT_SECONDS)
+                body = await asyncio.wait_for(
+                    request.content.readexactly(length), BODY_TIMEOUT_SECONDS
+                )
             except TimeoutError:
                 return _refuse(metrics, 408, "body not sent in time", delivery_id)
             except asyncio.IncompleteReadError:
                 return _refuse(metrics, 400, "body shorter than Content-Length", delivery_id)
             if length > CHECK_ON_LOOP_BYTES:  # hashing and parsing megabytes takes a while
-                reason, body = await asyncio.to_thread(_check, body, signature, secret, headers.get("Content-Type", ""))
+                reason, body = await asyncio.to_thread(
+                    _check, body, signature, secret, headers.get("Content-Type", "")
+                )
             else:
                 reason, body = _check(body, signature, secret, headers.get("Content-Type", ""))
         finally:
@@ -101,18 +107,30 @@ def webhook_routes(
         if reason is _BAD_SIGNATURE:
             return _refuse(metrics, 401, "bad signature", delivery_id)
         if not delivery_id or not EVENT_NAME.fullmatch(event_name):
-            return _refuse(metrics, 400, "missing or malformed X-GitHub-Delivery or X-GitHub-Event", delivery_id)
+            return _refuse(
+                metrics,
+                400,
+                "missing or malformed X-GitHub-Delivery or X-GitHub-Event",
+                delivery_id,
+            )
         if reason is not None:
             # Signed by GitHub (the signature is checked first) but unreadable: keep a record.
             await store.add_failed_delivery(delivery_id, event_name, reason, clock())
             metrics.deliveries_refused.labels("unreadable").inc()
-            log.warning("delivery=%s event=%s recorded as failed: %s", delivery_id, event_name, reason)
+            log.warning(
+                "delivery=%s event=%s recorded as failed: %s", delivery_id, event_name, reason
+            )
             return web.json_response({"error": reason}, status=400)
         new = await inbox.add(NewDelivery(delivery_id, event_name, body, clock()))
         if new:
             metrics.deliveries_received.labels(event_name).inc()
             on_stored()
-        log.info("delivery=%s event=%s %s", delivery_id, event_name, "stored" if new else "redelivered; already stored")
+        log.info(
+            "delivery=%s event=%s %s",
+            delivery_id,
+            event_name,
+            "stored" if new else "redelivered; already stored",
+        )
         return web.json_response({"delivery": delivery_id, "stored": new}, status=202)
 
     @routes.get("/healthz")
@@ -149,16 +167,22 @@ def _check(body: bytes, signature: str, secret: str, content_type: str) -> tuple
     return None, body if text is None else text.encode()
 
 
-def _read(body: bytes, signature: str, secret: str, content_type: str) -> tuple[str | None, str | None]:
+def _read(
+    body: bytes, signature: str, secret: str, content_type: str
+) -> tuple[str | None, str | None]:
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(signature, expected):
+    if not hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), expected.encode()):
         return _BAD_SIGNATURE, None
     media, _, params = content_type.partition(";")
     if media.strip().lower() != "application/json":
         shown = _shown(media) or "(none)"
         return f"unreadable body: content-type {shown} is not application/json", None
     charset = next(
-        (p.split("=", 1)[1].strip().strip('"') for p in params.split(";") if p.strip().lower().startswith("charset=")),
+        (
+            p.split("=", 1)[1].strip().strip('"')
+            for p in params.split(";")
+            if p.strip().lower().startswith("charset=")
+        ),
         "utf-8",
     )
     try:
@@ -167,11 +191,17 @@ def _read(body: bytes, signature: str, secret: str, content_type: str) -> tuple[
     except LookupError:
         return f"unreadable body: unknown charset {_shown(charset)}", None
     except UnicodeDecodeError as error:
-        return f"unreadable body: not {_shown(charset)} text ({error.reason} at byte {error.start})", None
+        return (
+            f"unreadable body: not {_shown(charset)} text ({error.reason} at byte {error.start})",
+            None,
+        )
     try:
         json.loads(text)
     except json.JSONDecodeError as error:
-        return f"unreadable body: not valid JSON ({error.msg}: line {error.lineno} column {error.colno})", None
+        return (
+            f"unreadable body: not valid JSON ({error.msg}: line {error.lineno} column {error.colno})",
+            None,
+        )
     except RecursionError:
         return "unreadable body: JSON nested too deeply", None
     return None, None if codec == "utf-8" else text

@@ -53,7 +53,9 @@ class Worker:
         self.metrics = metrics
         self.rng = rng
         self.poll_every = poll_every
-        self.wake = asyncio.Event()  # set when a delivery is stored: drain now, not at the next poll
+        self.wake = (
+            asyncio.Event()
+        )  # set when a delivery is stored: drain now, not at the next poll
         self.idle = asyncio.Event()  # set when the loop has drained everything it was told about
         self._last_poll: dt.datetime | None = None
         self.stopping = False  # set on shutdown: take no new delivery, finish the one held
@@ -78,7 +80,9 @@ class Worker:
         except asyncio.CancelledError:
             # A shutdown mid-delivery: hand it back now rather than after the lease.
             await asyncio.shield(
-                self.store.fail_delivery(delivery.id, "interrupted by a shutdown", self.clock(), self.clock())
+                self.store.fail_delivery(
+                    delivery.id, "interrupted by a shutdown", self.clock(), self.clock()
+                )
             )
             raise
         except Exception as exc:  # a bug of ours outside the handlers: retry, then fail with why
@@ -108,7 +112,10 @@ class Worker:
             except Exception as exc:  # one handler's bug must not stop the others
                 log.exception("delivery=%s handler %s failed", delivery.id, callback.__name__)
                 final = delivery.attempts >= MAX_DELIVERY_ATTEMPTS
-                failure = (f"{callback.__name__} failed: {type(exc).__name__}: {str(exc)[:300]}", final)
+                failure = (
+                    f"{callback.__name__} failed: {type(exc).__name__}: {str(exc)[:300]}",
+                    final,
+                )
         if failure is None:
             await self.store.finish_delivery(delivery.id, self.clock())
             self.metrics.deliveries_processed.labels("done").inc()
@@ -119,10 +126,18 @@ class Worker:
     async def _end(self, delivery, reason: str, final: bool) -> None:
         retry_at = None
         if not final:
-            retry_at = self.clock() + dt.timedelta(seconds=backoff(delivery.attempts, DELIVERY_BACKOFF, self.rng))
+            retry_at = self.clock() + dt.timedelta(
+                seconds=backoff(delivery.attempts, DELIVERY_BACKOFF, self.rng)
+            )
         await self.store.fail_delivery(delivery.id, reason, self.clock(), retry_at)
         self.metrics.deliveries_processed.labels("failed" if final else "retry").inc()
-        log.warning("delivery=%s event=%s %s: %s", delivery.id, delivery.event, "failed" if final else "will retry", reason)
+        log.warning(
+            "delivery=%s event=%s %s: %s",
+            delivery.id,
+            delivery.event,
+            "failed" if final else "will retry",
+            reason,
+        )
 
     async def _fail(self, delivery_id: str, reason: str) -> None:
         await self.store.fail_delivery(delivery_id, reason, self.clock(), None)
@@ -178,7 +193,9 @@ class Worker:
 GRACE_SECONDS = 20.0
 
 
-async def stop_gracefully(worker: Worker, task: asyncio.Task, grace_seconds: float = GRACE_SECONDS) -> None:
+async def stop_gracefully(
+    worker: Worker, task: asyncio.Task, grace_seconds: float = GRACE_SECONDS
+) -> None:
     """Stop taking work, let the delivery or write in hand finish for ``grace_seconds``, then
     cancel it, which hands the delivery back and releases the nudge (see the outbox)."""
     worker.stop_taking_work()

@@ -42,8 +42,10 @@ async def _serve(settings: Settings) -> None:
         site = web.TCPSite(runner, "0.0.0.0", settings.port)
         await site.start()
         logging.getLogger("bot").info(
-            "listening on port %d; playbooks=%d; store=%s", settings.port,
-            len(service.config.current.playbooks.playbooks), settings.database_url.split(":", 1)[0],
+            "listening on port %d; playbooks=%d; store=%s",
+            settings.port,
+            len(service.config.current.playbooks.playbooks),
+            settings.database_url.split(":", 1)[0],
         )
         await _until_signal()
         # Graceful: stop accepting connections, answer the requests in flight (their deliveries

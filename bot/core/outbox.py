@@ -117,7 +117,9 @@ def after_failure(
         return GiveUp(nudge.moved(NudgeState.FAILED, f"GitHub will not accept it: {reason}"), kind)
     if attempts >= max_attempts:
         who = "GitHub refused it" if kind == FailureKind.OUTAGE else "it failed"
-        return GiveUp(nudge.moved(NudgeState.FAILED, f"{who} {attempts} times; last: {reason}"), kind)
+        return GiveUp(
+            nudge.moved(NudgeState.FAILED, f"{who} {attempts} times; last: {reason}"), kind
+        )
     wait = backoff(attempts, policy, rng)
     if unknown:
         wait = max(wait, UNKNOWN_OUTCOME_WAIT_SECONDS)

@@ -10,7 +10,8 @@ redelivery keeps); each attempt is one item of the list.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,21 +42,27 @@ class HookDelivery:
 
     @classmethod
     def from_json(cls, item: Mapping[str, Any]) -> HookDelivery:
-        at = dt.datetime.fromisoformat(str(item["delivered_at"]).replace("Z", "+00:00"))
+        at = dt.datetime.fromisoformat(str(item["delivered_at"]))
         return cls(
-            int(item["id"]), str(item["guid"]), at, int(item.get("status_code") or 0),
-            str(item.get("status") or ""), bool(item.get("redelivery")),
+            int(item["id"]),
+            str(item["guid"]),
+            at,
+            int(item.get("status_code") or 0),
+            str(item.get("status") or ""),
+            bool(item.get("redelivery")),
         )
 
 
-def still_recent(page: Sequence[HookDelivery], now: dt.datetime, lookback: dt.timedelta = LOOKBACK) -> bool:
+def still_recent(
+    page: Sequence[HookDelivery], now: dt.datetime, lookback: dt.timedelta = LOOKBACK
+) -> bool:
     """Whether the list (newest first) may hold attempts within ``lookback``: read the next page."""
     return bool(page) and now - min(d.delivered_at for d in page) <= lookback
 
 
 def to_redeliver(
     attempts: Iterable[HookDelivery],
-    in_inbox: Set[str],
+    in_inbox: AbstractSet[str],
     now: dt.datetime,
     *,
     lookback: dt.timedelta = LOOKBACK,

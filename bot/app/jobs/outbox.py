@@ -200,7 +200,9 @@ class Outbox:
                 try:
                     await self._postpone(claimed, exc, self._seen(now))
                 except Exception:
-                    log.exception("nudge=%s failure could not be recorded; retried later", claimed.key)
+                    log.exception(
+                        "nudge=%s failure could not be recorded; retried later", claimed.key
+                    )
                 return 0
 
     async def _postpone(self, nudge: Nudge, exc: Exception, seen: dt.datetime) -> None:
@@ -209,7 +211,10 @@ class Outbox:
         from_github = isinstance(exc, GITHUB_ERRORS)
         status = status_of(exc)
         outcome = after_failure(
-            nudge, reason, seen, self.rng,
+            nudge,
+            reason,
+            seen,
+            self.rng,
             kind=failure_kind(status, from_github=from_github),
             unknown=outcome_unknown(status, from_github=from_github),
         )
@@ -219,7 +224,9 @@ class Outbox:
             log.error("nudge=%s failed for good (%s): %s", nudge.key, outcome.kind, reason)
             return
         await self.store.postpone_nudge(nudge.key, reason, outcome.at)
-        log.warning("nudge=%s not posted (%s); retry in %.0fs", nudge.key, reason, outcome.wait_seconds)
+        log.warning(
+            "nudge=%s not posted (%s); retry in %.0fs", nudge.key, reason, outcome.wait_seconds
+        )
 
     async def resend_failed(self, now: dt.datetime) -> int:
         """Put back in the outbox the nudges an outage failed for good (the core picks them)."""
@@ -260,15 +267,25 @@ class Outbox:
                 except BadRequest as exc:
                     if exc.status_code not in (404, 422):
                         raise
-                    log.info("nudge=%s thread %s is gone; posting on the PR", nudge.key, nudge.thread_id)
+                    log.info(
+                        "nudge=%s thread %s is gone; posting on the PR", nudge.key, nudge.thread_id
+                    )
             if comment is None:
                 comment = await gh.post(
-                    "/repos/{owner}/{repo}/issues/{n}/comments", url_vars=url_vars, data={"body": body}
+                    "/repos/{owner}/{repo}/issues/{n}/comments",
+                    url_vars=url_vars,
+                    data={"body": body},
                 )
         moved = posted(nudge, comment["id"], self._seen(now))
         await self.store.update_nudge(moved, now)
         self.metrics.nudges.labels(NudgeState.POSTED.value).inc()
-        log.info("nudge=%s posted engineer=%s playbook=%s comment=%s", nudge.key, nudge.engineer, nudge.playbook_id, comment["id"])
+        log.info(
+            "nudge=%s posted engineer=%s playbook=%s comment=%s",
+            nudge.key,
+            nudge.engineer,
+            nudge.playbook_id,
+            comment["id"],
+        )
         return moved
 
     async def request_cosign(self, nudge: Nudge, now: dt.datetime) -> Nudge:
@@ -282,7 +299,11 @@ class Outbox:
             comment = await gh.post(
                 "/repos/{owner}/{repo}/issues/{n}/comments",
                 url_vars={"owner": owner, "repo": repo, "n": nudge.pr_number},
-                data={"body": render_cosign_request(nudge, playbook, self.config.current.org, self.marker_key)},
+                data={
+                    "body": render_cosign_request(
+                        nudge, playbook, self.config.current.org, self.marker_key
+                    )
+                },
             )
         moved = nudge.moved(nudge.state, nudge.reason, cosign_comment_id=comment["id"])
         await self.store.update_nudge(moved, now)
@@ -304,6 +325,8 @@ class Outbox:
                 author = ((comment.get("user") or {}).get("login") or "").lower()
                 if author != self.bot_login:
                     continue
-                if find_marker(comment.get("body") or "", nudge.key, self.marker_key, cosign=cosign):
+                if find_marker(
+                    comment.get("body") or "", nudge.key, self.marker_key, cosign=cosign
+                ):
                     return comment
         return None

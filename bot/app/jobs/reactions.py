@@ -56,10 +56,14 @@ class ReactionPolls:
         self.claims = claims
         self.outbox = outbox
 
-    async def poll_cosigns(self, now: dt.datetime, *, repo: str | None = None, pr_number: int | None = None) -> int:
+    async def poll_cosigns(
+        self, now: dt.datetime, *, repo: str | None = None, pr_number: int | None = None
+    ) -> int:
         """Read the reactions on waiting co-sign requests; returns how many were resolved."""
         resolved = 0
-        waiting = await self.store.nudges((NudgeState.AWAITING_COSIGN,), repo=repo, pr_number=pr_number)
+        waiting = await self.store.nudges(
+            (NudgeState.AWAITING_COSIGN,), repo=repo, pr_number=pr_number
+        )
         for listed in waiting:
             if listed.cosign_comment_id is None:
                 continue
@@ -133,23 +137,41 @@ class ReactionPolls:
             url_vars={"owner": owner, "repo": repo, "id": comment_id},
         )
         return [
-            Reaction(user=item["user"]["login"], content=item["content"], at=parse_time(item["created_at"]), reaction_id=item["id"])
+            Reaction(
+                user=item["user"]["login"],
+                content=item["content"],
+                at=parse_time(item["created_at"]),
+                reaction_id=item["id"],
+            )
             for item in items
             if item.get("user")
         ]
 
     async def _record(
-        self, nudge: Nudge, target: str, reactions: list[Reaction], ignored: Sequence[Reaction], now: dt.datetime
+        self,
+        nudge: Nudge,
+        target: str,
+        reactions: list[Reaction],
+        ignored: Sequence[Reaction],
+        now: dt.datetime,
     ) -> int:
         org = self.config.current.org
         teams = await self.teams.teams_for(org, nudge.installation_id, nudge.repo)
         verdicts = judge_reactions(nudge, target, reactions, leads_for(nudge, org, teams), ignored)
         records = [
-            ReactionRecord(nudge.key, target, v.reaction.user, v.reaction.content, v.role, v.counted, now)
+            ReactionRecord(
+                nudge.key, target, v.reaction.user, v.reaction.content, v.role, v.counted, now
+            )
             for v in verdicts
         ]
         added = await self.store.record_reactions(records)
         if added:
             ignored_now = [f"{r.content} by {r.user} ({r.role})" for r in records if not r.counted]
-            log.info("nudge=%s %d new reaction(s) on the %s; not counted: %s", nudge.key, added, target, ", ".join(ignored_now) or "none")
+            log.info(
+                "nudge=%s %d new reaction(s) on the %s; not counted: %s",
+                nudge.key,
+                added,
+                target,
+                ", ".join(ignored_now) or "none",
+            )
         return added

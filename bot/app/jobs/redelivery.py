@@ -44,7 +44,9 @@ class RedeliverySweep:
             for attempt in chosen:
                 await api.post(
                     "/app/hook/deliveries/{delivery_id}/attempts",
-                    url_vars={"delivery_id": str(attempt.id)}, data=b"", jwt=jwt,
+                    url_vars={"delivery_id": str(attempt.id)},
+                    data=b"",
+                    jwt=jwt,
                 )
                 self.asked += 1
                 log.info("redelivery asked for guid=%s (attempt %d)", attempt.guid, attempt.id)
@@ -52,7 +54,9 @@ class RedeliverySweep:
             log.warning("missed-deliveries sweep stopped: %s", describe(exc))
             return 0
         if chosen:
-            log.info("missed-deliveries sweep: %d redelivered of %d listed", len(chosen), len(attempts))
+            log.info(
+                "missed-deliveries sweep: %d redelivered of %d listed", len(chosen), len(attempts)
+            )
         return len(chosen)
 
     async def _recent(self, now: dt.datetime) -> list[HookDelivery]:
