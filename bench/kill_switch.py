@@ -1,93 +1,138 @@
-"""How often does the kill switch get it wrong? Seeded, repeated simulations with a known effect.
+"""How often does the kill switch get it wrong? Seeded, repeated simulations with known effects.
 
-    python bench/kill_switch.py [--runs 400] [--engineers 60 ...] [--days 90] [--effect 0.5] [--alpha 0.1] [--window-days 60]
+    python bench/kill_switch.py [--runs 200] [--engineers 60 120 200 500] [--base-rate 0.1 0.3]
+                                [--days 90] [--jobs 2] [--method poisson-randomization|welch] ...
 
-Each run simulates one organisation (``bot.simulate``: the real decision core and kill switch,
-no I/O) with two playbooks: one whose nudge truly removes ``--effect`` of the matching comments
-after it reaches an engineer, and one whose nudge does nothing. The run's seed is its number, so
-every figure can be reproduced. Printed per organisation size, with 95 % Wilson intervals:
+Each run simulates one organisation (``bot.simulation``: the real decision core and kill switch,
+no I/O, at the simulation's default realism: a 90-day backfill, budgets, co-signs that leads
+veto or let expire, engineers who differ, effects that fade) with four playbooks: one whose
+nudge truly removes 30 % of an engineer's matching comments once it reaches them, one 15 %, and
+two whose nudge does nothing. One useless playbook needs a lead's co-sign; with ``--cosign``
+the nudging ones do too (leads approve 70 %, veto 10 %, let 20 % expire), so fewer nudges reach
+anyone. The run's seed is its number, so every figure
+can be reproduced. Printed per organisation size and base rate, with 95 % Wilson intervals:
 
-- false-pause rate: the effective playbook was paused anyway (split into "no effect" and "too
-  little data"); one minus it is the power to keep an effective playbook;
-- pause rate of the ineffective playbook: what the switch is for; one minus it is the rate of
-  keeping a playbook that does nothing;
+- power: the effective playbook is kept (its decision in force at the end is "keeps going");
+- false keeps: a useless playbook is kept (two per run, so twice the runs are counted);
+- how many useless playbooks the halfway look paused early;
 - how long the runs took.
+
+With ``--resumes N`` the author resumes every paused playbook a week after its pause, N times
+(run long enough, e.g. ``--days 330``): the false keeps then show what the alpha per resume buys.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scipy.stats import binomtest  # noqa: E402
+from scipy.stats import binomtest
 
-from bot.core.evaluate import Rules, Verdict  # noqa: E402
-from bot.simulation import Scenario, simulate  # noqa: E402
+from bot.core.evaluate import POISSON, Rules, Verdict
+from bot.simulation import Scenario, simulate
 
-EFFECTIVE, INEFFECTIVE = "sql-injection", "swallowed-errors"
+STRONG, WEAK, USELESS, USELESS_2 = "effect-30", "effect-15", "no-effect", "no-effect-2"
+EFFECTS = {STRONG: 0.30, WEAK: 0.15, USELESS: 0.0, USELESS_2: 0.0}
+SIGNIFICANT = (USELESS,)  # with --cosign the nudging playbooks need a co-sign too
 
 
 def rate(count: int, runs: int) -> str:
+    if not runs:
+        return "–"
     interval = binomtest(count, runs).proportion_ci(confidence_level=0.95, method="wilson")
-    return f"{count / runs:6.1%} [{interval.low:.1%}, {interval.high:.1%}]"
+    return f"{count / runs:.1%} [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
 
 
-def measure(
-    engineers: int, runs: int, days: int, effect: float, rules: Rules, window_days: int
-) -> dict[str, object]:
-    counts = {"eff_no_effect": 0, "eff_no_data": 0, "ineff_paused": 0, "ineff_no_data": 0, "undecided": 0}
+def one_run(args: tuple[Scenario, int, int]) -> dict[str, int]:
+    scenario, seed, _resumes = args
+    sim = simulate(dataclasses.replace(scenario, seed=seed))
+    verdicts = sim.verdicts()
+    kept = {pid: pid in verdicts and verdicts[pid].verdict == Verdict.EFFECTIVE for pid in EFFECTS}
+    early = sum(
+        1 for e in sim.evaluations if e.playbook_id in (USELESS, USELESS_2) and e.verdict == Verdict.FUTILE
+    )
+    undecided = sum(1 for pid in EFFECTS if pid not in verdicts)
+    resumed = sum(1 for e in sim.evaluations if e.verdict == Verdict.RESUMED)
+    return {
+        "strong": kept[STRONG], "weak": kept[WEAK], "false": kept[USELESS] + kept[USELESS_2],
+        "early": early, "undecided": undecided, "resumed": resumed,
+    }
+
+
+def measure(scenario: Scenario, runs: int, jobs: int, resumes: int) -> dict[str, float]:
     began = time.perf_counter()
-    for seed in range(runs):
-        scenario = Scenario(days=days, engineers=engineers, seed=seed, rules=rules, window_days=window_days,
-                            effects={EFFECTIVE: effect, INEFFECTIVE: 0.0})
-        verdicts = simulate(scenario).verdicts()
-        if EFFECTIVE not in verdicts or INEFFECTIVE not in verdicts:
-            counts["undecided"] += 1
-            continue
-        good, bad = verdicts[EFFECTIVE].verdict, verdicts[INEFFECTIVE].verdict
-        counts["eff_no_effect"] += good == Verdict.NO_EFFECT
-        counts["eff_no_data"] += good == Verdict.NO_DATA
-        counts["ineff_paused"] += bad in (Verdict.NO_EFFECT, Verdict.NO_DATA)
-        counts["ineff_no_data"] += bad == Verdict.NO_DATA
-    return {**counts, "seconds": time.perf_counter() - began}
+    work = [(scenario, seed, resumes) for seed in range(runs)]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            results = list(pool.map(one_run, work, chunksize=4))
+    else:
+        results = [one_run(w) for w in work]
+    totals = {key: sum(r[key] for r in results) for key in results[0]}
+    return {**totals, "seconds": time.perf_counter() - began}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=400)
-    parser.add_argument("--engineers", type=int, nargs="+", default=[60])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--engineers", type=int, nargs="+", default=[60, 120, 200, 500])
+    parser.add_argument("--base-rate", type=float, nargs="+", default=[0.1, 0.3])
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--effect", type=float, default=0.5, help="the effective playbook's true effect")
-    parser.add_argument("--alpha", type=float, default=Rules().alpha, help="the test's one-sided level")
-    parser.add_argument("--window-days", type=int, default=60, help="every playbook's evaluation window")
+    parser.add_argument("--window-days", type=int, default=60)
+    parser.add_argument("--backfill-days", type=int, default=90, help="0: no history, observe-only first")
+    parser.add_argument("--alpha", type=float, default=Rules().alpha, help="the one-sided level")
+    parser.add_argument("--method", default=POISSON, choices=[POISSON, "welch"])
+    parser.add_argument("--min-prs", type=int, default=None, help="default 1 (poisson) or 3 (welch)")
+    parser.add_argument("--no-stop-early", action="store_true", help="no halfway look")
+    parser.add_argument("--resumes", type=int, default=0, help="resume each pause a week on, N times")
+    parser.add_argument("--jobs", type=int, default=2, help="processes (the machine's cores)")
+    parser.add_argument("--holdout-share", type=float, default=Scenario().holdout_share)
+    parser.add_argument("--cosign", action="store_true", help="the nudging playbooks need a co-sign")
     args = parser.parse_args(argv)
-    rules = Rules(alpha=args.alpha)
+    min_prs = args.min_prs or (1 if args.method == POISSON else 3)
+    rules = Rules(alpha=args.alpha, method=args.method, min_prs=min_prs)
     print(
-        f"Kill switch, {args.runs} seeded runs per size, {args.days} days: "
-        f"window {args.window_days} days, holdout 20 %, {rules.min_engineers}+ engineers per group with "
-        f"{rules.min_prs}+ reviewed PRs before and after, one-sided Welch test at {rules.alpha:g}."
+        f"Kill switch, {args.runs} seeded runs per row, {args.days} days, window {args.window_days} "
+        f"days, backfill {args.backfill_days} days, holdout {args.holdout_share:.0%} while evaluated, method {args.method}, one-sided "
+        f"level {rules.alpha:g}, {rules.min_engineers}+ engineers per group with {min_prs}+ reviewed "
+        f"PRs after{'' if args.method == POISSON else ' and before'}, halfway look "
+        f"{'off' if args.no_stop_early else 'on'}"
+        + (f", up to {args.resumes} resumes a week after each pause" if args.resumes else "")
+        + "; effects fade (half-life 90 days) and differ between engineers; "
+        + ("the nudging playbooks need" if args.cosign else "one useless playbook needs")
+        + " a co-sign (70 % approved, 10 % vetoed, 20 % expire)."
     )
     print()
-    print(f"| engineers | false pause (effect {args.effect:g}) | of which: too little data | "
-          "ineffective paused (effect 0) | of which: too little data | time |")
-    print("| ---: | --- | --- | --- | --- | ---: |")
-    for engineers in args.engineers:
-        m = measure(engineers, args.runs, args.days, args.effect, rules, args.window_days)
-        runs = args.runs - m["undecided"]  # type: ignore[operator]
-        false_pause = m["eff_no_effect"] + m["eff_no_data"]  # type: ignore[operator]
-        print(
-            f"| {engineers} | {rate(false_pause, runs)} | {rate(m['eff_no_data'], runs)} "  # type: ignore[arg-type]
-            f"| {rate(m['ineff_paused'], runs)} | {rate(m['ineff_no_data'], runs)} "  # type: ignore[arg-type]
-            f"| {m['seconds']:.1f} s ({1000 * m['seconds'] / args.runs:.0f} ms a run) |"  # type: ignore[operator]
-        )
-        if m["undecided"]:
-            print(f"({m['undecided']} runs decided nothing within {args.days} days and are left out)")
+    print("| engineers | base rate | power, effect 30 % | power, effect 15 % | false keeps (effect 0) "
+          "| useless paused early | time |")
+    print("| ---: | ---: | --- | --- | --- | --- | ---: |")
+    for base_rate in args.base_rate:
+        for engineers in args.engineers:
+            scenario = Scenario(
+                days=args.days, engineers=engineers, effects=EFFECTS, base_rate=base_rate,
+                window_days=args.window_days, backfill_days=args.backfill_days, rules=rules,
+                stop_early=not args.no_stop_early,
+                resume_after_days=7 if args.resumes else None, max_resumes=args.resumes,
+                holdout_share=args.holdout_share,
+                significant=(STRONG, WEAK, USELESS) if args.cosign else SIGNIFICANT,
+            )
+            m = measure(scenario, args.runs, args.jobs, args.resumes)
+            runs = args.runs
+            print(
+                f"| {engineers} | {base_rate:g} | {rate(int(m['strong']), runs)} | {rate(int(m['weak']), runs)} "
+                f"| {rate(int(m['false']), 2 * runs)} | {rate(int(m['early']), 2 * runs)} "
+                f"| {m['seconds']:.0f} s ({1000 * m['seconds'] / runs:.0f} ms a run) |",
+                flush=True,
+            )
+            if m["undecided"]:
+                print(f"({int(m['undecided'])} playbooks decided nothing within {args.days} days: counted as not kept)")
     return 0
 
 

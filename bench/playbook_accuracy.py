@@ -7,13 +7,15 @@ micro-averaged totals. The same run scores a naive keyword baseline -- a comment
 playbook when it contains any word of the playbook's title -- so readers can see what the
 patterns add.
 
-    python bench/playbook_accuracy.py                       # both shipped data sets
+    python bench/playbook_accuracy.py                       # the four shipped data sets
     python bench/playbook_accuracy.py --data my.jsonl       # your own comments
-    python bench/playbook_accuracy.py --show-errors         # list every miss and false alarm
+    python bench/playbook_accuracy.py --show-errors         # every miss and false match, and why
 
-``tests/data/comments-tuning.jsonl`` is the set the patterns are tuned on;
-``tests/data/comments-holdout.jsonl`` was written separately and is never used for tuning, so
-its figures are the honest ones.
+``tests/data/comments-*.jsonl`` were written for the project; ``tests/data/real-*.jsonl`` are
+review comments from public pull requests (see tests/data/README.md). The patterns are tuned on
+the ``-tuning`` files only; the ``-holdout`` files are never used for tuning, so their figures
+are the honest ones. For a file whose comments say their ``kind``, the figures for inline
+review comments alone follow.
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ from bot.core.playbook import Playbook, load_playbooks  # noqa: E402
 
 PLAYBOOK_DIR = ROOT / "playbooks"
 DATA_DIR = ROOT / "tests" / "data"
-DEFAULT_DATA = (DATA_DIR / "comments-tuning.jsonl", DATA_DIR / "comments-holdout.jsonl")
+DEFAULT_DATA = (
+    DATA_DIR / "comments-tuning.jsonl",
+    DATA_DIR / "comments-holdout.jsonl",
+    DATA_DIR / "real-tuning.jsonl",
+    DATA_DIR / "real-holdout.jsonl",
+)
 
 # Title words too common to mean anything on their own ("Secrets *in* code").
 STOPWORDS = frozenset({"a", "an", "and", "in", "of", "on", "or", "the", "to", "for", "with"})
@@ -46,6 +53,8 @@ class Comment:
     text: str
     labels: frozenset[str]
     line: int
+    kind: str = ""
+    source: str = ""
 
 
 def load_comments(path: Path | str) -> list[Comment]:
@@ -62,7 +71,9 @@ def load_comments(path: Path | str) -> list[Comment]:
                 raise ValueError(f"{path}:{number}: not a labelled comment ({exc})") from exc
             if not isinstance(text, str) or not isinstance(labels, list):
                 raise ValueError(f"{path}:{number}: text must be a string, playbooks a list")
-            comments.append(Comment(text, frozenset(labels), number))
+            comments.append(
+                Comment(text, frozenset(labels), number, item.get("kind", ""), item.get("source", ""))
+            )
     return comments
 
 
@@ -166,15 +177,31 @@ def markdown_table(result: Score) -> str:
     return "\n".join(lines)
 
 
-def _errors(result: Score) -> str:
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _errors(result: Score, classifier: Classifier | None = None) -> str:
+    """Every miss and false match; for a false match, the pattern and the words that matched."""
     out = []
     for pid, tally in result.per_playbook.items():
         for comment in tally.misses:
-            out.append(f"- MISS `{pid}` (line {comment.line}): {comment.text}")
+            where = f"line {comment.line}" + (f", {comment.source}" if comment.source else "")
+            out.append(f"- MISS `{pid}` ({where}): {_one_line(comment.text)}")
         for comment in tally.false_alarms:
             labels = ", ".join(sorted(comment.labels)) or "none"
-            out.append(f"- FALSE `{pid}` (line {comment.line}, labelled {labels}): {comment.text}")
+            where = f"line {comment.line}" + (f", {comment.source}" if comment.source else "")
+            out.append(f"- FALSE `{pid}` ({where}, labelled {labels}): {_one_line(comment.text)}")
+            if classifier is not None:
+                for match in classifier.matches(comment.text):
+                    if match.playbook_id == pid:
+                        out.append(f"  - matched `{match.words}` with pattern `{match.pattern}`")
     return "\n".join(out) if out else "(none)"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} of {whole} ({100 * part / whole:.1f} %)" if whole else "0 of 0"
 
 
 def report(path: Path, playbooks: Sequence[Playbook], show_errors: bool = False) -> str:
@@ -195,17 +222,31 @@ def report(path: Path, playbooks: Sequence[Playbook], show_errors: bool = False)
         markdown_table(patterns),
         "",
         f"Comments that should match nothing but matched a playbook: "
-        f"{len(patterns.negatives_matched)} of {patterns.negatives}.",
+        f"{_share(len(patterns.negatives_matched), patterns.negatives)}.",
         "",
+    ]
+    inline = [c for c in comments if c.kind == "inline"]
+    if inline:
+        only = score(classifier.classify, inline, ids)
+        parts += [
+            f"**Inline review comments only** ({len(inline)} comments)",
+            "",
+            markdown_table(only),
+            "",
+            f"Inline comments that should match nothing but matched a playbook: "
+            f"{_share(len(only.negatives_matched), only.negatives)}.",
+            "",
+        ]
+    parts += [
         "**Keyword baseline** (any word of the playbook title, case-insensitive)",
         "",
         markdown_table(baseline),
         "",
         f"Comments that should match nothing but matched a playbook: "
-        f"{len(baseline.negatives_matched)} of {baseline.negatives}.",
+        f"{_share(len(baseline.negatives_matched), baseline.negatives)}.",
     ]
     if show_errors:
-        parts += ["", "**Pattern misses and false alarms**", "", _errors(patterns)]
+        parts += ["", "**Pattern misses and false alarms**", "", _errors(patterns, classifier)]
     return "\n".join(parts)
 
 
@@ -216,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         type=Path,
         metavar="FILE",
-        help="labelled JSON-lines file (repeatable; default: the tuning and holdout sets)",
+        help="labelled JSON-lines file (repeatable; default: the four sets in tests/data)",
     )
     parser.add_argument(
         "--playbooks", type=Path, default=PLAYBOOK_DIR, metavar="DIR", help="playbook directory"

@@ -32,7 +32,7 @@ def seed_where(nudged: str, held_out: str) -> str:
     raise AssertionError("no seed found")
 
 
-ORG = OrgSettings(evidence_repo=f"{OWNER}/{EVIDENCE}", holdout_seed=seed_where("ada", "hal"))
+ORG = OrgSettings(evidence_repo=f"{OWNER}/{EVIDENCE}", holdout_seed=seed_where("ada", "hal"), holdout_share=0.2)
 
 
 @pytest.fixture
@@ -89,8 +89,8 @@ async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bo
     assert issue["title"] == "Learning nudge evidence: SQL injection (paused: too little data to tell)"
     body = issue["body"]
     assert (
-        "(1 nudged engineer with 1+ reviewed PRs before and after (of 1); 1 held-out engineer with "
-        "1+ reviewed PRs before and after (of 1); 2 per group are needed)"
+        "(1 nudged engineer with 1+ reviewed PRs after their first (would-be) nudge (of 1); 1 held-out "
+        "engineer with 1+ reviewed PRs after their first (would-be) nudge (of 1); 2 per group are needed)"
     ) in body
     for row in ("| engineers with a first (would-be) nudge | 1 | 1 |", "| reviewed PRs before | 2 | 1 |",
                 "| reviewed PRs after | 1 | 1 |", "| matching comments before | 2 | 2 |",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOK_DIR = ROOT / "playbooks"
 TUNING = ROOT / "tests" / "data" / "comments-tuning.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "comments-holdout.jsonl"
+REAL_TUNING = ROOT / "tests" / "data" / "real-tuning.jsonl"
+REAL_HOLDOUT = ROOT / "tests" / "data" / "real-holdout.jsonl"
+ALL_SETS = [TUNING, HOLDOUT, REAL_TUNING, REAL_HOLDOUT]
+ALL_IDS = ["tuning", "holdout", "real-tuning", "real-holdout"]
 
 REQUIRED_IDS = {
     "sql-injection",
@@ -48,6 +53,18 @@ HOLDOUT_MIN_RECALL = 0.60
 # Comments that raise no playbook issue may match something in at most 2 % of cases (rounded up),
 # per data set: a false nudge costs an engineer's trust, so this stays small.
 NEGATIVE_FALSE_MATCH_BUDGET = 0.02
+
+# Real review comments from public pull requests (tests/data/README.md). Tuning split: tuned on,
+# so the bar is high. Holdout split, never tuned on: regression guards just under what the
+# patterns reach today (precision 2/7 = 0.29, recall 2/8 = 0.25, 5 of 53 comments about nothing
+# matched). These are far from the targets (0.95 / 0.80 / 3 %): with 8 labelled comments the
+# holdout mostly shows that real reviewers' words are not yet covered; see the README.
+REAL_TUNING_MIN_PRECISION = 0.95
+REAL_TUNING_MIN_RECALL = 0.85
+REAL_TUNING_NEGATIVE_BUDGET = 0.03
+REAL_HOLDOUT_MIN_PRECISION = 0.25
+REAL_HOLDOUT_MIN_RECALL = 0.25
+REAL_HOLDOUT_NEGATIVE_BUDGET = 0.10
 
 
 def _load_bench():
@@ -100,17 +117,45 @@ def test_every_playbook_has_a_nudge_a_checklist_and_a_link(playbooks):
         assert playbook.examples_match and playbook.examples_no_match, playbook.id
 
 
-@pytest.mark.parametrize("path", [TUNING, HOLDOUT], ids=["tuning", "holdout"])
+@pytest.mark.parametrize("path", ALL_SETS, ids=ALL_IDS)
 def test_labels_name_shipped_playbooks(path, playbooks):
     known = {p.id for p in playbooks}
     for comment in bench.load_comments(path):
         assert comment.labels <= known, f"{path.name}:{comment.line}: unknown label"
 
 
-def test_holdout_shares_no_comment_with_the_tuning_set():
-    tuning = {c.text for c in bench.load_comments(TUNING)}
-    holdout = {c.text for c in bench.load_comments(HOLDOUT)}
-    assert tuning.isdisjoint(holdout)
+@pytest.mark.parametrize("tuning, holdout", [(TUNING, HOLDOUT), (REAL_TUNING, REAL_HOLDOUT)], ids=["written", "real"])
+def test_holdout_shares_no_comment_with_the_tuning_set(tuning, holdout):
+    tuned = {c.text for c in bench.load_comments(tuning)}
+    held = {c.text for c in bench.load_comments(holdout)}
+    assert tuned.isdisjoint(held)
+
+
+def _repo(comment) -> str:
+    return comment.source.split("#")[0]
+
+
+def test_real_splits_share_no_repository():
+    tuned = {_repo(c) for c in bench.load_comments(REAL_TUNING)}
+    held = {_repo(c) for c in bench.load_comments(REAL_HOLDOUT)}
+    assert tuned and held and tuned.isdisjoint(held)
+
+
+@pytest.mark.parametrize("path", [REAL_TUNING, REAL_HOLDOUT], ids=["real-tuning", "real-holdout"])
+def test_real_comments_say_where_they_come_from(path):
+    for comment in bench.load_comments(path):
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+#\d+", comment.source), f"{path.name}:{comment.line}"
+        assert comment.kind in {"inline", "review", "other"}, f"{path.name}:{comment.line}"
+        assert comment.text.strip(), f"{path.name}:{comment.line}"
+
+
+def test_the_real_set_has_hard_negatives_and_every_kind():
+    comments = bench.load_comments(REAL_TUNING) + bench.load_comments(REAL_HOLDOUT)
+    none = [c for c in comments if not c.labels]
+    assert len(comments) >= 150
+    assert len(none) >= len(comments) / 3
+    assert {c.kind for c in comments} == {"inline", "review", "other"}
+    assert len({_repo(c) for c in comments}) >= 50
 
 
 def test_data_sets_are_big_enough_to_mean_something(playbooks):
@@ -144,10 +189,35 @@ def test_the_playbooks_generalise_to_the_holdout_set(classifier, playbooks):
     )
 
 
-@pytest.mark.parametrize("path", [TUNING, HOLDOUT], ids=["tuning", "holdout"])
-def test_comments_about_nothing_rarely_match_anything(path, classifier, playbooks):
+def test_the_playbooks_recognise_the_real_tuning_comments(classifier, playbooks):
+    result = _score(classifier, playbooks, REAL_TUNING)
+    micro = result.micro
+    assert micro.precision >= REAL_TUNING_MIN_PRECISION and micro.recall >= REAL_TUNING_MIN_RECALL, (
+        f"real tuning micro precision {micro.precision:.2f}, recall {micro.recall:.2f}:\n\n"
+        f"{bench.markdown_table(result)}"
+    )
+
+
+def test_the_real_holdout_does_not_regress(classifier, playbooks):
+    result = _score(classifier, playbooks, REAL_HOLDOUT)
+    micro = result.micro
+    assert (micro.precision or 0.0) >= REAL_HOLDOUT_MIN_PRECISION, bench.markdown_table(result)
+    assert micro.recall >= REAL_HOLDOUT_MIN_RECALL, bench.markdown_table(result)
+
+
+@pytest.mark.parametrize(
+    "path, share",
+    [
+        (TUNING, NEGATIVE_FALSE_MATCH_BUDGET),
+        (HOLDOUT, NEGATIVE_FALSE_MATCH_BUDGET),
+        (REAL_TUNING, REAL_TUNING_NEGATIVE_BUDGET),
+        (REAL_HOLDOUT, REAL_HOLDOUT_NEGATIVE_BUDGET),
+    ],
+    ids=ALL_IDS,
+)
+def test_comments_about_nothing_rarely_match_anything(path, share, classifier, playbooks):
     result = _score(classifier, playbooks, path)
-    budget = math.ceil(NEGATIVE_FALSE_MATCH_BUDGET * result.negatives)
+    budget = math.ceil(share * result.negatives)
     matched = [
         f"{c.text!r} -> {classifier.classify(c.text)}" for c in result.negatives_matched
     ]
@@ -162,6 +232,21 @@ def test_the_benchmark_prints_markdown_tables_with_the_baseline(capsys):
     out = capsys.readouterr().out
     assert "| Playbook | Labelled | True pos. | False pos. | Precision | Recall |" in out
     assert "**Keyword baseline**" in out and "**micro total**" in out
+
+
+def test_the_benchmark_reports_inline_comments_and_explains_false_matches(tmp_path, capsys):
+    data = tmp_path / "mine.jsonl"
+    data.write_text(
+        '{"text": "Thanks for adding tests! Some tests are fine.", "playbooks": [], "kind": "inline", "source": "o/r#1"}\n'
+        '{"text": "This file handle is never closed.", "playbooks": [], "kind": "inline", "source": "o/r#2"}\n'
+        '{"text": "please add a unit test", "playbooks": ["missing-tests"], "kind": "review", "source": "o/r#3"}\n',
+        encoding="utf-8",
+    )
+    assert bench.main(["--data", str(data), "--show-errors"]) == 0
+    out = capsys.readouterr().out
+    assert "**Inline review comments only** (2 comments)" in out
+    assert "- FALSE `resource-leaks` (line 2, o/r#2, labelled none): This file handle is never closed." in out
+    assert "matched `never closed` with pattern `" in out
 
 
 def test_the_keyword_baseline_uses_whole_title_words():

@@ -297,25 +297,37 @@ async def test_a_delivery_failed_for_good_keeps_its_id_event_times_and_reason_bu
 
 
 async def planned_nudges(bot, count, installation=77):
-    for i in range(count):
+    """``count`` nudges planned on this installation, one engineer each (the holdout decides who
+    is nudged, so engineers are added until enough are)."""
+
+    def mine(nudges):
+        return [
+            n for n in nudges if n.state == NudgeState.PLANNED and n.installation_id == installation
+        ]
+
+    for i in range(40 * count):
+        if len(mine(await bot.store.nudges())) >= count:
+            break
         for body in (SQL_1, SQL_2):
             payload = review_comment(
                 bot,
                 installation=installation,
                 pr=i + 1,
-                author=f"dev{i}",
+                author=f"dev{installation}-{i}",
                 reviewer="bob",
                 body=body,
             )
             await bot.deliver("pull_request_review_comment", payload)
         await bot.worker.process_one()
         await bot.worker.process_one()
-    return [n for n in await bot.store.nudges() if n.state == NudgeState.PLANNED]
+    planned = mine(await bot.store.nudges())
+    assert len(planned) >= count, "the holdout kept back every engineer tried"
+    return planned
 
 
 def ours(bot, owner="acme"):
     found = []
-    for pr in range(1, 50):
+    for pr in range(1, 200):
         try:
             comments = bot.github.review_comments(owner, REPO, pr) + bot.github.issue_comments(
                 owner, REPO, pr

@@ -28,11 +28,12 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.app.metrics import Metrics
+from bot.app.pressure import AckPressure
 from bot.store import Store
 from bot.store.base import NewDelivery
 from bot.store.group_commit import GroupCommit
@@ -220,12 +221,22 @@ def create_app(
     clock: Callable[[], dt.datetime],
     metrics: Metrics | None = None,
     on_stored: Callable[[], None] = lambda: None,
+    pressure: AckPressure | None = None,
 ) -> web.Application:
     """Build the web app; nothing runs at import, everything is passed in."""
     metrics = metrics or Metrics()
+    pressure = pressure or AckPressure()
+
+    @web.middleware
+    async def counted(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        with pressure.answering():  # the worker gives way meanwhile
+            return await handler(request)
+
     # keepalive_timeout also closes a connection that sends no whole request head in time.
     app = web.Application(
-        client_max_size=MAX_BODY, handler_args={"keepalive_timeout": HEADER_TIMEOUT_SECONDS}
+        client_max_size=MAX_BODY,
+        middlewares=[counted],
+        handler_args={"keepalive_timeout": HEADER_TIMEOUT_SECONDS},
     )
     app[STORE] = store
     app[METRICS] = metrics

@@ -24,11 +24,13 @@ from bot.app.config import ConfigHolder, load_config
 from bot.app.deps import HandlerDeps, Touched
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
+from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import NudgeClaims, Outbox
 from bot.app.jobs.reactions import ReactionPolls
 from bot.app.jobs.redelivery import RedeliverySweep
 from bot.app.jobs.schedule import Scheduler
 from bot.app.metrics import Metrics
+from bot.app.pressure import AckPressure
 from bot.app.routers import build_router
 from bot.app.routers.config_repo import router_for
 from bot.app.settings import Settings
@@ -106,6 +108,7 @@ async def build_service(
                 ),
             )
             teams = TeamDirectory(github, clock)
+            pressure = AckPressure()
             claims = NudgeClaims(store, name, clock)
             outbox = Outbox(
                 store=store, github=github, config=config, metrics=metrics, claims=claims, rng=rng,
@@ -116,6 +119,10 @@ async def build_service(
                 store=store, github=github, config=config, metrics=metrics, teams=teams, claims=claims, outbox=outbox
             )
             evaluations = EvaluationJob(store=store, github=github, config=config)
+            followups = FollowUps(
+                store=store, github=github, config=config, teams=teams, holder=name, rng=rng,
+                marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
+            )
             sync = None
             org = in_force.org
             if org.playbooks_repo:
@@ -130,15 +137,17 @@ async def build_service(
             )
             scheduler = Scheduler(
                 store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
-                reactions=reactions, evaluations=evaluations, config_sync=sync,
+                reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
                 redelivery=RedeliverySweep(store=store, github=github),
             )
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,
                 scheduler=scheduler, clock=clock, metrics=metrics, rng=rng, poll_every=poll_every,
+                pressure=pressure,
             )
             app = create_app(
-                secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics, on_stored=worker.notify
+                secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
+                on_stored=worker.notify, pressure=pressure,
             )
             if settings.run_worker:
                 app.cleanup_ctx.append(_worker_loop(worker))

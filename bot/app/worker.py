@@ -20,6 +20,7 @@ from gidgethub import routing, sansio
 from bot.app.deps import HandlerDeps
 from bot.app.jobs.schedule import Scheduler
 from bot.app.metrics import Metrics
+from bot.app.pressure import AckPressure
 from bot.core.events import PayloadError, event_kind
 from bot.core.retry import RetryPolicy, backoff
 from bot.store import Store
@@ -44,7 +45,9 @@ class Worker:
         metrics: Metrics,
         rng: random.Random,
         poll_every: dt.timedelta = dt.timedelta(minutes=15),
+        pressure: AckPressure | None = None,
     ):
+        self.pressure = pressure or AckPressure()
         self.store = store
         self.router = router
         self.deps = deps
@@ -149,6 +152,7 @@ class Worker:
         count = 0
         while await self.process_one():
             count += 1
+            await self.pressure.give_way()  # webhooks being answered go first
         if not self.stopping:  # shutting down: what was decided waits in the outbox
             await self.scheduler.after_deliveries(self.clock(), self.deps.touched.take())
         return count

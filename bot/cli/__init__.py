@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli.simulate import _effect
+from bot.cli.simulate import add_arguments as simulate_arguments
 from bot.cli.validate import DEFAULT_PLAYBOOKS
 
 
@@ -25,17 +25,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--quiet", action="store_true", help="print only the summary line")
     check = sub.add_parser("validate", help="check playbook files and org settings")
     check.add_argument("paths", nargs="*", type=Path)
-    cls = sub.add_parser("classify", help="classify JSON lines from standard input")
+    cls = sub.add_parser("classify", help="classify comments: JSON lines, lines of text, or --text")
     cls.add_argument("--playbooks", type=Path, default=DEFAULT_PLAYBOOKS)
+    cls.add_argument("--text", action="append", metavar="COMMENT",
+                     help="classify this comment and explain each match (repeatable)")
+    cls.add_argument("--input", choices=("json", "text"), default="json",
+                     help="standard input holds JSON lines with a text field (default), or one comment a line")
+    cls.add_argument("--explain", action="store_true",
+                     help="JSON lines: add each match's pattern, the words it matched and a quote")
     rep = sub.add_parser("report", help="decisions per playbook and per role, and failed deliveries")
     rep.add_argument("--database-url", help="defaults to DATABASE_URL")
     sim = sub.add_parser("simulate", help="the kill switch over a synthetic organisation, no I/O")
-    sim.add_argument("--days", type=int, default=90)
-    sim.add_argument("--engineers", type=int, default=60)
-    sim.add_argument("--effect", type=_effect, action="append", metavar="PLAYBOOK=EFFECT",
-                     help="true share of matching comments a nudge removes (default: sql-injection=0.5 "
-                          "swallowed-errors=0); repeat for more playbooks")
-    sim.add_argument("--seed", type=int, default=3, help="another seed, another organisation")
+    simulate_arguments(sim)
+    sim.add_argument("--series", action="store_true",
+                     help="instead: one engineer's spaced follow-ups over months, as a text chart")
+    sim.add_argument("--playbook", default="sql-injection", help="with --series: which playbook")
     args = parser.parse_args(argv)
 
     if args.command == "validate":
@@ -45,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "classify":
         from bot.cli.classify import classify
 
-        return classify(args.playbooks)
+        return classify(args.playbooks, texts=args.text, input_format=args.input, explain=args.explain)
     if args.command == "simulate":
         from bot.cli.simulate import simulate
 

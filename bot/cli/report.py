@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app.config import load_config
+from bot.cli.series import followup_report
 from bot.core.evidence import describe
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
@@ -96,6 +97,7 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
         "",
     ]
     parts += await kill_switch_report(store)
+    parts += await followup_report(store)
     deliveries = await store.deliveries()
     status = Counter(d.status for d in deliveries)
     parts.append(

@@ -25,6 +25,9 @@ A review comment goes through these steps, each a module:
 5. Later, ``cosign`` reads a lead's reactions, ``outcome`` measures what later reviews show,
    ``evaluate`` compares nudged and held-out engineers, ``killswitch`` pauses and resumes
    playbooks, and ``evidence`` / ``evidence_issue`` write the evidence where people work.
+6. After a posted nudge, ``reinforce`` schedules spaced follow-ups with FSRS from what later
+   reviews and code scanning alerts show, and ``relevance`` says which pull requests touch the
+   code a playbook is about, so a follow-up goes where it applies.
 
 ``org`` parses the organisation's settings (roles and budgets, leads, sprints, the holdout
 share); ``config_folder`` decides what a folder of playbooks read from a repository puts in

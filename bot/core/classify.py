@@ -1,85 +1,136 @@
-"""Classify review comments against every playbook in one linear-time pass.
+"""Classify review comments against every playbook, at a cost that does not grow with their number.
 
-All patterns of all playbooks go into one ``re2.Set``: one scan of the comment says which
-patterns hit, whatever an author wrote, so a hostile comment cannot make the worker backtrack.
-Exclusions are a second set. Only for the playbooks that matched do we search again, to cut the
-short quote that serves as evidence.
+All include and exclude patterns of all playbooks go into one prefiltered set
+(:class:`bot.core.patterns.PatternSet`): one scan finds which of the words the patterns require
+occur in the comment, and only the patterns that need those words run, each in linear time. A
+playbook matches when one of its patterns matches and none of its exclusions does; the pattern
+that matched and the words it matched are kept, so an author can see why.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import re2
+from bot.core.patterns import (
+    DEFAULT_BUDGET,
+    Entry,
+    PatternSet,
+    PatternSetTooLarge,
+    SetBudget,
+    compiled,
+    entries_for,
+)
+from bot.core.playbook import Playbook
 
-from bot.core.playbook import RE2_OPTIONS, Playbook
+__all__ = [
+    "MAX_TEXT",
+    "QUOTE_CHARS",
+    "Classifier",
+    "Match",
+    "PatternSetTooLarge",
+    "reviewer_words",
+    "short_quote",
+]
 
 # Review comments beyond this are almost always pasted logs; the head says what the reviewer meant.
 MAX_TEXT = 20_000
 QUOTE_CHARS = 240  # a quote of more is cut (the renderer allows up to 280)
 
-_QUOTED_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-
 
 def reviewer_words(text: str) -> str:
-    """The part of a comment that is the reviewer's own: no quoted replies, no hidden markers."""
-    text = text[:MAX_TEXT]
-    text = _HTML_COMMENT.sub(" ", text)
-    return _QUOTED_LINE.sub(" ", text)
+    """The part of a comment that is the reviewer's own: no quoted replies, no hidden markers.
+
+    Linear in the text: HTML comments (``<!-- ... -->``) become a space, and every line whose
+    first non-blank character is ``>`` (a quoted reply) becomes a space.
+    """
+    text = _drop_html_comments(text[:MAX_TEXT])
+    if ">" not in text:
+        return text
+    return "\n".join(" " if line.lstrip().startswith(">") else line for line in text.split("\n"))
+
+
+def _drop_html_comments(text: str) -> str:
+    if "<!--" not in text:
+        return text
+    parts, pos = [], 0
+    while True:
+        start = text.find("<!--", pos)
+        if start < 0:
+            break
+        end = text.find("-->", start + 4)
+        if end < 0:  # unclosed: no later comment can close either, keep the rest as written
+            break
+        parts += [text[pos:start], " "]
+        pos = end + 3
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
 class Match:
+    """One playbook a comment matched: the short quote that is the evidence, and the pattern."""
+
     playbook_id: str
     quote: str
-
-
-class _PatternSet:
-    def __init__(self, owners: list[tuple[str, str]]):
-        self.owners = [owner for owner, _ in owners]
-        self._set = None
-        if owners:
-            self._set = re2.Set.SearchSet(RE2_OPTIONS)
-            for _, pattern in owners:
-                self._set.Add(pattern)
-            self._set.Compile()
-
-    def hits(self, text: str) -> set[str]:
-        if self._set is None:
-            return set()
-        return {self.owners[i] for i in self._set.Match(text) or ()}
+    pattern: str = ""
+    words: str = ""  # exactly what the pattern matched
 
 
 class Classifier:
-    """Which playbooks a comment belongs to. Paused playbooks still classify (outcomes need it)."""
+    """Which playbooks a comment belongs to. Paused playbooks still classify (outcomes need it).
 
-    def __init__(self, playbooks: Sequence[Playbook]):
+    Raises :class:`PatternSetTooLarge` (naming the playbook that does not fit) when the playbooks
+    together exceed ``budget``; :func:`bot.core.playbook.load_playbooks` already leaves such
+    playbooks out and reports them, so a loaded set always fits the default budget.
+    """
+
+    def __init__(self, playbooks: Sequence[Playbook], budget: SetBudget = DEFAULT_BUDGET):
         self.playbooks = {p.id: p for p in playbooks}
-        self._include = _PatternSet([(p.id, pat) for p in playbooks for pat in p.patterns])
-        self._exclude = _PatternSet([(p.id, pat) for p in playbooks for pat in p.exclude])
+        entries: list[Entry] = []
+        for p in playbooks:
+            for pat in p.patterns:
+                entries += entries_for(p.id, pat, False, p.source)
+            for pat in p.exclude:
+                entries += entries_for(p.id, pat, True, p.source)
+        self._set = PatternSet(entries, budget)
+
+    def _found(self, words: str) -> dict[str, Entry]:
+        """Playbook id -> the first of its patterns that matched, for playbooks not excluded."""
+        found: dict[str, Entry] = {}
+        excluded: set[str] = set()
+        entries = self._set.entries
+        for index in self._set.hits(words):
+            entry = entries[index]
+            if entry.exclude:
+                excluded.add(entry.owner)
+            elif entry.owner not in found:
+                found[entry.owner] = entry
+        for owner in excluded:
+            found.pop(owner, None)
+        return found
 
     def classify(self, text: str) -> list[str]:
         """Ids of the playbooks whose patterns match ``text`` and whose exclusions do not."""
-        words = reviewer_words(text)
-        found = self._include.hits(words)
-        if found:
-            found -= self._exclude.hits(words)
-        return sorted(found)
+        return sorted(self._found(reviewer_words(text)))
 
     def matches(self, text: str) -> list[Match]:
-        """Like :meth:`classify`, with a short quote around the first hit for each playbook."""
+        """Like :meth:`classify`, with the pattern and a short quote around its first hit."""
         words = reviewer_words(text)
-        return [Match(pid, self._quote(pid, words)) for pid in self.classify(text)]
+        found = self._found(words)
+        return [self._match(pid, found[pid], words) for pid in sorted(found)]
 
-    def _quote(self, playbook_id: str, words: str) -> str:
-        for pattern in self.playbooks[playbook_id].patterns:
-            hit = re2.search(pattern, words, RE2_OPTIONS)
-            if hit:
-                return short_quote(words, hit.start(), hit.end())
-        return short_quote(words, 0, 0)
+    @staticmethod
+    def _match(playbook_id: str, entry: Entry, words: str) -> Match:
+        data = words.encode("utf-8")  # byte offsets are cheaper to find than character ones
+        hit = compiled(entry.branch).search(data)
+        if hit is None:  # cannot happen: the set said this pattern matches
+            return Match(playbook_id, short_quote(words, 0, 0), entry.pattern)
+        start = len(data[: hit.start()].decode("utf-8", "ignore"))
+        exact = data[hit.start() : hit.end()].decode("utf-8", "ignore")
+        end = start + len(exact)
+        exact = " ".join(exact.split())[:QUOTE_CHARS]
+        return Match(playbook_id, short_quote(words, start, end), entry.pattern, exact)
 
 
 def short_quote(text: str, start: int, end: int) -> str:

@@ -1,8 +1,11 @@
 """From one review comment and an engineer's history to signals, nudges and reasons.
 
 The order of the gates matters and is the product's policy:
-``classify → signal → trigger? → cooldown? → holdout? → budget? → co-sign? → planned``.
-Holdout comes before budget so that engineers kept out of a playbook spend no attention on it.
+``classify → signal → paused? → observing? → trigger? → cooldown? → holdout? → budget? → co-sign?
+→ planned``. Holdout comes before budget so that engineers kept out of a playbook spend no
+attention on it. While less than ``evaluation.observe_days`` of review history is on record for a
+playbook (``DecisionConfig.recorded_since``), comments are recorded as its baseline and nothing
+is nudged, so every engineer enters the evaluation with a real period before.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from bot.core.budget import check_budget, sprint_at
 from bot.core.classify import Match
 from bot.core.events import ReviewComment
 from bot.core.holdout import HOLDOUT, assign_holdout
+from bot.core.killswitch import released
 from bot.core.nudges import RETRYABLE_STATES, Decision, Note, Nudge, NudgeState, Signal, nudge_key
 from bot.core.org import OrgSettings
 from bot.core.playbook import Playbook
@@ -27,6 +31,8 @@ class History:
     signals: Sequence[Signal] = ()
     nudges: Sequence[Nudge] = ()
     assignments: Mapping[str, str] = field(default_factory=dict)  # playbook id -> group
+    # Minutes the engineer's spaced follow-ups charged, per sprint index: they share the budget.
+    followup_minutes: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,18 @@ class DecisionConfig:
     playbooks: Mapping[str, Playbook]
     org: OrgSettings = field(default_factory=OrgSettings)
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # slug -> logins
+    # Playbook id -> since when this installation's review comments are on record for it: the
+    # earliest day the backfill read, or when the playbook first saw the installation (the
+    # app's install time). A playbook not listed is not in an observe-only period.
+    recorded_since: Mapping[str, dt.datetime] = field(default_factory=dict)
+
+
+def observing_until(playbook: Playbook, ctx: DecisionConfig) -> dt.datetime | None:
+    """The end of the playbook's observe-only period, if it has one."""
+    since = ctx.recorded_since.get(playbook.id)
+    if since is None or playbook.evaluation_observe_days <= 0:
+        return None
+    return since + dt.timedelta(days=playbook.evaluation_observe_days)
 
 
 @dataclass
@@ -115,6 +133,14 @@ def _plan(
 
     if playbook.paused:
         return None, note("paused", "playbook is paused; the comment is still counted for outcomes")
+    observed = observing_until(playbook, ctx)
+    if observed is not None and now < observed:
+        return None, note(
+            "observing",
+            f"observe-only until {observed:%Y-%m-%d}: less than {playbook.evaluation_observe_days} "
+            "days of review history are on record, so the comment is recorded as the baseline "
+            "the kill switch compares with, and nothing is nudged yet",
+        )
     trigger = playbook.trigger
     since = signal.at - dt.timedelta(days=trigger.within_days)
     recent = {
@@ -162,17 +188,23 @@ def _plan(
     )
 
     group = history.assignments.get(pid) or decision.assignments.get(pid)
+    kept = playbook.kept_since is not None
     if group is None:
-        group = assign_holdout(
-            ctx.org.holdout_seed, signal.installation_id, engineer, pid, ctx.org.holdout_share
-        )
+        # A kept playbook holds out only the long-running share of engineers it meets from now on.
+        share = min(ctx.org.holdout_share_kept, ctx.org.holdout_share) if kept else ctx.org.holdout_share
+        group = assign_holdout(ctx.org.holdout_seed, signal.installation_id, engineer, pid, share)
         decision.assignments[pid] = group
-    if group == HOLDOUT:
-        nudge = base.moved(NudgeState.HELD_OUT, "in the randomized holdout for this playbook")
+    if group == HOLDOUT and not (kept and released(ctx.org, signal.installation_id, engineer, pid)):
+        reason = "in the randomized holdout for this playbook"
+        if kept:
+            reason += f" (the long-running {min(ctx.org.holdout_share_kept, ctx.org.holdout_share):.0%} kept after it proved itself)"
+        nudge = base.moved(NudgeState.HELD_OUT, reason)
         return nudge, note(nudge.state, nudge.reason)
 
     role = ctx.org.role_of(engineer, ctx.teams)
-    budget = check_budget(role, sprint, playbook.nudge.minutes, nudges)
+    budget = check_budget(
+        role, sprint, playbook.nudge.minutes, nudges, history.followup_minutes.get(sprint.index, 0)
+    )
     if not budget.allowed:
         nudge = base.moved(NudgeState.SUPPRESSED_BUDGET, budget.reason)
         return nudge, note(nudge.state, nudge.reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core.evaluate import VERDICT_TEXT, Evaluation, GroupFigures, Verdict
+from bot.core.evaluate import VERDICT_TEXT, WELCH, Evaluation, GroupFigures, Verdict
 from bot.core.render import defuse
 
 EVIDENCE_MARKER = "<!-- learning-nudge-evidence:{playbook_id} -->"
@@ -37,15 +37,96 @@ def _window(e: Evaluation) -> str:
     return f"{e.window_start:%Y-%m-%d} → {e.window_end:%Y-%m-%d} ({days} days)"
 
 
+def _pct(value: float | None) -> str:
+    """A relative change as people say it: "28 % fewer", "5 % more"."""
+    if value is None:
+        return "–"
+    if abs(value) < 0.005:
+        return "no change"
+    return f"{abs(value):.0%} {'fewer' if value < 0 else 'more'}".replace("%", " %")
+
+
+def _interval(e: Evaluation) -> str:
+    if e.low is None:
+        return "–"
+    if e.rules.method == WELCH:
+        return f"{_num(e.low, sign=True)} to {_num(e.high, sign=True)}"
+    high = "any increase" if e.high is None else _pct(e.high)
+    return f"{_pct(e.low)} to {high}"
+
+
 def _estimate_sentence(e: Evaluation) -> str:
     if e.estimate is None:
         return "No estimate: too few engineers to compare."
-    relative = f"; {_num(100 * e.relative, 0, sign=True)} % of the nudged group's rate before" if e.relative is not None else ""
+    confidence = 1 - 2 * e.applied_level
+    if e.rules.method == WELCH:
+        relative = f"; {_num(100 * e.relative, 0, sign=True)} % of the nudged group's rate before" if e.relative is not None else ""
+        return (
+            f"Compared with the holdout, the nudge changed the rate by {_num(e.estimate, sign=True)} "
+            f"matching comments per reviewed PR ({confidence:.0%} interval {_num(e.low, sign=True)} "
+            f"to {_num(e.high, sign=True)}{relative}). One-sided Welch test: p {_p(e.p_value)}; the "
+            f"nudge beats the holdout when p < {e.applied_level:g}."
+        )
+    exact = "every reshuffle of the groups" if e.exact else f"{e.rules.resamples:,} random reshuffles of the groups"
     return (
-        f"Compared with the holdout, the nudge changed the rate by {_num(e.estimate, sign=True)} "
-        f"matching comments per reviewed PR ({e.rules.confidence:.0%} interval {_num(e.low, sign=True)} "
-        f"to {_num(e.high, sign=True)}{relative}). One-sided Welch test: p {_p(e.p_value)}; the "
-        f"nudge beats the holdout when p < {e.rules.alpha:g}."
+        f"Compared with the holdout, nudged engineers received **{_pct(e.estimate)}** matching comments "
+        f"per reviewed PR ({confidence:.0%} interval: {_interval(e)}), taking into account how often "
+        f"each engineer received them before. Randomization test over {exact}: one-sided "
+        f"p {_p(e.p_value)}; the nudge beats the holdout when p < {e.applied_level:g}."
+    )
+
+
+def _level_sentence(e: Evaluation) -> str | None:
+    if not e.resumes:
+        return None
+    times = "once" if e.resumes == 1 else "twice" if e.resumes == 2 else f"{e.resumes} times"
+    return (
+        f"This playbook was paused and resumed {times}, so this test had to clear a stricter level: "
+        f"p < {e.applied_level:g} instead of {e.rules.alpha:g}. Each resume halves it, so that "
+        "resuming a playbook until it passes cannot make a useless one look useful: over any number "
+        f"of resumes, a useless playbook is kept by chance at most {2 * e.rules.alpha:.0%} of the time."
+    )
+
+
+def plain_words(e: Evaluation) -> str:
+    """The decision in words an L&D lead can repeat to an executive."""
+    chance = f"{round(1 / e.applied_level)}"
+    if e.verdict == Verdict.NO_DATA:
+        return (
+            "Too few engineers have been through this playbook yet, on one side or the other, to "
+            "tell whether the nudge makes a difference. It is paused rather than left to take "
+            "engineers' attention on faith; resume it when more engineers receive this kind of comment."
+        )
+    if e.estimate is None:
+        return ""
+    if e.rules.method == WELCH:
+        size = f"a change of {_num(e.estimate, sign=True)} matching comments per reviewed PR"
+    else:
+        size = f"{_pct(e.estimate)} review comments of this kind"
+    if e.verdict == Verdict.EFFECTIVE:
+        return (
+            f"Engineers who were nudged went on to receive {size} than comparable engineers picked "
+            f"at random not to be nudged. If the nudge did nothing, a difference this large would "
+            f"turn up by chance less than 1 time in {chance}. So the nudge keeps going; most "
+            "engineers who were held out now get it too, and a small share stays held out so the "
+            "comparison can continue."
+        )
+    if e.verdict == Verdict.FUTILE:
+        return (
+            f"Halfway through its evaluation, engineers who were nudged received {size} than "
+            "engineers picked at random not to be nudged: no sign that the nudge helps. Rather "
+            "than take another month of engineers' attention, it is paused early."
+        )
+    if e.verdict == Verdict.INTERIM:
+        return (
+            f"Halfway through its evaluation, nudged engineers receive {size} than held-out ones. "
+            "That is not yet evidence either way; the evaluation continues to the end of its window."
+        )
+    return (
+        f"Engineers who were nudged received {size} than comparable engineers picked at random not "
+        f"to be nudged. A difference like this turns up by chance often when a nudge does nothing "
+        f"(more than 1 time in {chance}), so it cannot be told apart from no effect. The nudge is "
+        "paused so that it stops taking engineers' attention."
     )
 
 
@@ -61,10 +142,11 @@ def title(playbook_title: str, e: Evaluation) -> str:
     return f"Learning nudge evidence: {defuse(playbook_title)} ({VERDICT_TEXT[e.verdict]})"
 
 
-def _table(nudged: GroupFigures, holdout: GroupFigures, min_prs: int) -> list[str]:
+def _table(nudged: GroupFigures, holdout: GroupFigures, min_prs: int, method: str = "") -> list[str]:
+    periods = "before and after" if method == WELCH else "after the first nudge"
     rows = [
         ("engineers with a first (would-be) nudge", nudged.engineers, holdout.engineers),
-        (f"counted ({min_prs}+ reviewed PRs before and after)", nudged.counted, holdout.counted),
+        (f"counted ({min_prs}+ reviewed PRs {periods})", nudged.counted, holdout.counted),
         ("reviewed PRs before", nudged.prs_before, holdout.prs_before),
         ("reviewed PRs after", nudged.prs_after, holdout.prs_after),
         ("matching comments before", nudged.comments_before, holdout.comments_before),
@@ -117,18 +199,25 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
                 "first (would-be) nudge."
             ),
             "",
-            *_table(figures.nudged, figures.holdout, figures.rules.min_prs),
+            *_table(figures.nudged, figures.holdout, figures.rules.min_prs, figures.rules.method),
             "",
             (
                 "Pull requests, comments and rates are those of the counted engineers; a rate is "
-                "the mean of their own rates."
+                + ("the mean of their own rates." if figures.rules.method == WELCH else
+                   "their matching comments divided by their reviewed PRs.")
             ),
             "",
             _estimate_sentence(figures),
             "",
         ]
+        level = _level_sentence(figures)
+        if level:
+            lines += [level, ""]
         if figures.nudged.counted or figures.holdout.counted:
             lines += [*chart(figures.nudged, figures.holdout), ""]
+    words = plain_words(latest if latest.verdict != Verdict.RESUMED or figures is None else figures)
+    if words:
+        lines += [f"**In plain words.** {words}", ""]
     if latest.pauses:
         where = f" in `{defuse(source.replace(chr(92), '/').rsplit('/', 1)[-1])}`" if source else ""
         lines += [
@@ -143,17 +232,21 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
               "| --- | --- | --- | ---: | --- | ---: |"]
     for e in ordered:
         window = "–" if e.verdict == Verdict.RESUMED else _window(e)
-        interval = "–" if e.low is None else f"{_num(e.low, sign=True)} to {_num(e.high, sign=True)}"
+        estimate = _num(e.estimate, sign=True) if e.rules.method == WELCH else _pct(e.estimate)
         lines.append(
-            f"| {e.at:%Y-%m-%d} | {window} | {VERDICT_TEXT[e.verdict]} | {_num(e.estimate, sign=True)} "
-            f"| {interval} | {_p(e.p_value).removeprefix('= ')} |"
+            f"| {e.at:%Y-%m-%d} | {window} | {VERDICT_TEXT[e.verdict]} | {estimate} "
+            f"| {_interval(e)} | {_p(e.p_value).removeprefix('= ')} |"
         )
     lines += [
         "",
         (
-            "<sub>Written by Learning Nudges. Rates are means of per-engineer rates of matching "
-            "review comments per reviewed pull request; the estimate is the difference between the "
-            "groups' changes (a difference in differences), tested with a one-sided Welch "
+            "<sub>Written by Learning Nudges. Engineers are randomized to the nudge or the holdout "
+            "when the playbook first fires for them. The estimate is a Poisson regression of each "
+            "engineer's matching comments after their first (would-be) nudge, with their reviewed "
+            "PRs as exposure, the group as treatment and their own rate before (from the history "
+            "read at installation) as covariate, with robust errors; the decision is an exact "
+            "randomization test of that regression's statistic. Decisions recorded with the "
+            "earlier method compare means of per-engineer rates with a one-sided Welch "
             "t-test.</sub>"
         ),
     ]
@@ -175,10 +268,18 @@ def describe(e: Evaluation) -> list[str]:
             f"{f.comments_after}, per reviewed PR {_num(f.rate_before)} → {_num(f.rate_after)} "
             f"({_num(f.change, sign=True)})"
         )
-    if e.estimate is not None:
+    confidence = 1 - 2 * e.applied_level
+    if e.estimate is not None and e.rules.method == WELCH:
         lines.append(
-            f"  estimate {_num(e.estimate, sign=True)} per reviewed PR ({e.rules.confidence:.0%} "
+            f"  estimate {_num(e.estimate, sign=True)} per reviewed PR ({confidence:.0%} "
             f"interval {_num(e.low, sign=True)} to {_num(e.high, sign=True)}), one-sided p {_p(e.p_value)}"
+        )
+    elif e.estimate is not None:
+        resumed = f", {e.resumes} resume{'' if e.resumes == 1 else 's'}" if e.resumes else ""
+        lines.append(
+            f"  estimate {_pct(e.estimate)} matching comments per reviewed PR ({confidence:.0%} "
+            f"interval {_interval(e)}), one-sided randomization p {_p(e.p_value)} "
+            f"(level {e.applied_level:g}{resumed})"
         )
     lines.append(f"  why: {e.reason}")
     return lines

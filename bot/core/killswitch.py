@@ -8,6 +8,16 @@ stops new nudges (the comments are still recorded, and engineers keep their grou
 author lifts it, by writing a date on or after the pause in the playbook
 (``evaluation: {resumed_on: 2026-05-01}``); the next window opens with the first nudge from then.
 Every decision and every resume stays on record.
+
+Halfway through the first window after the first nudge (or after a resume), the playbook is looked
+at once (``evaluation.stop_early``, on by default): if nudged engineers so far receive no fewer
+matching comments than held-out ones, it is paused early, a month of nudges sooner; otherwise the
+window goes on. This look can only pause, never keep, so it does not raise the chance of keeping
+a useless playbook. Each resume halves the level of the next test (``Rules.level``).
+
+Once kept, a playbook's holdout shrinks to the org's ``holdout_share_kept`` (5 % by default): an
+engineer held out stays held out only if their draw is below the smaller share, so most of them
+get the nudge from then on, and later evaluations count their period after only up to the keep.
 """
 
 from __future__ import annotations
@@ -16,15 +26,19 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.core.evaluate import Evaluation, Verdict
-from bot.core.nudges import Nudge
+from bot.core.evaluate import Evaluation, Rules, Verdict, evaluate_playbook
+from bot.core.holdout import HOLDOUT, NUDGED, assign_holdout
+from bot.core.nudges import Nudge, Signal
+from bot.core.org import OrgSettings
+from bot.core.outcome import Review, ReviewIndex, SignalIndex, measure_outcomes
 from bot.core.playbook import Playbook
 
 
 @dataclass(frozen=True)
 class Window:
     start: dt.datetime
-    end: dt.datetime  # exclusive; the moment the window closes
+    end: dt.datetime  # exclusive; the moment the window closes (or the halfway look)
+    mid: bool = False  # the futility look halfway through, not the window's end
 
 
 @dataclass(frozen=True)
@@ -73,12 +87,37 @@ def in_force(
     histories: Mapping[str, Sequence[Evaluation]],
     now: dt.datetime,
 ) -> dict[str, Playbook]:
-    """The playbooks as the decisions must see them: ``paused`` is the effective pause."""
+    """The playbooks as the decisions must see them.
+
+    ``paused`` is the effective pause, and ``kept_since`` says since when the kill switch has
+    kept the playbook (its holdout is then the smaller, long-running one).
+    """
     effective = {}
     for pid, playbook in playbooks.items():
-        state = pause_state(playbook, histories.get(pid, ()), now)
-        effective[pid] = replace(playbook, paused=True) if state.paused and not playbook.paused else playbook
+        history = histories.get(pid, ())
+        state = pause_state(playbook, history, now)
+        if state.paused and not playbook.paused:
+            playbook = replace(playbook, paused=True)
+        elif not state.paused and (kept := kept_at(history)) is not None:
+            playbook = replace(playbook, kept_since=kept)
+        effective[pid] = playbook
     return effective
+
+
+def kept_at(history: Iterable[Evaluation]) -> dt.datetime | None:
+    """When the kill switch first kept the playbook in its current epoch; None unless kept now."""
+    history = list(history)
+    last = latest(history)
+    if last is None or last.verdict != Verdict.EFFECTIVE:
+        return None
+    since = epoch_start(history)
+    keeps = [e.at for e in history if e.verdict == Verdict.EFFECTIVE and (since is None or e.at >= since)]
+    return min(keeps, default=None)
+
+
+def resumes(history: Iterable[Evaluation]) -> int:
+    """How many times an author lifted a pause: each halves the level of the next test."""
+    return sum(1 for e in history if e.verdict == Verdict.RESUMED)
 
 
 def resume(
@@ -138,10 +177,86 @@ def due_window(
         return None
     length = dt.timedelta(days=playbook.evaluation_window_days)
     closed = (now - first) // length
+    decided = [e.window_end for e in history if e.verdict != Verdict.RESUMED and (since is None or e.window_end > since)]
     if closed < 1:
+        mid = first + length / 2
+        if playbook.evaluation_stop_early and now >= mid and not decided:
+            return Window(first, mid, mid=True)  # the halfway look, taken once
         return None
     end = first + closed * length
-    decided = [e.window_end for e in history if e.verdict != Verdict.RESUMED and (since is None or e.window_end > since)]
     if decided and max(decided) >= end:
         return None
     return Window(first, end)
+
+
+def holdout_ends(
+    assignments: Mapping[tuple[str, str], str],
+    playbook_id: str,
+    kept: dt.datetime | None,
+    org: OrgSettings,
+    installation_id: int,
+) -> dict[str, dt.datetime]:
+    """Held-out engineers released when the playbook was kept, and when (lower-case logins)."""
+    if kept is None:
+        return {}
+    return {
+        engineer: kept
+        for (engineer, pid), group in assignments.items()
+        if pid == playbook_id and group == HOLDOUT and released(org, installation_id, engineer, pid)
+    }
+
+
+def released(org: OrgSettings, installation_id: int, engineer: str, playbook_id: str) -> bool:
+    """Whether a held-out engineer leaves the holdout once the playbook is kept.
+
+    The same keyed draw that put them in the holdout is compared with the smaller share, so the
+    long-running holdout is a random part of the first one and nobody moves into it.
+    """
+    share = min(org.holdout_share_kept, org.holdout_share)
+    return assign_holdout(org.holdout_seed, installation_id, engineer, playbook_id, share) == NUDGED
+
+
+def evaluate_due(
+    playbook: Playbook,
+    history: Sequence[Evaluation],
+    *,
+    nudges: Sequence[Nudge],
+    reviews: Iterable[Review] | ReviewIndex,
+    signals: Iterable[Signal] | SignalIndex,
+    assignments: Mapping[tuple[str, str], str],
+    org: OrgSettings,
+    installation_id: int,
+    now: dt.datetime,
+    rules: Rules | None = None,
+) -> Evaluation | None:
+    """The decision due now for one playbook, if any: the daily job's whole core in one call.
+
+    ``playbook`` is as written (or as in force), ``history`` its decisions on record, including a
+    resume recorded just before (``resume``). Reviews and signals must reach back ``evaluation.pre_days``
+    before the window (the backfill provides them for the first windows).
+    """
+    window = due_window(playbook, history, nudges, now)
+    if window is None:
+        return None
+    outcomes = measure_outcomes(
+        playbook.id,
+        reviews=reviews,
+        signals=signals,
+        nudges=nudges,
+        assignments=assignments,
+        since=window.start,
+        until=window.end,
+        lookback=dt.timedelta(days=playbook.evaluation_pre_days),
+        holdout_ends=holdout_ends(assignments, playbook.id, kept_at(history), org, installation_id),
+    )
+    return evaluate_playbook(
+        outcomes,
+        installation_id=installation_id,
+        playbook_id=playbook.id,
+        window_start=window.start,
+        window_end=window.end,
+        at=now,
+        rules=rules or org.evaluation_rules(),
+        resumes=resumes(history),
+        mid_window=window.mid,
+    )

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.core.evaluate import Rules
 from bot.core.yamlcheck import (
     Document,
     Field,
@@ -55,8 +56,12 @@ class OrgSettings:
     roles: Mapping[str, Role] = field(default_factory=lambda: {DEFAULT_ROLE.name: DEFAULT_ROLE})
     default_role: str = DEFAULT_ROLE.name
     leads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # lead -> logins/teams led
-    holdout_share: float = 0.2
+    holdout_share: float = 0.35  # held out of a playbook while it is evaluated
+    holdout_share_kept: float = 0.05  # the long-running holdout once the kill switch kept it
     holdout_seed: str = "learning-nudges"
+    evaluation_level: float = 0.05  # one-sided: the chance of keeping a playbook that does nothing
+    evaluation_min_engineers: int = 5  # per group, with a reviewed PR after the first nudge
+    evaluation_min_prs: int = 1  # reviewed PRs after the first (would-be) nudge for an engineer to count
     cosign_expiry_days: int = 7
     evidence_repo: str | None = None
     playbooks_repo: str | None = None  # owner/name: playbooks and org.yml are read from there
@@ -93,6 +98,14 @@ class OrgSettings:
                     found.append(lead)
                     break
         return tuple(sorted(found))
+
+    def evaluation_rules(self) -> Rules:
+        """The kill switch's rules as this organisation set them."""
+        return Rules(
+            min_engineers=self.evaluation_min_engineers,
+            min_prs=self.evaluation_min_prs,
+            alpha=self.evaluation_level,
+        )
 
     def team_slugs(self) -> set[str]:
         entries = [m for r in self.roles.values() for m in r.members]
@@ -165,7 +178,16 @@ SCHEMA: dict[str, Field] = {
     "roles": Field("mapping", free_keys=True, item=_ROLE),
     "default_role": Field("text", example="engineer"),
     "leads": Field("mapping", free_keys=True, item=_LOGINS),
-    "holdout_share": Field("number", example="0.2", checks=(between(0.0, 0.9),)),
+    "holdout_share": Field("number", example="0.35", checks=(between(0.0, 0.9),)),
+    "holdout_share_kept": Field("number", example="0.05", checks=(between(0.0, 0.9),)),
+    "evaluation": Field(
+        "mapping",
+        children={
+            "level": Field("number", example="0.05", checks=(between(0.001, 0.5),)),
+            "min_engineers": Field("int", example="5", checks=(at_least(2),)),
+            "min_prs": Field("int", example="1", checks=(at_least(1),)),
+        },
+    ),
     "holdout_seed": Field("text", example="our-org-2026"),
     "cosign_expiry_days": Field(
         "int", example="7", checks=(in_range(1, MAX_COSIGN_DAYS, "days", 7),)
@@ -192,6 +214,7 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
     if problems:
         return None, problems
     sprint = data.get("sprint") or {}
+    evaluation = data.get("evaluation") or {}
     roles = {
         name: Role(
             name=name,
@@ -208,7 +231,11 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
             roles=roles,
             default_role=data.get("default_role") or next(iter(roles)),
             leads={lead: tuple(led) for lead, led in (data.get("leads") or {}).items()},
-            holdout_share=float(data.get("holdout_share", 0.2)),
+            holdout_share=float(data.get("holdout_share", 0.35)),
+            holdout_share_kept=float(data.get("holdout_share_kept", 0.05)),
+            evaluation_level=float(evaluation.get("level", 0.05)),
+            evaluation_min_engineers=evaluation.get("min_engineers", 5),
+            evaluation_min_prs=evaluation.get("min_prs", 1),
             holdout_seed=data.get("holdout_seed", "learning-nudges"),
             cosign_expiry_days=data.get("cosign_expiry_days", 7),
             evidence_repo=data.get("evidence_repo"),
@@ -225,6 +252,15 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
 
 def _cross_checks(doc: Document, data: dict) -> list[Problem]:
     problems = []
+    kept = data.get("holdout_share_kept")
+    if kept is not None and kept > data.get("holdout_share", 0.35):
+        problems.append(
+            doc.problem(
+                ("holdout_share_kept",),
+                f"the holdout kept after a playbook proved itself ({kept}) cannot be larger than "
+                f"holdout_share ({data.get('holdout_share', 0.35)}); write a share like 0.05",
+            )
+        )
     roles = data.get("roles") or {DEFAULT_ROLE.name: None}
     default = data.get("default_role")
     if default is not None and default not in roles:

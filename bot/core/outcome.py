@@ -11,8 +11,8 @@ same on both sides of the comparison.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,7 +21,7 @@ from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.nudges import Nudge, NudgeState, Signal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Review:
     """One review of an engineer's pull request by someone else: a line comment or a review.
 
@@ -55,6 +55,85 @@ def review_of(comment: ReviewComment) -> Review | None:
         source=comment.source,
         review_id=comment.comment_id,
     )
+
+
+class ReviewIndex:
+    """Reviewed pull requests by author (lower-case login), in time order.
+
+    ``measure_outcomes`` builds one from the reviews it is given; a caller that evaluates many
+    playbooks over the same reviews (the daily job, the simulation) builds it once and passes it.
+    """
+
+    def __init__(self, reviews: Iterable[Review] = ()):
+        self._times: dict[str, list[dt.datetime]] = {}
+        self._prs: dict[str, list[tuple[str, int]]] = {}
+        self._unsorted: set[str] = set()
+        self.count = 0
+        for review in reviews:
+            self.add(review.author, review.at, review.repo, review.pr_number)
+
+    def add(self, author: str, at: dt.datetime, repo: str, pr_number: int) -> None:
+        key = author.lower()
+        times = self._times.get(key)
+        if times is None:
+            times = self._times[key] = []
+            self._prs[key] = []
+        elif at < times[-1]:
+            self._unsorted.add(key)
+        times.append(at)
+        self._prs[key].append((repo, pr_number))
+        self.count += 1
+
+    def of(self, author: str) -> tuple[list[dt.datetime], list[tuple[str, int]]]:
+        """The author's review moments, in order, and the pull request of each."""
+        key = author.lower()
+        if key in self._unsorted:
+            pairs = sorted(zip(self._times[key], self._prs[key]), key=lambda pair: pair[0])
+            self._times[key] = [at for at, _ in pairs]
+            self._prs[key] = [pr for _, pr in pairs]
+            self._unsorted.discard(key)
+        return self._times.get(key, []), self._prs.get(key, [])
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class SignalIndex:
+    """One playbook's matching comments by engineer (lower-case login), in time order.
+
+    Like :class:`ReviewIndex`, built once by a caller that measures often. A comment added twice
+    (the same repository, source and id) counts once.
+    """
+
+    def __init__(self, playbook_id: str, signals: Iterable[Signal] = ()):
+        self.playbook_id = playbook_id
+        self._times: dict[str, list[dt.datetime]] = {}
+        self._seen: set[tuple[str, str, int]] = set()
+        self._unsorted: set[str] = set()
+        for signal in signals:
+            if signal.playbook_id == playbook_id:
+                self.add(signal.engineer, signal.at, (signal.repo, signal.source, signal.comment_id))
+
+    def add(self, engineer: str, at: dt.datetime, key: tuple[str, str, int] | None = None) -> None:
+        """One matching comment; ``key`` (repository, source, id) when it may come twice."""
+        if key is not None:
+            if key in self._seen:
+                return
+            self._seen.add(key)
+        name = engineer.lower()
+        times = self._times.get(name)
+        if times is None:
+            times = self._times[name] = []
+        elif at < times[-1]:
+            self._unsorted.add(name)
+        times.append(at)
+
+    def of(self, engineer: str) -> list[dt.datetime]:
+        name = engineer.lower()
+        if name in self._unsorted:
+            self._times[name].sort()
+            self._unsorted.discard(name)
+        return self._times.get(name, [])
 
 
 @dataclass(frozen=True)
@@ -113,13 +192,14 @@ def first_nudges(
 def measure_outcomes(
     playbook_id: str,
     *,
-    reviews: Iterable[Review],
-    signals: Iterable[Signal],
+    reviews: Iterable[Review] | ReviewIndex,
+    signals: Iterable[Signal] | SignalIndex,
     nudges: Iterable[Nudge],
     assignments: Mapping[tuple[str, str], str],
     since: dt.datetime,
     until: dt.datetime,
     lookback: dt.timedelta,
+    holdout_ends: Mapping[str, dt.datetime] | None = None,
 ) -> list[Outcome]:
     """Outcomes of every engineer whose first (would-be) nudge of the playbook is in ``[since, until)``.
 
@@ -127,28 +207,34 @@ def measure_outcomes(
     before is ``lookback`` long and ends with the first nudge; the period after runs from just
     past it to ``until``. A pull request counts as reviewed in a period when it had at least one
     review in it, so a matching comment always falls on a pull request counted in its period.
+
+    The period before reaches back into the history read at installation (the backfill): its
+    reviews and signals are recorded like live ones, so every engineer has a real rate before.
+    ``holdout_ends`` maps a lower-case engineer to the moment they left the holdout (it shrank
+    when the playbook was kept): their period after ends there, while they were still held out.
     """
     anchors = first_nudges(nudges, playbook_id, since, until)
     if not anchors:
         return []
-    reviewed: dict[str, list[tuple[dt.datetime, tuple[str, int]]]] = defaultdict(list)
-    for review in reviews:
-        author = review.author.lower()
-        if author in anchors:
-            reviewed[author].append((review.at, (review.repo, review.pr_number)))
-    comments: dict[str, dict[tuple[str, str, int], dt.datetime]] = defaultdict(dict)
-    for signal in signals:
-        engineer = signal.engineer.lower()
-        if signal.playbook_id == playbook_id and engineer in anchors:
-            comments[engineer][(signal.repo, signal.source, signal.comment_id)] = signal.at
+    if not isinstance(reviews, ReviewIndex):
+        reviews = ReviewIndex(r for r in reviews if r.author in anchors or r.author.lower() in anchors)
+    if not isinstance(signals, SignalIndex) or signals.playbook_id != playbook_id:
+        signals = SignalIndex(
+            playbook_id,
+            (s for s in signals if s.playbook_id == playbook_id and (s.engineer in anchors or s.engineer.lower() in anchors)),
+        )
 
     def tally(engineer: str, start: dt.datetime, end: dt.datetime, *, after: bool) -> Tally:
         # The comment that tipped the trigger is written at (or just before) the nudge: it
         # belongs to the period before, so the first moment is "before" and "after" starts past it.
-        inside = (lambda at: start < at < end) if after else (lambda at: start <= at <= end)
-        prs = {pr for at, pr in reviewed[engineer] if inside(at)}
-        count = sum(1 for at in comments[engineer].values() if inside(at))
-        return Tally(len(prs), count)
+        if after:  # start < at < end
+            first, last = bisect.bisect_right, bisect.bisect_left
+        else:  # start <= at <= end
+            first, last = bisect.bisect_left, bisect.bisect_right
+        times, prs_of = reviews.of(engineer)
+        prs = set(prs_of[first(times, start) : last(times, end)])
+        said = signals.of(engineer)
+        return Tally(len(prs), max(0, last(said, end) - first(said, start)))
 
     outcomes = []
     for engineer, nudge in sorted(anchors.items()):
@@ -163,7 +249,15 @@ def measure_outcomes(
                 group=group,
                 anchor=anchor,
                 before=tally(engineer, anchor - lookback, anchor, after=False),
-                after=tally(engineer, anchor, until, after=True),
+                after=tally(engineer, anchor, _end(engineer, group, until, holdout_ends), after=True),
             )
         )
     return outcomes
+
+
+def _end(
+    engineer: str, group: str, until: dt.datetime, holdout_ends: Mapping[str, dt.datetime] | None
+) -> dt.datetime:
+    if group != HOLDOUT or not holdout_ends or engineer not in holdout_ends:
+        return until
+    return min(until, holdout_ends[engineer])

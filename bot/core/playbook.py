@@ -14,6 +14,16 @@ from pathlib import Path
 
 import re2
 
+from bot.core.patterns import (
+    DEFAULT_BUDGET,
+    RE2_OPTIONS,  # noqa: F401  (re-exported: callers import it from here)
+    SetBudget,
+    branch_atoms,
+    branches,
+    compiled,
+    pattern_info,
+)
+from bot.core.relevance import LANGUAGES, AppliesTo, glob_problem
 from bot.core.yamlcheck import (
     Document,
     Field,
@@ -23,6 +33,7 @@ from bot.core.yamlcheck import (
     https_url,
     in_range,
     not_empty,
+    one_of,
     parse_yaml,
 )
 
@@ -55,6 +66,18 @@ class NudgeContent:
 
 
 @dataclass(frozen=True)
+class Reinforcement:
+    """Spaced follow-ups after a posted nudge (see bot.core.reinforce and the README)."""
+
+    enabled: bool = True
+    desired_retention: float = 0.9  # FSRS: the chance of remembering aimed for at each follow-up
+    max_followups: int = 5
+    clean_reviews_to_end: int = 5  # this many clean reviews in a row end the series
+    wait_days: int = 21  # a due follow-up with no relevant pull request is dropped after this
+    minutes: int = 1  # what a follow-up costs of the sprint budget
+
+
+@dataclass(frozen=True)
 class Playbook:
     """One recurring issue: how to recognise it, when to act, and what to send."""
 
@@ -70,8 +93,16 @@ class Playbook:
     examples_no_match: tuple[str, ...] = ()
     evaluation_window_days: int = 60
     evaluation_resumed_on: dt.date | None = None  # lifts a kill-switch pause made on or before this day
+    evaluation_observe_days: int = 30  # record without nudging while less history than this is on record
+    evaluation_pre_days: int = 90  # the period before each engineer's first (would-be) nudge
+    evaluation_stop_early: bool = True  # futility look halfway through the first window
     paused: bool = False
     source: str = ""
+    # Kill-switch state, set by ``killswitch.in_force`` (never read from YAML): when the last
+    # evaluation kept the playbook, its holdout shrinks to the org's ``holdout_share_kept``.
+    kept_since: dt.datetime | None = None
+    reinforcement: Reinforcement = field(default_factory=Reinforcement)
+    applies_to: AppliesTo = field(default_factory=AppliesTo)
 
 
 @dataclass
@@ -79,11 +110,6 @@ class LoadResult:
     playbooks: list[Playbook]
     problems: list[Problem]
 
-
-RE2_OPTIONS = re2.Options()
-RE2_OPTIONS.case_sensitive = False
-RE2_OPTIONS.log_errors = False
-RE2_OPTIONS.max_mem = 8 << 20
 
 _PATTERN_HINT = (
     "RE2 has no look-ahead, look-behind or back-references; quote the pattern in single quotes "
@@ -93,15 +119,19 @@ _PATTERN_HINT = (
 
 def _pattern_check(value: str) -> str | None:
     try:
-        re2.compile(value, RE2_OPTIONS)
+        regexp = compiled(value)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
+        if "too large" in str(reason) or "too big" in str(reason):
+            return (
+                f"is too large for one pattern ({reason}); split it into several shorter patterns "
+                "or shorten bounded spans like [^\\n]{0,60}"
+            )
         return f"is not a valid pattern ({reason}); {_PATTERN_HINT}"
-    compiled = re2.compile(value, RE2_OPTIONS)
     for probe in _EMPTY_PROBES:
-        hit = compiled.search(probe)
+        hit = regexp.search(probe)
         if hit is not None and hit.end() == hit.start():
             return "matches every comment, even an empty one; make it more specific"
     return None
@@ -173,10 +203,68 @@ SCHEMA: dict[str, Field] = {
                 "int", example="60", checks=(in_range(7, MAX_DAYS, "days (a year)", 60),)
             ),
             "resumed_on": Field("date", example="2026-01-05"),
+            "observe_days": Field("int", example="30", checks=(at_least(0),)),
+            "pre_days": Field("int", example="90", checks=(at_least(7),)),
+            "stop_early": Field("bool", example="true"),
         },
     ),
 }
 
+
+def _glob_check(value: str) -> str | None:
+    return glob_problem(value)
+
+
+def _cwe_check(value: int) -> str | None:
+    return None if 1 <= value <= 9999 else f"must be a CWE number like 89 (for CWE-89), found {value}"
+
+
+SCHEMA["reinforcement"] = Field(
+    "mapping",
+    children={
+        "enabled": Field("bool", example="true"),
+        "desired_retention": Field(
+            "number",
+            example="0.9",
+            checks=(
+                lambda v: None
+                if 0.7 <= v <= 0.97
+                else f"must be between 0.7 and 0.97, found {v}; write a share like 0.9 "
+                "(a higher share brings follow-ups sooner)",
+            ),
+        ),
+        "max_followups": Field(
+            "int", example="5", checks=(in_range(1, 12, "follow-ups", 5),)
+        ),
+        "clean_reviews_to_end": Field(
+            "int", example="5", checks=(in_range(1, 20, "clean reviews", 5),)
+        ),
+        "wait_days": Field(
+            "int", example="21", checks=(in_range(1, MAX_DAYS, "days (a year)", 21),)
+        ),
+        "minutes": Field("int", example="1", checks=(at_least(1),)),
+    },
+)
+SCHEMA["applies_to"] = Field(
+    "mapping",
+    children={
+        "paths": Field("list", item=Field("text", example="'src/**/*.py'", checks=(_glob_check,))),
+        "exclude_paths": Field(
+            "list", item=Field("text", example="'tests/**'", checks=(_glob_check,))
+        ),
+        "languages": Field(
+            "list", item=Field("text", example="python", checks=(one_of(sorted(LANGUAGES)),))
+        ),
+        "added_lines": Field("list", item=_PATTERN),
+        "code_scanning": Field(
+            "mapping",
+            children={
+                "rules": Field("list", item=Field("text", example="'py/sql-injection'")),
+                "cwe": Field("list", item=Field("int", example="89", checks=(_cwe_check,))),
+            },
+        ),
+    },
+)
 
 def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
     """Parse and validate one playbook file's text (pure: no file access)."""
@@ -200,6 +288,7 @@ def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]
         return None, problems
     playbook = _build(data, file)
     problems += _check_examples(playbook, doc)
+    problems += _check_reinforcement(playbook, doc)
     if problems:
         return None, problems
     return playbook, []
@@ -234,8 +323,58 @@ def _build(data: dict, file: str) -> Playbook:
         examples_no_match=tuple(examples.get("no_match") or ()),
         evaluation_window_days=(data.get("evaluation") or {}).get("window_days", 60),
         evaluation_resumed_on=_day((data.get("evaluation") or {}).get("resumed_on")),
+        evaluation_observe_days=(data.get("evaluation") or {}).get("observe_days", 30),
+        evaluation_pre_days=(data.get("evaluation") or {}).get("pre_days", 90),
+        evaluation_stop_early=bool((data.get("evaluation") or {}).get("stop_early", True)),
         source=file,
+        reinforcement=_reinforcement(data.get("reinforcement") or {}, nudge.get("minutes", 2)),
+        applies_to=_applies_to(data.get("applies_to") or {}),
     )
+
+
+def _reinforcement(block: dict, nudge_minutes: int) -> Reinforcement:
+    default = Reinforcement()
+    return Reinforcement(
+        enabled=bool(block.get("enabled", True)),
+        desired_retention=float(block.get("desired_retention", default.desired_retention)),
+        max_followups=block.get("max_followups", default.max_followups),
+        clean_reviews_to_end=block.get("clean_reviews_to_end", default.clean_reviews_to_end),
+        wait_days=block.get("wait_days", default.wait_days),
+        minutes=block.get("minutes", min(default.minutes, nudge_minutes)),
+    )
+
+
+def _applies_to(block: dict) -> AppliesTo:
+    scanning = block.get("code_scanning") or {}
+    return AppliesTo(
+        paths=tuple(p.strip() for p in block.get("paths") or ()),
+        exclude_paths=tuple(p.strip() for p in block.get("exclude_paths") or ()),
+        languages=tuple(block.get("languages") or ()),
+        added_lines=tuple(block.get("added_lines") or ()),
+        code_scanning_rules=tuple(r.strip() for r in scanning.get("rules") or ()),
+        cwe=tuple(scanning.get("cwe") or ()),
+    )
+
+
+def _check_reinforcement(playbook: Playbook, doc: Document) -> list[Problem]:
+    minutes = playbook.reinforcement.minutes
+    if minutes >= playbook.nudge.minutes and playbook.nudge.minutes > 1:
+        return [
+            doc.problem(
+                ("reinforcement", "minutes"),
+                f"a follow-up must cost less than the nudge ({playbook.nudge.minutes} min); "
+                f"write minutes: {max(1, playbook.nudge.minutes // 2)}",
+            )
+        ]
+    if minutes > playbook.nudge.minutes:
+        return [
+            doc.problem(
+                ("reinforcement", "minutes"),
+                f"a follow-up cannot cost more than the nudge ({playbook.nudge.minutes} min); "
+                "write minutes: 1",
+            )
+        ]
+    return []
 
 
 def _day(value: dt.date | None) -> dt.date | None:
@@ -245,8 +384,8 @@ def _day(value: dt.date | None) -> dt.date | None:
 
 def matches(playbook: Playbook, text: str) -> bool:
     """Whether ``text`` is this playbook's kind of comment (used for examples and previews)."""
-    hit = any(re2.search(p, text, RE2_OPTIONS) for p in playbook.patterns)
-    return hit and not any(re2.search(p, text, RE2_OPTIONS) for p in playbook.exclude)
+    hit = any(compiled(p).search(text) for p in playbook.patterns)
+    return hit and not any(compiled(p).search(text) for p in playbook.exclude)
 
 
 def _check_examples(playbook: Playbook, doc: Document) -> list[Problem]:
@@ -285,9 +424,17 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def parse_playbooks(sources: Iterable[tuple[str, str]]) -> LoadResult:
-    """Parse many ``(file name, text)`` pairs; one broken file never hides the others."""
+def parse_playbooks(
+    sources: Iterable[tuple[str, str]], budget: SetBudget = DEFAULT_BUDGET
+) -> LoadResult:
+    """Parse many ``(file name, text)`` pairs; one broken file never hides the others.
+
+    The playbooks that load must also fit together in the classifier's ``budget``
+    (:mod:`bot.core.patterns`); one that would take the set past it is left out with a problem
+    naming it, and the others still load.
+    """
     result = LoadResult([], [])
+    used = SetUsage()
     seen: dict[str, str] = {}
     for file, text in sources:
         playbook, problems = parse_playbook(text, file)
@@ -299,12 +446,48 @@ def parse_playbooks(sources: Iterable[tuple[str, str]]) -> LoadResult:
                 Problem(file, 1, "id", f"'{playbook.id}' is already used by {seen[playbook.id]}")
             )
             continue
+        reason = used.add(playbook, budget)
+        if reason:
+            result.problems.append(Problem(file, 1, "match", reason))
+            continue
         seen[playbook.id] = file
         result.playbooks.append(playbook)
     return result
 
 
-def load_playbooks(*paths: Path | str) -> LoadResult:
+@dataclass
+class SetUsage:
+    """What the playbooks accepted so far use of the classifier's budget."""
+
+    instructions: int = 0
+    every_comment: int = 0
+
+    def add(self, playbook: Playbook, budget: SetBudget) -> str | None:
+        """Count ``playbook`` in, or say (for its author) why it does not fit and leave it out."""
+        patterns = playbook.patterns + playbook.exclude
+        instructions = self.instructions + sum(pattern_info(p).instructions for p in patterns)
+        every = self.every_comment + sum(
+            branch_atoms(b) is None for p in patterns for b in branches(p)
+        )
+        if every > budget.every_comment:
+            return (
+                f"not loaded: with this playbook more than {budget.every_comment} patterns of all "
+                "playbooks have no word of three letters or more that every match contains, and "
+                "each such pattern is tried on every comment; give its short patterns a required "
+                "word (for example '\\bn\\+1[\\s`]+quer' instead of '\\bn\\+1\\b')"
+            )
+        if instructions > budget.instructions:
+            return (
+                f"not loaded: the playbooks before it and this one together compile to more than "
+                f"{budget.instructions:,} RE2 instructions, the classifier's memory budget; "
+                "shorten its longest patterns (bounded spans like [^\\n]{0,60} cost the most) or "
+                "move rarely used playbooks out of the folder"
+            )
+        self.instructions, self.every_comment = instructions, every
+        return None
+
+
+def load_playbooks(*paths: Path | str, budget: SetBudget = DEFAULT_BUDGET) -> LoadResult:
     """Read playbook files (or directories of them) from disk and parse them.
 
     This is the one function of the core that touches the file system, kept here so that
@@ -317,6 +500,6 @@ def load_playbooks(*paths: Path | str) -> LoadResult:
             sources.append((str(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(path), 1, "(file)", f"cannot be read: {exc}"))
-    result = parse_playbooks(sources)
+    result = parse_playbooks(sources, budget)
     result.problems = problems + result.problems
     return result

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from bot.core.nudges import Nudge, Signal
 from bot.core.org import LOGIN_RE, OrgSettings
 from bot.core.playbook import Playbook
+from bot.core.reinforce import FollowUp, most_related_item
 from bot.core.yamlcheck import url_problem
 
 MARKER_RE = re.compile(
@@ -267,3 +268,48 @@ def render_cosign_outcome(nudge: Nudge, playbook: Playbook, secret: bytes) -> st
             marker(nudge.key, secret, cosign=True),
         ]
     )
+
+
+# -------------------------------------------------------------------------------- follow-up
+
+
+def followup_text(followup: FollowUp, nudge: Nudge, playbook: Playbook, org: OrgSettings) -> str:
+    """A spaced follow-up: one line of reminder, the most related checklist item, the link."""
+    content = playbook.nudge
+    files = followup.files
+    shown = ", ".join(f"`{_line(f).replace('`', '')}`" for f in files[:2])
+    more = f" and {_count(len(files) - 2, 'more file')}" if len(files) > 2 else ""
+    where = f" This pull request changes {shown}{more}." if files else ""
+    lines = [
+        f"**Learning nudge follow-up · {plain(playbook.title)}** · about {followup.minutes} min",
+        "",
+        f"A quick reminder of the nudge on {_pull_ref(nudge, followup.repo)} about "
+        f"{plain(playbook.title)}." + where,
+        "",
+    ]
+    item = most_related_item(content.checklist, files)
+    if item:
+        lines += [f"- [ ] {_line(item)}", ""]
+    if content.link is not None:
+        lines += [f"Refresher: {_link(plain(content.link.title), content.link.url)}", ""]
+    most = playbook.reinforcement.max_followups
+    lines.append(
+        "<sub>Why you are seeing this: after a nudge, Learning Nudges sends a few short follow-ups "
+        "on later pull requests that touch this kind of code, sooner when review comments on it "
+        f"come back and later when reviews are clean; at most {_count(most, 'follow-up')}. "
+        f"To stop these notes or to ask about them, {about_link(org, playbook)}.</sub>"
+    )
+    return "\n".join(lines)
+
+
+def _pull_ref(nudge: Nudge, here: str) -> str:
+    """``#7`` in the same repository, ``owner/repo#7`` from another one (GitHub links both)."""
+    number = f"#{int(nudge.pr_number)}"
+    return number if nudge.repo.lower() == here.lower() else f"{plain(nudge.repo)}{number}"
+
+
+def render_followup(
+    followup: FollowUp, nudge: Nudge, playbook: Playbook, org: OrgSettings, secret: bytes
+) -> str:
+    """The follow-up as posted, with the same keyed marker as a nudge (under its own key)."""
+    return followup_text(followup, nudge, playbook, org) + "\n" + marker(followup.key, secret)

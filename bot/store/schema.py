@@ -166,6 +166,68 @@ def _v4(dialect: str) -> list[str]:
     ]
 
 
+def _v6(dialect: str) -> list[str]:
+    """Spaced follow-ups: the pull requests' heads and what their files are about, code scanning
+    alerts on them, and the follow-ups themselves. Only paths of matched files are kept, never a
+    diff."""
+    t = _types(dialect)
+    return [
+        f"""CREATE TABLE pull_heads (
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            head_sha TEXT NOT NULL,
+            author TEXT NOT NULL,
+            head_ref TEXT NOT NULL,
+            seen_at {t['ts']} NOT NULL,
+            files_read_at {t['ts']},
+            file_count INTEGER NOT NULL DEFAULT 0,
+            complete INTEGER NOT NULL DEFAULT 1,
+            relevant TEXT NOT NULL DEFAULT '{{}}',
+            PRIMARY KEY (installation_id, repo, number, head_sha)
+        )""",
+        "CREATE INDEX pull_heads_author ON pull_heads (installation_id, author)",
+        f"""CREATE TABLE code_scanning_alerts (
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            alert_number INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            at {t['ts']} NOT NULL,
+            pr_number INTEGER NOT NULL,
+            engineer TEXT NOT NULL,
+            rule_id TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            PRIMARY KEY (installation_id, repo, alert_number, action, at)
+        )""",
+        f"""CREATE TABLE followups (
+            key TEXT PRIMARY KEY,
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            pr_number INTEGER NOT NULL,
+            engineer TEXT NOT NULL,
+            playbook_id TEXT NOT NULL,
+            nudge_key TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            due_at {t['ts']} NOT NULL,
+            created_at {t['ts']} NOT NULL,
+            minutes INTEGER NOT NULL,
+            sprint INTEGER NOT NULL,
+            files TEXT NOT NULL,
+            comment_id {t['id']},
+            posted_at {t['ts']},
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at {t['ts']},
+            last_error TEXT,
+            updated_at {t['ts']} NOT NULL,
+            UNIQUE (nudge_key, idx)
+        )""",
+        "CREATE INDEX followups_engineer ON followups (installation_id, engineer)",
+        "CREATE INDEX followups_state ON followups (state)",
+    ]
+
+
 def _v7(dialect: str) -> list[str]:
     """Why a nudge failed for good (an outage's failures are re-sent once GitHub recovers).
 
@@ -185,5 +247,5 @@ def _v7(dialect: str) -> list[str]:
 
 # Versions only need to increase.
 MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [
-    (1, _v1), (2, _v2), (4, _v4), (7, _v7)
+    (1, _v1), (2, _v2), (4, _v4), (6, _v6), (7, _v7)
 ]

@@ -20,6 +20,7 @@ from bot.core.evaluate import Evaluation, evaluation_from_json, evaluation_to_js
 from bot.core.events import PullRequestEvent
 from bot.core.nudges import Note, Nudge, NudgeState, Signal
 from bot.core.outcome import Review
+from bot.core.reinforce import CHARGED_FOLLOWUPS
 from bot.store.base import (
     Delivery,
     DeliveryRecord,
@@ -34,6 +35,7 @@ from bot.store.base import (
 )
 from bot.store.dialect import Dialect
 from bot.store.drivers import Connection, Driver, Row
+from bot.store.reinforcement import ReinforcementStore
 from bot.store.schema import MIGRATIONS
 
 ts = Dialect.timestamp
@@ -94,7 +96,7 @@ _INSERT_REACTION = (
 )
 
 
-class SqlStore(Store):
+class SqlStore(ReinforcementStore, Store):
     """Every :class:`Store` method, once, on a :class:`~bot.store.drivers.Driver`."""
 
     def __init__(self, driver: Driver):
@@ -239,10 +241,16 @@ class SqlStore(Store):
             " AND lower(engineer) = lower(?)",
             (installation_id, engineer),
         )
+        followup_minutes: dict[int, int] = {}
+        for followup in await self.followups(
+            tuple(CHARGED_FOLLOWUPS), installation_id=installation_id, engineer=engineer
+        ):
+            followup_minutes[followup.sprint] = followup_minutes.get(followup.sprint, 0) + followup.minutes
         return History(
             [_signal(r) for r in signals],
             [_nudge(r) for r in nudges],
             {r["playbook_id"]: r["grp"] for r in assignments},
+            followup_minutes,
         )
 
     async def save_decision(self, decision: CommentDecision, delivery_id, now) -> list[Nudge]:

@@ -1,7 +1,8 @@
 """When the scheduled jobs run: after deliveries, and on the worker's periodic tick.
 
 After a batch of deliveries, the outbox is flushed and the co-sign requests of the pull
-requests they touched are polled at once. On each tick, however many processes share the
+requests they touched are polled at once, and their authors' spaced follow-ups are decided and
+posted (every engineer's on each tick, too). On each tick, however many processes share the
 store, the periodic jobs run in the one holding the ``scheduler`` lease (a little longer than
 the poll period, renewed by each tick it runs); the others skip them until that holder stops
 renewing. The tick first asks GitHub again for deliveries that never reached the inbox
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from bot.app.deps import PullKey
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
+from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import Outbox
 from bot.app.jobs.reactions import ReactionPolls
 from bot.app.jobs.redelivery import RedeliverySweep
@@ -38,6 +40,7 @@ class Scheduler:
         evaluations: EvaluationJob,
         config_sync: ConfigSync | None = None,
         redelivery: RedeliverySweep | None = None,
+        followups: FollowUps | None = None,
     ):
         self.redelivery = redelivery
         self.store = store
@@ -48,11 +51,14 @@ class Scheduler:
         self.reactions = reactions
         self.evaluations = evaluations
         self.config_sync = config_sync
+        self.followups = followups
 
     async def after_deliveries(self, now: dt.datetime, touched: Sequence[PullKey]) -> None:
         await self.outbox.flush(now)
         for _installation, repo, number in touched:
             await self.reactions.poll_cosigns(now, repo=repo, pr_number=number)
+        if self.followups is not None and touched:
+            await self.followups.run(now, touched)
 
     async def tick(self, now: dt.datetime) -> bool:
         """Recover missed deliveries, re-send what an outage failed, retry the outbox, poll co-sign
@@ -66,6 +72,8 @@ class Scheduler:
         await self.reactions.poll_cosigns(now)
         await self.reactions.poll_feedback(now)
         await self.evaluations.run_if_due(now)
+        if self.followups is not None:
+            await self.followups.run(now)
         stats = await self.store.inbox_stats(now)
         self.metrics.queue_depth.set(stats["depth"])
         self.metrics.queue_age.set(stats["oldest_age_seconds"])

@@ -87,6 +87,22 @@ class StateAPI:
             created_at=created_at,
         )
 
+    def push_to_pull(
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        *,
+        head_sha: str,
+        files: list[str] | tuple[str, ...] = (),
+        patches: dict[str, str] | None = None,
+    ) -> None:
+        """A new head commit on a pull request: its changed files, with the diffs GitHub shows.
+
+        A file without an entry in ``patches`` gets a one-line stand-in diff.
+        """
+        self._world.push_to_pull(self._repo(owner, repo), number, head_sha, files, patches or {})
+
     def add_review_comment(
         self,
         owner: str,

@@ -71,6 +71,7 @@ class Pull:
     head_sha: str
     head_ref: str
     files: list[str]
+    patches: dict[str, str] = field(default_factory=dict)  # path -> the diff GitHub shows
 
 
 @dataclass
@@ -506,7 +507,19 @@ class World:
     def pull_files(self, repo: Repo, number: int) -> list[dict[str, Any]]:
         pull = self.pull(repo, number).pull
         assert pull is not None
-        return [shapes.diff_entry(repo.full_name, pull.head_sha, path) for path in pull.files]
+        entries = [shapes.diff_entry(repo.full_name, pull.head_sha, path) for path in pull.files]
+        for entry in entries:
+            if entry["filename"] in pull.patches:
+                entry["patch"] = pull.patches[entry["filename"]]
+        return entries
+
+    def push_to_pull(
+        self, repo: Repo, number: int, head_sha: str, files: Iterable[str], patches: dict[str, str]
+    ) -> None:
+        """A new head commit on the pull request, changing these files."""
+        pull = self.pull(repo, number).pull
+        assert pull is not None
+        pull.head_sha, pull.files, pull.patches = head_sha, list(files), dict(patches)
 
     def pulls_of(self, repo: Repo) -> list[dict[str, Any]]:
         """Every pull request of the repository, as ``GET .../pulls`` lists them (unsorted)."""

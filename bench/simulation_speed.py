@@ -1,0 +1,78 @@
+"""How long does ``python -m bot simulate`` take, and how much memory, as organisations grow?
+
+    python bench/simulation_speed.py [--engineers 100 1000 10000] [--playbooks 20] [--days 90]
+
+Each size runs in a fresh process (so its peak memory is its own): the simulation's wall time
+(and CPU time: on a busy machine the wall time is longer), the whole command's, the process's
+peak resident memory, and that memory per engineer, which stays flat when memory
+grows linearly. Beside them, a floor measured in the same run: the start-up (Python, NumPy,
+SciPy and statsmodels imported, nothing simulated), so a busy machine shows as a slow floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = """
+import json, resource, sys, time
+began = time.perf_counter()
+import numpy, scipy.stats, statsmodels.api  # noqa: F401
+from bot.simulation import Scenario, many_effects, simulate
+imported = time.perf_counter()
+cpu = time.process_time()
+engineers, playbooks, days = (int(a) for a in sys.argv[1:4])
+sim = None
+if engineers:
+    sim = simulate(Scenario(engineers=engineers, effects=many_effects(playbooks), days=days, seed=1))
+done = time.perf_counter()
+print(json.dumps({
+    "start": imported - began, "simulate": done - imported, "cpu": time.process_time() - cpu,
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "reviews": sim.reviews if sim else 0, "comments": sim.comments if sim else 0,
+    "decisions": len(sim.nudges) if sim else 0,
+}))
+"""
+
+
+def run(engineers: int, playbooks: int, days: int) -> dict:
+    began = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(engineers), str(playbooks), str(days)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    return {**json.loads(out.strip().splitlines()[-1]), "wall": time.perf_counter() - began}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engineers", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--playbooks", type=int, default=20)
+    parser.add_argument("--days", type=int, default=90)
+    args = parser.parse_args(argv)
+    floor = run(0, args.playbooks, args.days)
+    print(f"python -m bot simulate --playbooks {args.playbooks} --days {args.days} (plus the 90-day backfill), seed 1")
+    print(f"floor (start-up, nothing simulated): {floor['start']:.2f} s, peak memory {floor['rss_mb']:.0f} MB")
+    print()
+    print("| engineers | simulation (CPU) | whole command | peak memory | memory above the floor, per engineer "
+          "| reviews | matching comments | nudge decisions |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for engineers in args.engineers:
+        m = run(engineers, args.playbooks, args.days)
+        per = 1024 * (m["rss_mb"] - floor["rss_mb"]) / engineers
+        print(
+            f"| {engineers:,} | {m['simulate']:.2f} s ({m['cpu']:.2f} s) | {m['wall']:.2f} s | {m['rss_mb']:.0f} MB | {per:.0f} KB "
+            f"| {m['reviews']:,} | {m['comments']:,} | {m['decisions']:,} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
