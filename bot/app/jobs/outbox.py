@@ -8,7 +8,8 @@ comment, a retry after a 502, or a second process never posts twice. What a fail
 Each installation's nudges are written in order, and the installations side by side: a slow
 write, or a 429 whose ``retry-after`` asks one installation to wait, delays only that one.
 A process writing for a nudge holds its claim (a short lease, renewed while the write lasts),
-so a process killed mid-write frees its nudges within :data:`CLAIM`, not after the longest wait.
+so a process killed mid-write frees its nudges within :data:`HELD_CLAIM`, not after the longest
+wait.
 """
 
 from __future__ import annotations
@@ -49,9 +50,14 @@ log = logging.getLogger(__name__)
 # How long one process keeps a nudge to itself while it writes to GitHub for it. The claim is
 # renewed every RENEW_EVERY_SECONDS while the write lasts (however long the client waits for a
 # retry-after), so no other process looks for the marker meanwhile; a process that dies stops
-# renewing, and its nudges are free again within CLAIM.
-CLAIM = dt.timedelta(seconds=45)
+# renewing, and its nudges are free again within HELD_CLAIM.
+HELD_CLAIM = dt.timedelta(seconds=45)
 RENEW_EVERY_SECONDS = 10.0
+# A claim taken once and never renewed must outlast the longest wait the client accepts
+# (retry-after or a rate-limit reset), so that no other process looks for the marker while the
+# holder may still post. NudgeClaims.holding renews instead, and frees a dead holder's nudges
+# within HELD_CLAIM.
+CLAIM = dt.timedelta(minutes=20)
 # Installations written for side by side in one flush.
 PARALLEL_INSTALLATIONS = 8
 GITHUB_ERRORS = (GitHubException, aiohttp.ClientError, TimeoutError)
@@ -112,7 +118,9 @@ class NudgeClaims:
         while True:
             await asyncio.sleep(RENEW_EVERY_SECONDS)
             if self.clock is not None:
-                await self.store.try_lease(f"nudge:{nudge.key}", self.holder, self.clock(), CLAIM)
+                await self.store.try_lease(
+                    f"nudge:{nudge.key}", self.holder, self.clock(), HELD_CLAIM
+                )
 
     async def claim(self, nudge: Nudge, now: dt.datetime) -> Nudge | None:
         """This nudge as now on record, if this process may write for it; None if another does.
@@ -121,7 +129,7 @@ class NudgeClaims:
         taken late in a long flush must not be over before it starts.
         """
         now = self._now(now)
-        if not await self.store.try_lease(f"nudge:{nudge.key}", self.holder, now, CLAIM):
+        if not await self.store.try_lease(f"nudge:{nudge.key}", self.holder, now, HELD_CLAIM):
             return None
         return await self.store.nudge(nudge.key)
 
