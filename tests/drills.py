@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import copy
 import datetime as dt
 import hashlib
 import hmac
@@ -822,7 +821,6 @@ async def kill_drill(
     import aiohttp
     from cluster import Cluster, free_port, new_key, review_traffic  # noqa: F401
 
-
     label = "PostgreSQL" if database.startswith("postgres") else "SQLite"
     row = Row(f"SIGKILL at random points, real processes ({label})")
     rng = random.Random(seed)
@@ -952,4 +950,4 @@ def format_table(rows: list[Row]) -> str:
     return out.getvalue()
 
 
-__all__ = ["Row", "copy"]
+__all__ = ["Row", "format_table"]
