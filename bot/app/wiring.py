@@ -28,6 +28,7 @@ from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import NudgeClaims, Outbox
 from bot.app.jobs.reactions import ReactionPolls
+from bot.app.jobs.redelivery import RedeliverySweep
 from bot.app.jobs.schedule import Scheduler
 from bot.app.metrics import Metrics
 from bot.app.pressure import AckPressure
@@ -36,7 +37,7 @@ from bot.app.routers.config_repo import router_for
 from bot.app.settings import Settings, SettingsError
 from bot.app.teams import TeamDirectory
 from bot.app.web import create_app
-from bot.app.worker import Worker
+from bot.app.worker import Worker, stop_gracefully
 from bot.core.render import marker_secret
 from bot.github import GitHubApp
 from bot.store import Store, open_store
@@ -110,10 +111,11 @@ async def build_service(
             )
             teams = TeamDirectory(github, clock)
             pressure = AckPressure()
-            claims = NudgeClaims(store, name)
+            claims = NudgeClaims(store, name, clock)
             outbox = Outbox(
                 store=store, github=github, config=config, metrics=metrics, claims=claims, rng=rng,
                 marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
+                clock=clock,
             )
             reactions = ReactionPolls(
                 store=store, github=github, config=config, metrics=metrics, teams=teams, claims=claims, outbox=outbox
@@ -138,6 +140,7 @@ async def build_service(
             scheduler = Scheduler(
                 store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
                 reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
+                redelivery=RedeliverySweep(store=store, github=github),
             )
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,
@@ -177,9 +180,7 @@ def _worker_loop(worker: Worker):
         task = asyncio.create_task(worker.run(stop), name="learning-nudges-worker")
         yield
         stop.set()
-        worker.wake.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=10)
+        await stop_gracefully(worker, task)  # finish or hand back what is held; never raises
 
     return run
 

@@ -56,29 +56,55 @@ class Worker:
         self.metrics = metrics
         self.rng = rng
         self.poll_every = poll_every
-        self.wake = asyncio.Event()  # set when a delivery is stored: drain now, not at the next poll
+        self.wake = (
+            asyncio.Event()
+        )  # set when a delivery is stored: drain now, not at the next poll
         self.idle = asyncio.Event()  # set when the loop has drained everything it was told about
         self._last_poll: dt.datetime | None = None
+        self.stopping = False  # set on shutdown: take no new delivery, finish the one held
 
     @property
     def name(self) -> str:
         return self.deps.holder
 
     async def process_one(self) -> bool:
-        """Claim and process one delivery; False when the inbox has nothing due."""
+        """Claim and process one delivery; False when the inbox has nothing due.
+
+        Every delivery claimed ends done, retried later or failed with its reason, whatever
+        its body and whatever goes wrong while handling it.
+        """
+        if self.stopping:
+            return False
         delivery = await self.store.claim_delivery(self.clock(), self.deps.lease, self.deps.holder)
         if delivery is None:
             return False
         try:
+            await self._process(delivery)
+        except asyncio.CancelledError:
+            # A shutdown mid-delivery: hand it back now rather than after the lease.
+            await asyncio.shield(
+                self.store.fail_delivery(
+                    delivery.id, "interrupted by a shutdown", self.clock(), self.clock()
+                )
+            )
+            raise
+        except Exception as exc:  # a bug of ours outside the handlers: retry, then fail with why
+            log.exception("delivery=%s could not be processed", delivery.id)
+            final = delivery.attempts >= MAX_DELIVERY_ATTEMPTS
+            await self._end(delivery, f"{type(exc).__name__}: {str(exc)[:300]}", final)
+        return True
+
+    async def _process(self, delivery) -> None:
+        try:
             data = json.loads(delivery.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            await self._fail(delivery.id, f"body is not JSON: {exc}")
-            return True
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            await self._fail(delivery.id, f"body is not JSON: {str(exc)[:200]}")
+            return
         try:
             event_kind(delivery.event, data)  # JSON of the wrong shape fails here, with why
         except PayloadError as exc:
             await self._fail(delivery.id, f"malformed {delivery.event} payload: {exc}")
-            return True
+            return
         event = sansio.Event(data, event=delivery.event, delivery_id=delivery.id)
         failure: tuple[str, bool] | None = None
         for callback in self.router.fetch(event):
@@ -89,20 +115,32 @@ class Worker:
             except Exception as exc:  # one handler's bug must not stop the others
                 log.exception("delivery=%s handler %s failed", delivery.id, callback.__name__)
                 final = delivery.attempts >= MAX_DELIVERY_ATTEMPTS
-                failure = (f"{callback.__name__} failed: {type(exc).__name__}: {exc}", final)
+                failure = (
+                    f"{callback.__name__} failed: {type(exc).__name__}: {str(exc)[:300]}",
+                    final,
+                )
         if failure is None:
             await self.store.finish_delivery(delivery.id, self.clock())
             self.metrics.deliveries_processed.labels("done").inc()
             log.info("delivery=%s event=%s processed", delivery.id, delivery.event)
         else:
-            reason, final = failure
-            retry_at = None
-            if not final:
-                retry_at = self.clock() + dt.timedelta(seconds=backoff(delivery.attempts, DELIVERY_BACKOFF, self.rng))
-            await self.store.fail_delivery(delivery.id, reason, self.clock(), retry_at)
-            self.metrics.deliveries_processed.labels("failed" if final else "retry").inc()
-            log.warning("delivery=%s event=%s %s: %s", delivery.id, delivery.event, "failed" if final else "will retry", reason)
-        return True
+            await self._end(delivery, *failure)
+
+    async def _end(self, delivery, reason: str, final: bool) -> None:
+        retry_at = None
+        if not final:
+            retry_at = self.clock() + dt.timedelta(
+                seconds=backoff(delivery.attempts, DELIVERY_BACKOFF, self.rng)
+            )
+        await self.store.fail_delivery(delivery.id, reason, self.clock(), retry_at)
+        self.metrics.deliveries_processed.labels("failed" if final else "retry").inc()
+        log.warning(
+            "delivery=%s event=%s %s: %s",
+            delivery.id,
+            delivery.event,
+            "failed" if final else "will retry",
+            reason,
+        )
 
     async def _fail(self, delivery_id: str, reason: str) -> None:
         await self.store.fail_delivery(delivery_id, reason, self.clock(), None)
@@ -115,7 +153,8 @@ class Worker:
         while await self.process_one():
             count += 1
             await self.pressure.give_way()  # webhooks being answered go first
-        await self.scheduler.after_deliveries(self.clock(), self.deps.touched.take())
+        if not self.stopping:  # shutting down: what was decided waits in the outbox
+            await self.scheduler.after_deliveries(self.clock(), self.deps.touched.take())
         return count
 
     async def tick(self) -> bool:
@@ -129,9 +168,15 @@ class Worker:
         self.idle.clear()
         self.wake.set()
 
+    def stop_taking_work(self) -> None:
+        """A shutdown begins: the delivery in hand is finished, no new one is claimed."""
+        self.stopping = True
+        self.scheduler.outbox.stopping = True
+        self.wake.set()
+
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """The loop in production: drain when woken or every ``idle_seconds``; tick on schedule."""
-        while not stop.is_set():
+        while not stop.is_set() and not self.stopping:
             self.wake.clear()
             try:
                 await self.drain()
@@ -147,3 +192,24 @@ class Worker:
                 await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
             except TimeoutError:
                 pass
+
+
+GRACE_SECONDS = 20.0
+
+
+async def stop_gracefully(
+    worker: Worker, task: asyncio.Task, grace_seconds: float = GRACE_SECONDS
+) -> None:
+    """Stop taking work, let the delivery or write in hand finish for ``grace_seconds``, then
+    cancel it, which hands the delivery back and releases the nudge (see the outbox)."""
+    worker.stop_taking_work()
+    done, _ = await asyncio.wait({task}, timeout=grace_seconds)
+    if not done:
+        log.warning("shutdown: work still running after %.0fs; handing it back", grace_seconds)
+        task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("worker stopped with an error")

@@ -130,11 +130,15 @@ async def _serve(settings: Settings) -> None:
             settings.database_url.split(":", 1)[0],
         )
         await _until_signal()
+        # Graceful: stop accepting connections, answer the requests in flight (their deliveries
+        # are committed), then the worker finishes or hands back what it holds.
         await runner.cleanup()
 
 
 async def _work(settings: Settings) -> None:
     from aiohttp import web
+
+    from bot.app.worker import stop_gracefully
 
     from bot.app.health import health_routes
 
@@ -164,8 +168,7 @@ async def _work(settings: Settings) -> None:
         task = asyncio.create_task(service.worker.run(stop))
         await _until_signal()
         stop.set()
-        service.worker.wake.set()
-        await task
+        await stop_gracefully(service.worker, task)
         if runner is not None:
             await runner.cleanup()
 

@@ -152,6 +152,10 @@ class GitHubApp:
     def app_client(self) -> _API:
         return _API(self.session, app=self, pace_key=None)
 
+    def app_jwt(self) -> str:
+        """A short-lived JWT that speaks for the app itself (not for an installation)."""
+        return apps.get_jwt(app_id=self.app_id, private_key=self._private_key)
+
     async def token(self, installation_id: int, *, refresh: bool = False) -> str:
         """An installation token, cached until five minutes before it expires."""
         if refresh:
@@ -173,7 +177,7 @@ class GitHubApp:
     async def repo_installation(self, repo: str) -> int:
         """The id of the installation that can read ``owner/name`` (asked as the app itself)."""
         owner, name = repo.split("/", 1)
-        jwt = apps.get_jwt(app_id=self.app_id, private_key=self._private_key)
+        jwt = self.app_jwt()
         found = await self.app_client().getitem(
             "/repos/{owner}/{repo}/installation", url_vars={"owner": owner, "repo": name}, jwt=jwt
         )

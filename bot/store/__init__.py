@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from bot.store.base import Delivery, DeliveryRecord, NewDelivery, NoteRecord, ReactionRecord, Store
+from bot.store.base import (
+    Delivery,
+    DeliveryRecord,
+    FailedNudge,
+    NewDelivery,
+    NoteRecord,
+    ReactionRecord,
+    Store,
+)
 
 __all__ = [
     "Delivery",
     "DeliveryRecord",
+    "FailedNudge",
     "NewDelivery",
     "NoteRecord",
     "ReactionRecord",

@@ -50,6 +50,17 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True)
+class FailedNudge:
+    """A nudge failed for good, with what the re-send rule needs to know about it."""
+
+    nudge: Nudge
+    kind: str | None  # bot.core.outbox.FailureKind, or None for one failed before it was kept
+    owed: NudgeState | None  # the outbox state it failed in
+    failed_at: dt.datetime | None
+    resends: int
+
+
+@dataclass(frozen=True)
 class NoteRecord:
     delivery_id: str | None
     at: dt.datetime
@@ -131,6 +142,14 @@ class Store(abc.ABC):
     async def deliveries(self, status: str | None = None) -> list[DeliveryRecord]: ...
 
     @abc.abstractmethod
+    async def known_deliveries(self, ids: list[str]) -> set[str]:
+        """Which of these delivery ids the inbox holds, whatever their status."""
+
+    @abc.abstractmethod
+    async def delivery_body(self, delivery_id: str) -> bytes | None:
+        """The stored payload (None once the delivery is done or failed for good)."""
+
+    @abc.abstractmethod
     async def inbox_stats(self, now: dt.datetime) -> dict[str, float]:
         """Pending count and the age in seconds of the oldest pending delivery."""
 
@@ -170,6 +189,21 @@ class Store(abc.ABC):
         due_by: dt.datetime | None = None,
     ) -> list[Nudge]:
         """Nudges, oldest first; ``due_by`` keeps those not waiting for a retry after it."""
+
+    @abc.abstractmethod
+    async def fail_nudge(
+        self, nudge: Nudge, kind: str, owed: NudgeState, now: dt.datetime
+    ) -> None:
+        """Failed for good (``nudge`` is in state failed), with the failure's kind and the state
+        it was owed a write in, so that a re-send rule can decide on it later."""
+
+    @abc.abstractmethod
+    async def failed_nudges(self) -> list[FailedNudge]: ...
+
+    @abc.abstractmethod
+    async def resend_nudge(self, nudge: Nudge, now: dt.datetime) -> bool:
+        """Put a failed nudge back in the outbox as ``nudge`` (counted as a re-send); False when
+        it is no longer failed (another process did it)."""
 
     @abc.abstractmethod
     async def postpone_nudge(self, key: str, error: str, retry_at: dt.datetime) -> int:

@@ -228,5 +228,24 @@ def _v6(dialect: str) -> list[str]:
     ]
 
 
+def _v7(dialect: str) -> list[str]:
+    """Why a nudge failed for good (an outage's failures are re-sent once GitHub recovers).
+
+    ``failure_kind`` is :class:`bot.core.outbox.FailureKind`; ``owed_state`` the outbox state it
+    failed in (what a re-send restores); ``resends`` how often it was put back already.
+    """
+    t = _types(dialect)
+    return [
+        "ALTER TABLE nudges ADD COLUMN failure_kind TEXT",
+        "ALTER TABLE nudges ADD COLUMN owed_state TEXT",
+        f"ALTER TABLE nudges ADD COLUMN failed_at {t['ts']}",
+        "ALTER TABLE nudges ADD COLUMN resends INTEGER NOT NULL DEFAULT 0",
+        # Failed for good keeps no payload either, only the id, event, times and the reason.
+        "UPDATE deliveries SET body = NULL WHERE status = 'failed'",
+    ]
+
+
 # Versions only need to increase.
-MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [(1, _v1), (2, _v2), (4, _v4), (6, _v6)]
+MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [
+    (1, _v1), (2, _v2), (4, _v4), (6, _v6), (7, _v7)
+]

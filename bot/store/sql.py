@@ -25,6 +25,7 @@ from bot.store.base import (
     Delivery,
     DeliveryRecord,
     EvaluationRecord,
+    FailedNudge,
     NewDelivery,
     NoteRecord,
     ReactionRecord,
@@ -174,7 +175,7 @@ class SqlStore(ReinforcementStore, Store):
     async def fail_delivery(self, delivery_id, reason, now, retry_at) -> None:
         if retry_at is None:
             await self.driver.execute(
-                "UPDATE deliveries SET status = 'failed', error = ?, finished_at = ?,"
+                "UPDATE deliveries SET status = 'failed', body = NULL, error = ?, finished_at = ?,"
                 " lease_until = NULL WHERE id = ?",
                 (reason, now, delivery_id),
             )
@@ -197,6 +198,20 @@ class SqlStore(ReinforcementStore, Store):
             )
             for r in rows
         ]
+
+    async def known_deliveries(self, ids) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), _ROWS_PER_INSERT):
+            chunk = list(ids[i : i + _ROWS_PER_INSERT])
+            rows = await self.driver.fetch(
+                f"SELECT id FROM deliveries WHERE id IN ({', '.join('?' for _ in chunk)})", chunk
+            )
+            found |= {r[0] for r in rows}
+        return found
+
+    async def delivery_body(self, delivery_id) -> bytes | None:
+        rows = await self.driver.fetch("SELECT body FROM deliveries WHERE id = ?", (delivery_id,))
+        return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
 
     async def inbox_stats(self, now) -> dict[str, float]:
         [row] = await self.driver.fetch(
@@ -355,6 +370,38 @@ class SqlStore(ReinforcementStore, Store):
             f'SELECT * FROM nudges{where} ORDER BY created_at, key COLLATE "C"', args
         )
         return [_nudge(r) for r in rows]
+
+    async def fail_nudge(self, nudge, kind, owed, now) -> None:
+        async with self.driver.transaction() as tx:
+            await tx.execute(
+                "UPDATE nudges SET state = ?, reason = ?, failure_kind = ?, owed_state = ?,"
+                " failed_at = ?, updated_at = ?, next_attempt_at = NULL, last_error = NULL"
+                " WHERE key = ?",
+                (nudge.state.value, nudge.reason, str(kind), owed.value, now, now, nudge.key),
+            )
+
+    async def failed_nudges(self) -> list[FailedNudge]:
+        rows = await self.driver.fetch(
+            "SELECT * FROM nudges WHERE state = ? ORDER BY created_at, key COLLATE \"C\"",
+            (NudgeState.FAILED.value,),
+        )
+        return [
+            FailedNudge(
+                _nudge(r), r["failure_kind"],
+                NudgeState(r["owed_state"]) if r["owed_state"] else None,
+                ts(r["failed_at"]), r["resends"] or 0,
+            )
+            for r in rows
+        ]
+
+    async def resend_nudge(self, nudge, now) -> bool:
+        rows = await self.driver.fetch(
+            "UPDATE nudges SET state = ?, reason = ?, attempts = 0, resends = resends + 1,"
+            " failure_kind = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = ?"
+            " WHERE key = ? AND state = ? RETURNING key",
+            (nudge.state.value, nudge.reason, now, nudge.key, NudgeState.FAILED.value),
+        )
+        return bool(rows)
 
     async def postpone_nudge(self, key, error, retry_at) -> int:
         rows = await self.driver.fetch(

@@ -2,14 +2,24 @@
 
 Before posting, the bot looks for its own hidden marker, so a crash after GitHub accepted a
 comment, a retry after a 502, or a second process never posts twice. What a failure leads to
-(retry later, or failed with its reason) is :func:`bot.core.outbox.after_failure`'s call.
+(retry later, failed with its reason, re-sent once GitHub recovers) is the core's call
+(:mod:`bot.core.outbox`); this edge only says what happened and when it saw it.
+
+Each installation's nudges are written in order, and the installations side by side: a slow
+write, or a 429 whose ``retry-after`` asks one installation to wait, delays only that one.
+A process writing for a nudge holds its claim (a short lease, renewed while the write lasts),
+so a process killed mid-write frees its nudges within :data:`HELD_CLAIM`, not after the longest
+wait.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -22,10 +32,13 @@ from bot.core.outbox import (
     OUTBOX_STATES,
     GiveUp,
     after_failure,
+    failure_kind,
     needs_cosign_request,
     needs_write,
     orphaned,
+    outcome_unknown,
     posted,
+    resend_after_outage,
 )
 from bot.core.playbook import Playbook
 from bot.core.render import find_marker, render_cosign_request, render_nudge
@@ -34,11 +47,21 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-# How long one process keeps a nudge to itself while it writes to GitHub for it: longer than the
-# longest wait the client accepts (retry-after or a rate-limit reset), so that no other process
-# looks for the marker while this one may still post.
+# How long one process keeps a nudge to itself while it writes to GitHub for it. The claim is
+# renewed every RENEW_EVERY_SECONDS while the write lasts (however long the client waits for a
+# retry-after), so no other process looks for the marker meanwhile; a process that dies stops
+# renewing, and its nudges are free again within HELD_CLAIM.
+HELD_CLAIM = dt.timedelta(seconds=45)
+RENEW_EVERY_SECONDS = 10.0
+# A claim taken once and never renewed must outlast the longest wait the client accepts
+# (retry-after or a rate-limit reset), so that no other process looks for the marker while the
+# holder may still post. NudgeClaims.holding renews instead, and frees a dead holder's nudges
+# within HELD_CLAIM.
 CLAIM = dt.timedelta(minutes=20)
+# Installations written for side by side in one flush.
+PARALLEL_INSTALLATIONS = 8
 GITHUB_ERRORS = (GitHubException, aiohttp.ClientError, TimeoutError)
+Clock = Callable[[], dt.datetime]
 
 
 def split_repo(repo: str) -> tuple[str, str]:
@@ -46,22 +69,67 @@ def split_repo(repo: str) -> tuple[str, str]:
     return owner, name
 
 
-def describe(exc: Exception) -> str:
+def status_of(exc: BaseException) -> int | None:
     status = getattr(exc, "status_code", None)
+    return int(status) if status is not None else None
+
+
+def describe(exc: BaseException) -> str:
+    status = status_of(exc)
     text = str(exc) or type(exc).__name__
-    return f"{int(status)} {text}" if status is not None else text
+    if not isinstance(exc, GITHUB_ERRORS):
+        text = f"{type(exc).__name__}: {text}"
+    text = text[:300]
+    return f"{status} {text}" if status is not None else text
 
 
 class NudgeClaims:
     """One process writes for a nudge at a time: a named lease per nudge in the shared store."""
 
-    def __init__(self, store: Store, holder: str):
+    def __init__(self, store: Store, holder: str, clock: Clock | None = None):
         self.store = store
         self.holder = holder
+        self.clock = clock
+
+    @contextlib.asynccontextmanager
+    async def holding(self, nudge: Nudge, now: dt.datetime) -> AsyncIterator[Nudge | None]:
+        """The nudge as on record while this process holds it (None: another process does).
+
+        The claim is renewed while the block runs and released on every way out of it,
+        cancellation (a shutdown) included.
+        """
+        claimed = await self.claim(nudge, now)
+        if claimed is None:
+            yield None
+            return
+        renewing = asyncio.create_task(self._renew(nudge))
+        try:
+            yield claimed
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await asyncio.shield(self.release(nudge, self._now(now)))
+
+    def _now(self, fallback: dt.datetime) -> dt.datetime:
+        return self.clock() if self.clock is not None else fallback
+
+    async def _renew(self, nudge: Nudge) -> None:
+        while True:
+            await asyncio.sleep(RENEW_EVERY_SECONDS)
+            if self.clock is not None:
+                await self.store.try_lease(
+                    f"nudge:{nudge.key}", self.holder, self.clock(), HELD_CLAIM
+                )
 
     async def claim(self, nudge: Nudge, now: dt.datetime) -> Nudge | None:
-        """This nudge as now on record, if this process may write for it; None if another does."""
-        if not await self.store.try_lease(f"nudge:{nudge.key}", self.holder, now, CLAIM):
+        """This nudge as now on record, if this process may write for it; None if another does.
+
+        The claim runs from the clock's reading now, not from when the flush began: a claim
+        taken late in a long flush must not be over before it starts.
+        """
+        now = self._now(now)
+        if not await self.store.try_lease(f"nudge:{nudge.key}", self.holder, now, HELD_CLAIM):
             return None
         return await self.store.nudge(nudge.key)
 
@@ -82,7 +150,10 @@ class Outbox:
         rng: random.Random,
         marker_key: bytes,
         bot_login: str,
+        clock: Clock | None = None,
     ):
+        self.clock = clock  # read when a failure is seen, never the flush's start
+        self.stopping = False  # a shutdown: start no new write
         self.marker_key = marker_key  # keys the hidden marker, so nobody else can forge it
         self.bot_login = bot_login.lower()
         self.store = store
@@ -92,37 +163,90 @@ class Outbox:
         self.claims = claims
         self.rng = rng
 
+    def _seen(self, fallback: dt.datetime) -> dt.datetime:
+        return self.clock() if self.clock is not None else fallback
+
     async def flush(self, now: dt.datetime) -> int:
-        """Post whatever is due; returns how many GitHub writes succeeded."""
-        done = 0
+        """Post whatever is due; returns how many GitHub writes succeeded.
+
+        Installations are written for side by side; within one, in the order decided.
+        """
+        queues: dict[int, list[Nudge]] = {}
         for nudge in await self.store.nudges(OUTBOX_STATES, due_by=now):
-            if not needs_write(nudge):
-                continue  # waiting for a lead; polled, not posted
-            claimed = await self.claims.claim(nudge, now)
+            if needs_write(nudge):  # a request already made waits for a lead: polled, not posted
+                queues.setdefault(nudge.installation_id, []).append(nudge)
+        gate = asyncio.Semaphore(PARALLEL_INSTALLATIONS)
+
+        async def drain(queue: list[Nudge]) -> int:
+            async with gate:
+                return sum([await self._write_one(nudge, now) for nudge in queue])
+
+        return sum(await asyncio.gather(*(drain(q) for q in queues.values())))
+
+    async def _write_one(self, nudge: Nudge, now: dt.datetime) -> int:
+        """One nudge's write under its claim; every failure ends in the core's decision."""
+        if self.stopping:
+            return 0
+        async with self.claims.holding(nudge, now) as claimed:
             if claimed is None or not needs_write(claimed):
-                continue  # another process has it, or has just done it
+                return 0  # another process has it, or has just done it
             try:
                 if needs_cosign_request(claimed):
                     await self.request_cosign(claimed, now)
                 else:
                     await self.post_nudge(claimed, now)
-                done += 1
-            except GITHUB_ERRORS as exc:
-                await self._postpone(claimed, exc, now)
-            finally:
-                await self.claims.release(claimed, now)
-        return done
+                return 1
+            except asyncio.CancelledError:
+                # Stopped mid-write: GitHub may still complete it, so the next look for the
+                # marker waits as after a write that got no answer; then the claim goes back.
+                interrupted = TimeoutError("interrupted by a shutdown mid-write")
+                await asyncio.shield(self._postpone(claimed, interrupted, self._seen(now)))
+                raise
+            except Exception as exc:  # whatever it was, this nudge only: the ones behind go on
+                if not isinstance(exc, GITHUB_ERRORS):
+                    log.exception("nudge=%s write failed with an error of ours", claimed.key)
+                try:
+                    await self._postpone(claimed, exc, self._seen(now))
+                except Exception:
+                    log.exception(
+                        "nudge=%s failure could not be recorded; retried later", claimed.key
+                    )
+                return 0
 
-    async def _postpone(self, nudge: Nudge, exc: Exception, now: dt.datetime) -> None:
+    async def _postpone(self, nudge: Nudge, exc: Exception, seen: dt.datetime) -> None:
+        """Record a failed write; ``seen`` is when it failed (a slow write gives up late)."""
         reason = describe(exc)
-        outcome = after_failure(nudge, reason, now, self.rng)
+        from_github = isinstance(exc, GITHUB_ERRORS)
+        status = status_of(exc)
+        outcome = after_failure(
+            nudge,
+            reason,
+            seen,
+            self.rng,
+            kind=failure_kind(status, from_github=from_github),
+            unknown=outcome_unknown(status, from_github=from_github),
+        )
         if isinstance(outcome, GiveUp):
-            await self.store.update_nudge(outcome.nudge, now)
+            await self.store.fail_nudge(outcome.nudge, outcome.kind, nudge.state, seen)
             self.metrics.nudges.labels("failed").inc()
-            log.error("nudge=%s failed for good: %s", nudge.key, reason)
+            log.error("nudge=%s failed for good (%s): %s", nudge.key, outcome.kind, reason)
             return
         await self.store.postpone_nudge(nudge.key, reason, outcome.at)
-        log.warning("nudge=%s not posted (%s); retry in %.0fs", nudge.key, reason, outcome.wait_seconds)
+        log.warning(
+            "nudge=%s not posted (%s); retry in %.0fs", nudge.key, reason, outcome.wait_seconds
+        )
+
+    async def resend_failed(self, now: dt.datetime) -> int:
+        """Put back in the outbox the nudges an outage failed for good (the core picks them)."""
+        count = 0
+        for failed in await self.store.failed_nudges():
+            again = resend_after_outage(
+                failed.nudge, failed.kind, failed.owed, failed.failed_at, failed.resends, now
+            )
+            if again is not None and await self.store.resend_nudge(again, now):
+                count += 1
+                log.info("nudge=%s back in the outbox after an outage", again.key)
+        return count
 
     async def _playbook_or_fail(self, nudge: Nudge, now: dt.datetime) -> Playbook | None:
         """The nudge's playbook; if an author removed it, the nudge fails with that reason."""
@@ -151,15 +275,25 @@ class Outbox:
                 except BadRequest as exc:
                     if exc.status_code not in (404, 422):
                         raise
-                    log.info("nudge=%s thread %s is gone; posting on the PR", nudge.key, nudge.thread_id)
+                    log.info(
+                        "nudge=%s thread %s is gone; posting on the PR", nudge.key, nudge.thread_id
+                    )
             if comment is None:
                 comment = await gh.post(
-                    "/repos/{owner}/{repo}/issues/{n}/comments", url_vars=url_vars, data={"body": body}
+                    "/repos/{owner}/{repo}/issues/{n}/comments",
+                    url_vars=url_vars,
+                    data={"body": body},
                 )
-        moved = posted(nudge, comment["id"], now)
+        moved = posted(nudge, comment["id"], self._seen(now))
         await self.store.update_nudge(moved, now)
         self.metrics.nudges.labels(NudgeState.POSTED.value).inc()
-        log.info("nudge=%s posted engineer=%s playbook=%s comment=%s", nudge.key, nudge.engineer, nudge.playbook_id, comment["id"])
+        log.info(
+            "nudge=%s posted engineer=%s playbook=%s comment=%s",
+            nudge.key,
+            nudge.engineer,
+            nudge.playbook_id,
+            comment["id"],
+        )
         return moved
 
     async def request_cosign(self, nudge: Nudge, now: dt.datetime) -> Nudge:
@@ -173,7 +307,11 @@ class Outbox:
             comment = await gh.post(
                 "/repos/{owner}/{repo}/issues/{n}/comments",
                 url_vars={"owner": owner, "repo": repo, "n": nudge.pr_number},
-                data={"body": render_cosign_request(nudge, playbook, self.config.current.org, self.marker_key)},
+                data={
+                    "body": render_cosign_request(
+                        nudge, playbook, self.config.current.org, self.marker_key
+                    )
+                },
             )
         moved = nudge.moved(nudge.state, nudge.reason, cosign_comment_id=comment["id"])
         await self.store.update_nudge(moved, now)
@@ -195,6 +333,8 @@ class Outbox:
                 author = ((comment.get("user") or {}).get("login") or "").lower()
                 if author != self.bot_login:
                     continue
-                if find_marker(comment.get("body") or "", nudge.key, self.marker_key, cosign=cosign):
+                if find_marker(
+                    comment.get("body") or "", nudge.key, self.marker_key, cosign=cosign
+                ):
                     return comment
         return None

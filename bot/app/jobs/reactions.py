@@ -56,35 +56,42 @@ class ReactionPolls:
         self.claims = claims
         self.outbox = outbox
 
-    async def poll_cosigns(self, now: dt.datetime, *, repo: str | None = None, pr_number: int | None = None) -> int:
+    async def poll_cosigns(
+        self, now: dt.datetime, *, repo: str | None = None, pr_number: int | None = None
+    ) -> int:
         """Read the reactions on waiting co-sign requests; returns how many were resolved."""
         resolved = 0
-        waiting = await self.store.nudges((NudgeState.AWAITING_COSIGN,), repo=repo, pr_number=pr_number)
+        waiting = await self.store.nudges(
+            (NudgeState.AWAITING_COSIGN,), repo=repo, pr_number=pr_number
+        )
         for listed in waiting:
             if listed.cosign_comment_id is None:
                 continue
-            nudge = await self.claims.claim(listed, now)
-            if nudge is None or nudge.state != NudgeState.AWAITING_COSIGN:
-                continue
-            try:
-                org = self.config.current.org
-                reactions = await self._reactions(nudge, "issues", nudge.cosign_comment_id)
-                moved, ignored = decide_cosign(nudge, reactions, org, now)
-                await self._record(nudge, COSIGN_TARGET, reactions, ignored, now)
-                if moved.state == NudgeState.AWAITING_COSIGN:
+            async with self.claims.holding(listed, now) as nudge:
+                if nudge is None or nudge.state != NudgeState.AWAITING_COSIGN:
                     continue
-                resolved += 1
-                await self.store.update_nudge(moved, now)
-                self.metrics.nudges.labels(moved.state.value).inc()
-                log.info("nudge=%s co-sign %s: %s", nudge.key, moved.state.value, moved.reason)
-                await self._close_request(moved)
-                if moved.state == NudgeState.COSIGNED:
-                    await self.outbox.post_nudge(moved, now)
-            except GITHUB_ERRORS as exc:
-                log.warning("nudge=%s co-sign poll failed: %s", nudge.key, describe(exc))
-            finally:
-                await self.claims.release(nudge, now)
+                try:
+                    resolved += await self._resolve(nudge, now)
+                except GITHUB_ERRORS as exc:
+                    log.warning("nudge=%s co-sign poll failed: %s", nudge.key, describe(exc))
+                except Exception:  # this request only: the others are still polled
+                    log.exception("nudge=%s co-sign poll failed with an error of ours", nudge.key)
         return resolved
+
+    async def _resolve(self, nudge: Nudge, now: dt.datetime) -> int:
+        org = self.config.current.org
+        reactions = await self._reactions(nudge, "issues", nudge.cosign_comment_id or 0)
+        moved, ignored = decide_cosign(nudge, reactions, org, now)
+        await self._record(nudge, COSIGN_TARGET, reactions, ignored, now)
+        if moved.state == NudgeState.AWAITING_COSIGN:
+            return 0
+        await self.store.update_nudge(moved, now)
+        self.metrics.nudges.labels(moved.state.value).inc()
+        log.info("nudge=%s co-sign %s: %s", nudge.key, moved.state.value, moved.reason)
+        await self._close_request(moved)
+        if moved.state == NudgeState.COSIGNED:
+            await self.outbox.post_nudge(moved, now)  # on a failure, the outbox retries it
+        return 1
 
     async def _close_request(self, nudge: Nudge) -> None:
         """Edit the request into a record of the outcome, which also drops the mention."""
@@ -118,6 +125,8 @@ class ReactionPolls:
                 added += await self._record(nudge, NUDGE_TARGET, reactions, (), now)
             except GITHUB_ERRORS as exc:
                 log.warning("nudge=%s feedback poll failed: %s", nudge.key, describe(exc))
+            except Exception:
+                log.exception("nudge=%s feedback poll failed with an error of ours", nudge.key)
         return added
 
     async def _reactions(self, nudge: Nudge, kind: str, comment_id: int) -> list[Reaction]:
@@ -128,23 +137,41 @@ class ReactionPolls:
             url_vars={"owner": owner, "repo": repo, "id": comment_id},
         )
         return [
-            Reaction(user=item["user"]["login"], content=item["content"], at=parse_time(item["created_at"]), reaction_id=item["id"])
+            Reaction(
+                user=item["user"]["login"],
+                content=item["content"],
+                at=parse_time(item["created_at"]),
+                reaction_id=item["id"],
+            )
             for item in items
             if item.get("user")
         ]
 
     async def _record(
-        self, nudge: Nudge, target: str, reactions: list[Reaction], ignored: Sequence[Reaction], now: dt.datetime
+        self,
+        nudge: Nudge,
+        target: str,
+        reactions: list[Reaction],
+        ignored: Sequence[Reaction],
+        now: dt.datetime,
     ) -> int:
         org = self.config.current.org
         teams = await self.teams.teams_for(org, nudge.installation_id, nudge.repo)
         verdicts = judge_reactions(nudge, target, reactions, leads_for(nudge, org, teams), ignored)
         records = [
-            ReactionRecord(nudge.key, target, v.reaction.user, v.reaction.content, v.role, v.counted, now)
+            ReactionRecord(
+                nudge.key, target, v.reaction.user, v.reaction.content, v.role, v.counted, now
+            )
             for v in verdicts
         ]
         added = await self.store.record_reactions(records)
         if added:
             ignored_now = [f"{r.content} by {r.user} ({r.role})" for r in records if not r.counted]
-            log.info("nudge=%s %d new reaction(s) on the %s; not counted: %s", nudge.key, added, target, ", ".join(ignored_now) or "none")
+            log.info(
+                "nudge=%s %d new reaction(s) on the %s; not counted: %s",
+                nudge.key,
+                added,
+                target,
+                ", ".join(ignored_now) or "none",
+            )
         return added

@@ -5,7 +5,8 @@ requests they touched are polled at once, and their authors' spaced follow-ups a
 posted (every engineer's on each tick, too). On each tick, however many processes share the
 store, the periodic jobs run in the one holding the ``scheduler`` lease (a little longer than
 the poll period, renewed by each tick it runs); the others skip them until that holder stops
-renewing. Every process refreshes the configuration from the playbooks repository itself.
+renewing. The tick first asks GitHub again for deliveries that never reached the inbox
+(:mod:`bot.app.jobs.redelivery`) and puts back the nudges an outage failed for good. Every process refreshes the configuration from the playbooks repository itself.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import Outbox
 from bot.app.jobs.reactions import ReactionPolls
+from bot.app.jobs.redelivery import RedeliverySweep
 from bot.app.metrics import Metrics
 from bot.store import Store
 
@@ -37,8 +39,10 @@ class Scheduler:
         reactions: ReactionPolls,
         evaluations: EvaluationJob,
         config_sync: ConfigSync | None = None,
+        redelivery: RedeliverySweep | None = None,
         followups: FollowUps | None = None,
     ):
+        self.redelivery = redelivery
         self.store = store
         self.holder = holder
         self.poll_every = poll_every
@@ -57,9 +61,13 @@ class Scheduler:
             await self.followups.run(now, touched)
 
     async def tick(self, now: dt.datetime) -> bool:
-        """Retry the outbox, poll co-sign requests and feedback, evaluate; True when they ran here."""
+        """Recover missed deliveries, re-send what an outage failed, retry the outbox, poll co-sign
+        requests and feedback, evaluate; True when they ran here."""
         if not await self.store.try_lease(SCHEDULER_LEASE, self.holder, now, self.poll_every * 5 / 4):
             return False
+        if self.redelivery is not None:
+            await self.redelivery.run(now)
+        await self.outbox.resend_failed(now)
         await self.outbox.flush(now)
         await self.reactions.poll_cosigns(now)
         await self.reactions.poll_feedback(now)

@@ -26,6 +26,7 @@ class Fault:
     times: int
     delay: float = 0.0  # seconds to wait before answering (a slow GitHub)
     drop: bool = False  # close the connection without answering (a network error)
+    late: float | None = None  # drop, but do the write this many seconds (GitHub's clock) later
 
     def matches(self, method: str, path: str) -> bool:
         if self.method not in ("*", method.upper()):
@@ -57,6 +58,7 @@ class Faults:
         times: int = 1,
         delay: float = 0.0,
         drop: bool = False,
+        late: float | None = None,
     ) -> None:
         if body is None and status:
             body = {
@@ -66,7 +68,7 @@ class Faults:
         self._pending.append(
             Fault(
                 method.upper(), _as_pattern(path_pattern), status, dict(headers or {}), body or {},
-                times, delay, drop,
+                times, delay, drop or late is not None, late,
             )
         )
 

@@ -397,6 +397,19 @@ class StateAPI:
         """The next ``times`` matching requests get no answer: the connection is closed."""
         self._faults.add(method, path_pattern, status=0, times=times, drop=True)
 
+    def inject_late_write(
+        self,
+        method: str,
+        path_pattern: str | re.Pattern[str],
+        *,
+        after_seconds: float,
+        times: int = 1,
+    ) -> None:
+        """A slow write during a GitHub incident: the next ``times`` matching requests get no
+        answer (the connection is closed, as when the client gives up), and GitHub does the
+        write anyway ``after_seconds`` later by its clock (before any request it then serves)."""
+        self._faults.add(method, path_pattern, status=0, times=times, late=after_seconds)
+
     def expire_tokens(self) -> None:
         """Every installation token issued so far is refused from now on (401)."""
         self._credentials.expire_all()

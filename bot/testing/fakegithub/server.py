@@ -135,6 +135,8 @@ class FakeGitHub(StateAPI):
         # With check_answers=True, the fake's own answers are checked too (its tests do this).
         self.answer_violations: list[str] = []
         self.requests: list[RecordedRequest] = []
+        # Writes GitHub received but completes later (inject_late_write): (due, request, raw).
+        self._late: list[tuple[dt.datetime, web.Request, spec.Route, bytes, str]] = []
         self.app = web.Application(client_max_size=32 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
@@ -162,8 +164,23 @@ class FakeGitHub(StateAPI):
         return self._base_url
 
     # the request pipeline -----------------------------------------------------------------------
+    def complete_late_writes(self, *, all_of_them: bool = False) -> int:
+        """Do the late writes whose time has come (or all); returns how many were done."""
+        now = self._now()
+        due = [w for w in self._late if all_of_them or w[0] <= now]
+        self._late = [w for w in self._late if w not in due]
+        for _at, request, route, raw, rate_key in due:
+            if self._off_description(request, route, raw) is None:
+                self._serve(request, route, raw, rate_key)
+        return len(due)
+
+    @property
+    def late_writes_pending(self) -> int:
+        return len(self._late)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
+        self.complete_late_writes()
         route = self._description.route(request.method, request.path)
         rate_key = self._rate_key(request)
         fault = None
@@ -171,6 +188,9 @@ class FakeGitHub(StateAPI):
             fault = self._faults.take_slow(request.method, request.path)
         if fault is not None:
             await asyncio.sleep(fault.delay)
+            if fault.late is not None and isinstance(route, spec.Route):
+                due = self._now() + dt.timedelta(seconds=fault.late)
+                self._late.append((due, request, route, raw, rate_key))
             if fault.drop:
                 self._record(request, raw, 0)
                 assert request.transport is not None
