@@ -56,9 +56,9 @@ def one_run(args: tuple[Scenario, int, int]) -> dict[str, int]:
     sim = simulate(dataclasses.replace(scenario, seed=seed))
     verdicts = sim.verdicts()
     kept = {pid: pid in verdicts and verdicts[pid].verdict == Verdict.EFFECTIVE for pid in EFFECTS}
-    early = sum(
-        1 for e in sim.evaluations if e.playbook_id in (USELESS, USELESS_2) and e.verdict == Verdict.FUTILE
-    )
+    early = len({
+        e.playbook_id for e in sim.evaluations if e.playbook_id in (USELESS, USELESS_2) and e.verdict == Verdict.FUTILE
+    })  # paused early at least once
     undecided = sum(1 for pid in EFFECTS if pid not in verdicts)
     resumed = sum(1 for e in sim.evaluations if e.verdict == Verdict.RESUMED)
     return {
