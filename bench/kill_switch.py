@@ -56,9 +56,9 @@ def one_run(args: tuple[Scenario, int, int]) -> dict[str, int]:
     sim = simulate(dataclasses.replace(scenario, seed=seed))
     verdicts = sim.verdicts()
     kept = {pid: pid in verdicts and verdicts[pid].verdict == Verdict.EFFECTIVE for pid in EFFECTS}
-    early = sum(
-        1 for e in sim.evaluations if e.playbook_id in (USELESS, USELESS_2) and e.verdict == Verdict.FUTILE
-    )
+    early = len({
+        e.playbook_id for e in sim.evaluations if e.playbook_id in (USELESS, USELESS_2) and e.verdict == Verdict.FUTILE
+    })  # paused early at least once
     undecided = sum(1 for pid in EFFECTS if pid not in verdicts)
     resumed = sum(1 for e in sim.evaluations if e.verdict == Verdict.RESUMED)
     return {
@@ -95,9 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="processes (the machine's cores)")
     parser.add_argument("--holdout-share", type=float, default=Scenario().holdout_share)
     parser.add_argument("--cosign", action="store_true", help="the nudging playbooks need a co-sign")
+    parser.add_argument("--retest-from-scratch", action="store_true",
+                        help="with --resumes: every test at the full level (no alpha spent per resume)")
     args = parser.parse_args(argv)
     min_prs = args.min_prs or (1 if args.method == POISSON else 3)
-    rules = Rules(alpha=args.alpha, method=args.method, min_prs=min_prs)
+    rules = Rules(alpha=args.alpha, method=args.method, min_prs=min_prs,
+                  halve_per_resume=not args.retest_from_scratch)
     print(
         f"Kill switch, {args.runs} seeded runs per row, {args.days} days, window {args.window_days} "
         f"days, backfill {args.backfill_days} days, holdout {args.holdout_share:.0%} while evaluated, method {args.method}, one-sided "
@@ -105,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         f"PRs after{'' if args.method == POISSON else ' and before'}, halfway look "
         f"{'off' if args.no_stop_early else 'on'}"
         + (f", up to {args.resumes} resumes a week after each pause" if args.resumes else "")
+        + (" (each test at the full level)" if args.retest_from_scratch else "")
         + "; effects fade (half-life 90 days) and differ between engineers; "
         + ("the nudging playbooks need" if args.cosign else "one useless playbook needs")
         + " a co-sign (70 % approved, 10 % vetoed, 20 % expire)."

@@ -79,7 +79,7 @@ class Scenario:
     prs_per_week: float = 3.0  # per engineer, mean
     reviewers: tuple[int, int] = (1, 2)  # reviewers per pull request, at least and at most (≤ 3)
     window_days: int = 60
-    holdout_share: float = 0.35  # the org's default while a playbook is evaluated
+    holdout_share: float = 0.4  # the org's default while a playbook is evaluated
     rules: Rules | None = None  # None: the org's (level 0.05, 5 engineers per group, 1 PR after)
     start: dt.datetime = START
     backfill_days: int = 90  # history recorded at installation; 0: none, observe-only first

@@ -394,7 +394,7 @@ def test_the_orgs_holdout_and_evaluation_settings_are_validated_with_file_and_li
     assert org.evaluation_rules() == Rules(min_engineers=8, min_prs=2, alpha=0.1)
     assert (org.holdout_share, org.holdout_share_kept) == (0.3, 0.05)
     defaults, _ = parse_org_settings("", "playbooks/org.yml")
-    assert (defaults.holdout_share, defaults.holdout_share_kept) == (0.35, 0.05)
+    assert (defaults.holdout_share, defaults.holdout_share_kept) == (0.4, 0.05)
     assert defaults.evaluation_rules() == DEFAULT_RULES
     _, problems = parse_org_settings("holdout_share: 0.2\nholdout_share_kept: 0.3\n", "playbooks/org.yml")
     assert [str(p) for p in problems] == [

@@ -77,7 +77,7 @@ def test_an_empty_org_file_gives_the_defaults():
     assert problems == []
     assert settings.roles == {"engineer": DEFAULT_ROLE}
     assert settings.default_role == "engineer"
-    assert (settings.holdout_share, settings.holdout_share_kept) == (0.35, 0.05)  # evaluating, kept
+    assert (settings.holdout_share, settings.holdout_share_kept) == (0.4, 0.05)  # evaluating, kept
     assert settings.leads == {}
 
 
@@ -118,7 +118,7 @@ def test_a_role_without_limits_has_no_limits():
         ),
         pytest.param(
             edit("holdout_share: 0.2", "holdout_share: 20%"),
-            [f"{FILE}:23: holdout_share: expected a number such as 0.35, found '20%'"],
+            [f"{FILE}:23: holdout_share: expected a number such as 0.4, found '20%'"],
             id="holdout-share-as-percent",
         ),
         pytest.param(

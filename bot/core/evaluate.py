@@ -82,6 +82,7 @@ class Rules:
     # The halfway look pauses early when the estimate shows no reduction and its one-sided
     # p-value is at least this (0.5: the estimate is an increase, or no change).
     futility_p: float = 0.5
+    halve_per_resume: bool = True  # False only to measure what re-testing from scratch would do
 
     @property
     def confidence(self) -> float:
@@ -90,7 +91,7 @@ class Rules:
 
     def level(self, resumes: int) -> float:
         """The level of a test after ``resumes`` resumes: halved by each one."""
-        return self.alpha / 2**resumes
+        return self.alpha / 2**resumes if self.halve_per_resume else self.alpha
 
 
 DEFAULT_RULES = Rules()

@@ -56,7 +56,7 @@ class OrgSettings:
     roles: Mapping[str, Role] = field(default_factory=lambda: {DEFAULT_ROLE.name: DEFAULT_ROLE})
     default_role: str = DEFAULT_ROLE.name
     leads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # lead -> logins/teams led
-    holdout_share: float = 0.35  # held out of a playbook while it is evaluated
+    holdout_share: float = 0.4  # held out of a playbook while it is evaluated
     holdout_share_kept: float = 0.05  # the long-running holdout once the kill switch kept it
     holdout_seed: str = "learning-nudges"
     evaluation_level: float = 0.05  # one-sided: the chance of keeping a playbook that does nothing
@@ -178,7 +178,7 @@ SCHEMA: dict[str, Field] = {
     "roles": Field("mapping", free_keys=True, item=_ROLE),
     "default_role": Field("text", example="engineer"),
     "leads": Field("mapping", free_keys=True, item=_LOGINS),
-    "holdout_share": Field("number", example="0.35", checks=(between(0.0, 0.9),)),
+    "holdout_share": Field("number", example="0.4", checks=(between(0.0, 0.9),)),
     "holdout_share_kept": Field("number", example="0.05", checks=(between(0.0, 0.9),)),
     "evaluation": Field(
         "mapping",
@@ -231,7 +231,7 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
             roles=roles,
             default_role=data.get("default_role") or next(iter(roles)),
             leads={lead: tuple(led) for lead, led in (data.get("leads") or {}).items()},
-            holdout_share=float(data.get("holdout_share", 0.35)),
+            holdout_share=float(data.get("holdout_share", 0.4)),
             holdout_share_kept=float(data.get("holdout_share_kept", 0.05)),
             evaluation_level=float(evaluation.get("level", 0.05)),
             evaluation_min_engineers=evaluation.get("min_engineers", 5),
@@ -253,12 +253,12 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
 def _cross_checks(doc: Document, data: dict) -> list[Problem]:
     problems = []
     kept = data.get("holdout_share_kept")
-    if kept is not None and kept > data.get("holdout_share", 0.35):
+    if kept is not None and kept > data.get("holdout_share", 0.4):
         problems.append(
             doc.problem(
                 ("holdout_share_kept",),
                 f"the holdout kept after a playbook proved itself ({kept}) cannot be larger than "
-                f"holdout_share ({data.get('holdout_share', 0.35)}); write a share like 0.05",
+                f"holdout_share ({data.get('holdout_share', 0.4)}); write a share like 0.05",
             )
         )
     roles = data.get("roles") or {DEFAULT_ROLE.name: None}
