@@ -354,6 +354,18 @@ def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]
     return playbook, []
 
 
+def playbook_as_written(text: str, file: str) -> Playbook | None:
+    """The playbook whose fields are valid, even when its examples or follow-ups are not.
+
+    For showing what a proposed pattern would match while its examples still fail; never
+    put in force (:func:`parse_playbook` is what loads playbooks).
+    """
+    doc, problems = parse_yaml(text, file)
+    if doc is None or problems or check_fields(doc, SCHEMA):
+        return None
+    return _build(doc.data, file)
+
+
 def _build(data: dict, file: str) -> Playbook:
     match = data["match"]
     nudge = data["nudge"]

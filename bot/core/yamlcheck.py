@@ -108,6 +108,22 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = (exc.problem or "not valid YAML").strip()
+        if (
+            exc.context_mark is not None
+            and "quoted scalar" in (exc.context or "")
+            and "end of stream" in what
+        ):
+            # An unclosed quote is found at the end of the file; the author needs where it opened.
+            return None, [
+                Problem(
+                    file,
+                    exc.context_mark.line + 1,
+                    "(yaml)",
+                    "the quoted text that starts on this line is never closed; end it on this "
+                    "line with the quote it starts with, and write a ' inside single-quoted "
+                    "text as ''",
+                )
+            ]
         return None, [
             Problem(
                 file,
