@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot serve | worker | demo | validate | classify | report | simulate``.
+"""Command line: ``python -m bot serve | worker | demo | validate | classify | preview | schema | report | simulate``.
 
 One module per command; this one only parses arguments and hands over, importing a command's
 module when it runs so that ``validate`` never loads the web server.
@@ -40,7 +40,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--series", action="store_true",
                      help="instead: one engineer's spaced follow-ups over months, as a text chart")
     sim.add_argument("--playbook", default="sql-injection", help="with --series: which playbook")
+    pre = sub.add_parser("preview", help="show a playbook's nudge, co-sign request and follow-ups as posted")
+    pre.add_argument("playbook", type=Path, help="a playbook file, like playbooks/sql-injection.yml")
+    pre.add_argument("--html", type=Path, metavar="FILE", help="also write them as an HTML page")
+    sch = sub.add_parser("schema", help="write the JSON Schemas of playbooks and org.yml, for editors")
+    sch.add_argument("--out", type=Path, default=DEFAULT_PLAYBOOKS / "schema", help="default: playbooks/schema")
+    sch.add_argument("--check", action="store_true", help="only say whether the files are up to date")
     args = parser.parse_args(argv)
+
+    if args.command == "preview":
+        from bot.cli.preview import preview
+
+        return preview(args.playbook, html=args.html, out=sys.stdout)
+    if args.command == "schema":
+        from bot.cli.schema import write_schemas
+
+        return write_schemas(args.out, check=args.check, out=sys.stdout)
 
     if args.command == "validate":
         from bot.cli.validate import validate
