@@ -70,3 +70,16 @@ def test_schema_command_rewrites_stale_files(tmp_path):
     assert run().returncode == 0
     assert run("--check").returncode == 0
     assert (tmp_path / "playbook.schema.json").read_text() == schema_text("playbook")
+
+
+def test_the_guides_complete_example_validates_and_fits_the_schema():
+    from bot.core.playbook import parse_playbook
+
+    guide = (ROOT / "playbooks" / "README.md").read_text()
+    example = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    playbook, problems = parse_playbook(example, "playbooks/magic-numbers.yml")
+    assert problems == [] and playbook.rollout.shadow and playbook.rollout.teams == ("payments",)
+    data = as_an_editor_reads(yaml.safe_load(example))
+    assert list(jsonschema.Draft202012Validator(json_schema("playbook")).iter_errors(data)) == []
+    for field in ("rollout.mode", "rollout.teams", "trigger.cooldown_days", "applies_to.paths"):
+        assert f"`{field}`" in guide, f"the guide explains {field}"
