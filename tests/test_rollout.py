@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pytest
 from test_decide import DAY, SQL, T0, comment, context, run
 
-from bot.core.decide import History
+from bot.core.evidence import rollout_scope
 from bot.core.holdout import HOLDOUT
 from bot.core.killswitch import due_window
 from bot.core.nudges import NudgeState
 from bot.core.outbox import OUTBOX_STATES
 from bot.core.playbook import Rollout, parse_playbook
-from bot.core.evidence import rollout_scope
 
 TEAMS = {"payments": frozenset({"alice"}), "search": frozenset({"dora"})}
 

@@ -22,7 +22,7 @@ from bot.core.yamlcheck import Field, https_url
 PLAYBOOK_HELP: dict[str, str] = {
     "id": "The playbook's name: lower-case letters, digits and dashes, the same as the file name without .yml.",
     "title": "Shown at the top of the nudge, exactly as written.",
-    "summary": "One sentence on why this matters; for authors and the report, not shown in the nudge.",
+    "summary": "One sentence on why this matters, for the people who keep the playbooks; not shown in the nudge.",
     "significant": "true: a team lead must approve (👍) each nudge before the engineer sees it.",
     "paused": "true: recognise and count the comments, but send no nudge.",
     "match": "How to recognise this kind of review comment.",

@@ -15,12 +15,12 @@ import asyncio
 import base64
 import binascii
 import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from functools import cache
 from importlib import resources
-import json
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
