@@ -129,7 +129,9 @@ def test_classify_reads_json_lines_and_adds_the_matching_playbooks():
 
 
 def test_report_on_an_empty_store(tmp_path):
-    result = run("report", "--database-url", f"sqlite:///{tmp_path / 'r.db'}")
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert run("migrate", env={"DATABASE_URL": url}).returncode == 0  # report itself creates nothing
+    result = run("report", "--database-url", url)
     assert result.returncode == 0
     assert "Nudge decisions per playbook" in result.stdout and "(nothing yet)" in result.stdout
 

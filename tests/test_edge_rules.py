@@ -255,3 +255,36 @@ def test_the_check_run_says_success_or_lists_each_problem_in_batches_github_acce
     first = bad.annotations[0][0]
     assert (first["path"], first["start_line"], first["message"]) == ("p/00.yml", 1, "match.patterns: not RE2")
     assert "`p/00.yml`" in bad.summary and "python -m bot validate" in bad.summary
+
+
+def test_the_classifier_budget_counts_the_kept_playbooks_with_the_changed_ones():
+    from bot.core.patterns import SetBudget, pattern_info
+
+    one = pattern_info("\\bbind param").instructions
+    budget = SetBudget(instructions=one * 2 - 1)  # room for one playbook, not two
+    first = apply_folder(
+        FolderState(), {"p/aaa.yml": "1"}, {"p/aaa.yml": GOOD.format(id="aaa", title="A")}, budget=budget
+    )
+    assert [p.id for p in first.playbook_list()] == ["aaa"]
+    second = apply_folder(
+        first, {"p/aaa.yml": "1", "p/bbb.yml": "1"}, {"p/bbb.yml": GOOD.format(id="bbb", title="B")},
+        budget=budget,
+    )
+    assert [p.id for p in second.playbook_list()] == ["aaa"], "the new one does not fit beside it"
+    [problem] = second.problems()
+    assert (problem.file, problem.field) == ("p/bbb.yml", "match") and "budget" in problem.message
+
+
+def test_a_set_of_playbooks_too_large_for_the_classifier_leaves_one_out_with_a_problem():
+    from bot.app.config import PlaybookSet
+    from bot.core.playbook import parse_playbook
+
+    text = GOOD.replace("\\bbind param", "\\d\\dx?")  # no word every match contains
+    parsed = [parse_playbook(text.format(id=f"p{i:02}", title=f"P{i}"), f"p{i:02}.yml")[0] for i in range(40)]
+    assert all(parsed)
+    loaded = PlaybookSet(tuple(parsed))
+    assert 0 < len(loaded.playbooks) < 40, "the set is still usable"
+    left_out = {p.file for p in loaded.problems}
+    assert len(left_out) == 40 - len(loaded.playbooks)
+    assert all(p.field == "match" and "not loaded" in p.message for p in loaded.problems)
+    assert loaded.classifier.classify("12x") == sorted(p.id for p in loaded.playbooks)

@@ -651,3 +651,15 @@ def test_the_effect_of_follow_ups_from_the_kill_switchs_outcomes():
     assert (effect.reinforced.engineers, effect.nudge_only.engineers) == (1, 1)  # held out: neither
     assert effect.difference == pytest.approx(-0.5)
     assert reinforcement_effect_of(SQL.id, outcomes, [posted], min_prs=5).reinforced.engineers == 0
+
+
+def test_follow_up_minutes_share_the_sprint_budget_with_nudges():
+    """A follow-up is not a nudge, but its minutes come out of the same sprint budget."""
+    from bot.core.budget import check_budget, sprint_at
+    from bot.core.org import OrgSettings, Role
+
+    role = Role("junior", nudges=3, minutes=10)
+    sprint = sprint_at(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), OrgSettings())
+    assert check_budget(role, sprint, 2, [], followup_minutes=8).allowed
+    spent = check_budget(role, sprint, 2, [], followup_minutes=9)
+    assert not spent.allowed and "9 + 2 of 10 minutes" in spent.reason

@@ -100,7 +100,7 @@ async def test_health_and_metrics(bot):
     assert (await health.json())["inbox"]["depth"] == 1
     metrics = await (await bot.client.get("/metrics")).text()
     assert 'learning_nudges_deliveries_received_total{event="pull_request_review_comment"} 1.0' in metrics
-    assert 'learning_nudges_deliveries_refused_total{reason="bad signature"} 1.0' in metrics
+    assert 'learning_nudges_deliveries_refused_total{reason="bad_signature"} 1.0' in metrics
     assert "learning_nudges_queue_depth 1.0" in metrics
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.core.classify import Classifier
+from bot.core.patterns import PatternSetTooLarge
 from bot.core.org import ORG_FILE, OrgSettings, parse_org_settings
 from bot.core.playbook import Playbook, load_playbooks
 from bot.core.yamlcheck import Problem
@@ -28,9 +29,17 @@ class PlaybookSet:
     classifier: Classifier = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "playbooks", tuple(self.playbooks))
-        object.__setattr__(self, "problems", tuple(self.problems))
-        object.__setattr__(self, "classifier", Classifier(list(self.playbooks)))
+        playbooks, problems = list(self.playbooks), list(self.problems)
+        while True:
+            try:
+                classifier = Classifier(playbooks)
+                break
+            except PatternSetTooLarge as exc:  # never a crash: that playbook is left out, reported
+                problems.append(Problem(exc.source or exc.owner, 1, "match", f"not loaded: {exc.reason}"))
+                playbooks = [p for p in playbooks if p.id != exc.owner]
+        object.__setattr__(self, "playbooks", tuple(playbooks))
+        object.__setattr__(self, "problems", tuple(problems))
+        object.__setattr__(self, "classifier", classifier)
 
     def get(self, playbook_id: str) -> Playbook | None:
         return next((p for p in self.playbooks if p.id == playbook_id), None)

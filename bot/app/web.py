@@ -1,4 +1,4 @@
-"""The HTTP edge: ``POST /webhooks``, ``GET /healthz``, ``GET /metrics``.
+"""The HTTP edge: ``POST /webhooks``; ``GET /healthz``, ``/readyz`` and ``/metrics`` (:mod:`bot.app.health`).
 
 The webhook path only verifies, stores and answers: GitHub gives a delivery ten seconds and
 does not retry a failed one by itself, so no GitHub call happens before the 202. Deliveries that
@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
+from bot.app.health import Health, ack_timer, health_routes
 from bot.app.metrics import Metrics
 from bot.app.pressure import AckPressure
 from bot.store import Store
@@ -83,18 +84,6 @@ def webhook_routes(
         log.info("delivery=%s event=%s %s", delivery_id, event_name, "stored" if new else "redelivered; already stored")
         return web.json_response({"delivery": delivery_id, "stored": new}, status=202)
 
-    @routes.get("/healthz")
-    async def healthz(request: web.Request) -> web.Response:
-        stats = await store.inbox_stats(clock())
-        return web.json_response({"status": "ok", "inbox": stats})
-
-    @routes.get("/metrics")
-    async def metrics_endpoint(request: web.Request) -> web.Response:
-        stats = await store.inbox_stats(clock())
-        metrics.queue_depth.set(stats["depth"])
-        metrics.queue_age.set(stats["oldest_age_seconds"])
-        return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
-
     return routes
 
 
@@ -123,9 +112,11 @@ def create_app(
     metrics: Metrics | None = None,
     on_stored: Callable[[], None] = lambda: None,
     pressure: AckPressure | None = None,
+    health: Health | None = None,
 ) -> web.Application:
     """Build the web app; nothing runs at import, everything is passed in."""
     metrics = metrics or Metrics()
+    health = health or Health(store=store, clock=clock, metrics=metrics)
     pressure = pressure or AckPressure()
 
     @web.middleware
@@ -133,11 +124,12 @@ def create_app(
         with pressure.answering():  # the worker gives way meanwhile
             return await handler(request)
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[counted])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[ack_timer(metrics), counted])
     app[STORE] = store
     app[METRICS] = metrics
     inbox = GroupCommit(store)
     app.add_routes(webhook_routes(secret, store, inbox, clock, metrics, on_stored))
+    app.add_routes(health_routes(health))  # GET /healthz, /readyz, /metrics
 
     async def close_inbox(_app: web.Application) -> None:
         await inbox.close()  # every delivery answered 202 is committed before the app stops

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.app.config import ConfigHolder, load_config
 from bot.app.deps import HandlerDeps, Touched
+from bot.app.health import Health, check_app_jwt
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
@@ -32,7 +33,7 @@ from bot.app.metrics import Metrics
 from bot.app.pressure import AckPressure
 from bot.app.routers import build_router
 from bot.app.routers.config_repo import router_for
-from bot.app.settings import Settings
+from bot.app.settings import Settings, SettingsError
 from bot.app.teams import TeamDirectory
 from bot.app.web import create_app
 from bot.app.worker import Worker
@@ -68,6 +69,7 @@ class Service:
     config_sync: ConfigSync | None
     worker: Worker
     app: web.Application
+    health: Health | None = None
 
 
 @contextlib.asynccontextmanager
@@ -142,15 +144,28 @@ async def build_service(
                 scheduler=scheduler, clock=clock, metrics=metrics, rng=rng, poll_every=poll_every,
                 pressure=pressure,
             )
+            health = Health(
+                store=store, clock=clock, metrics=metrics, started=clock(),
+                playbooks=lambda: _playbook_health(config),
+                github_check=lambda: check_app_jwt(
+                    session, settings.github_api_url, settings.app_id, settings.private_key
+                ),
+            )
             app = create_app(
                 secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
-                on_stored=worker.notify, pressure=pressure,
+                on_stored=worker.notify, pressure=pressure, health=health,
             )
             if settings.run_worker:
                 app.cleanup_ctx.append(_worker_loop(worker))
-            yield Service(
-                settings, store, github, config, metrics, outbox, reactions, evaluations, sync, worker, app
-            )
+            loop_errors = _LoopErrors(metrics)
+            logging.getLogger("bot.app.worker").addHandler(loop_errors)
+            try:
+                yield Service(
+                    settings, store, github, config, metrics, outbox, reactions, evaluations, sync, worker, app,
+                    health,
+                )
+            finally:
+                logging.getLogger("bot.app.worker").removeHandler(loop_errors)
     finally:
         if own_store:
             await store.close()
@@ -167,3 +182,74 @@ def _worker_loop(worker: Worker):
             await asyncio.wait_for(task, timeout=10)
 
     return run
+
+
+def _playbook_health(config: ConfigHolder) -> tuple[int, int]:
+    playbooks = config.current.playbooks
+    return len(playbooks.playbooks), len({p.file for p in playbooks.problems if not p.warning})
+
+
+class _LoopErrors(logging.Handler):
+    """Counts the worker loop's own errors (the store gone, a job's bug) for metrics and readiness."""
+
+    def __init__(self, metrics: Metrics):
+        super().__init__(logging.ERROR)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("worker loop error"):
+            self.metrics.loop_error("the worker loop failed")
+
+
+# Start-up checks ------------------------------------------------------------------------------
+# ``serve`` and ``worker`` run these before they take any work, so that a setup that cannot work
+# stops at once with one line naming the setting, instead of running and failing on every event.
+
+
+async def startup_checks(service: Service) -> list[str]:
+    """Raise :class:`SettingsError` for what stops the app; return warnings to log."""
+    settings = service.settings
+    playbooks = service.config.current.playbooks
+    if not playbooks.playbooks:
+        broken = len({p.file for p in playbooks.problems})
+        raise SettingsError(
+            f"PLAYBOOKS_DIR={settings.playbooks_dir} has no playbook that loads"
+            + (f" ({broken} files with problems)" if broken else " (no .yml playbook files in it)")
+            + f"; run: python -m bot validate {settings.playbooks_dir}"
+        )
+    warnings = []
+    if any(not p.warning for p in playbooks.problems):
+        warnings.append(
+            f"{len({p.file for p in playbooks.problems if not p.warning})} playbook files have problems and are skipped; "
+            f"run: python -m bot validate {settings.playbooks_dir}"
+        )
+    check = await check_app_jwt(
+        service.github.session, settings.github_api_url, settings.app_id, settings.private_key
+    )
+    if check.status is None:
+        raise SettingsError(
+            f"GITHUB_API_URL={settings.github_api_url} does not answer ({check.detail}); check the "
+            "address (GitHub Enterprise Server: https://HOST/api/v3) and the network"
+        )
+    if check.status in (401, 403):
+        raise SettingsError(
+            f"GitHub refused the App's JWT (GET /app: {check.status}): APP_ID={settings.app_id} and "
+            "the private key do not belong to the same App; copy the App ID and generate a new "
+            "private key on the App's settings page"
+        )
+    if check.status == 404:
+        raise SettingsError(
+            f"GET {settings.github_api_url}/app answered 404: GITHUB_API_URL is not a GitHub API "
+            "(GitHub Enterprise Server: https://HOST/api/v3)"
+        )
+    if not check.ok:
+        raise SettingsError(
+            f"GitHub answered GET /app with {check.status}; try again, or check {settings.github_api_url}"
+        )
+    own = f"{check.slug}[bot]"
+    if check.slug and own != settings.bot_login:
+        raise SettingsError(
+            f"BOT_LOGIN={settings.bot_login} but this App's account is {own}; set BOT_LOGIN={own} "
+            "so that the app recognises its own comments"
+        )
+    return warnings

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
+
+from tabulate import tabulate
 
 from bot.app.config import load_config
 from bot.cli.series import followup_report
@@ -29,6 +35,30 @@ COLUMNS = [
 ]
 
 
+WIDTH = 80
+NAME_WIDTH = 22
+RED, BOLD, RESET = "\033[31m", "\033[1m", "\033[0m"
+# Two tables per grouping, each within 80 columns: what was decided, then what was not sent and
+# the feedback. Indexes are into a row of _rows: name, the COLUMNS, then the four feedback counts.
+DECIDED = [
+    ("all", 1),
+    ("posted", 8),
+    ("awaiting\nco-sign", 5),
+    ("vetoed", 6),
+    ("expired", 7),
+    ("failed", 9),
+]
+NOT_SENT = [
+    ("held\nout", 2),
+    ("over\nbudget", 3),
+    ("no\nlead", 4),
+    ("helped", 10),
+    ("did not\nhelp", 11),
+    ("lead\nreact.", 12),
+    ("not\ncounted", 13),
+]
+
+
 def _rows(groups: dict[str, list[Nudge]], feedback: dict[str, Counter]) -> list[list[str]]:
     rows = []
     for name in sorted(groups):
@@ -43,16 +73,45 @@ def _rows(groups: dict[str, list[Nudge]], feedback: dict[str, Counter]) -> list[
     return rows
 
 
-def _table(title: str, rows: list[list[str]]) -> str:
-    header = [title] + [label for label, _ in COLUMNS] + ["👍 engineer", "👎 engineer", "lead reactions", "not counted"]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    out = [line(header), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows] or ["(nothing yet)"]
-    return "\n".join(out)
+def _clip(name: str, width: int = NAME_WIDTH) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def _feedback(nudges: Iterable[Nudge], reactions: list[ReactionRecord], group_of) -> dict[str, Counter]:
+def _tabulate(rows: list[list[str]], headers: list[str]) -> str:
+    import tabulate as module
+
+    padding, module.MIN_PADDING = module.MIN_PADDING, 0  # two spaces between columns are enough
+    try:
+        return tabulate(
+            rows,
+            headers=headers,
+            tablefmt="simple",
+            disable_numparse=True,
+            colalign=("left",) + ("right",) * (len(headers) - 1),
+        )
+    finally:
+        module.MIN_PADDING = padding
+
+
+def _table(title: str, rows: list[list[str]], color: bool = False) -> str:
+    """What was decided, then what was not sent and the feedback; each fits in 80 columns."""
+    if not rows:
+        return "(nothing yet)"
+    parts = []
+    for columns in (DECIDED, NOT_SENT):
+        body = []
+        for row in rows:
+            cells = [_clip(row[0])] + [row[i] for _, i in columns]
+            if color and columns is DECIDED and row[9] != "0":
+                cells[-1] = f"{RED}{cells[-1]}{RESET}"
+            body.append(cells)
+        parts.append(_tabulate(body, [title] + [label for label, _ in columns]))
+    return "\n\n".join(parts)
+
+
+def _feedback(
+    nudges: Iterable[Nudge], reactions: list[ReactionRecord], group_of
+) -> dict[str, Counter]:
     by_key = {n.key: n for n in nudges}
     counts: dict[str, Counter] = defaultdict(Counter)
     for r in reactions:
@@ -102,9 +161,18 @@ def rollout_report(
 
 
 async def build_report(
-    store: Store, org: OrgSettings | None = None, playbooks: Mapping[str, Playbook] | None = None
+    store: Store,
+    org: OrgSettings | None = None,
+    playbooks: Mapping[str, Playbook] | None = None,
+    *,
+    color: bool = False,
+    wrap: bool = False,
 ) -> str:
+    """The report's text. Tables always fit 80 columns; ``wrap`` also wraps the long lines of
+    figures and errors (on a terminal; piped, each stays one line for grep). ``playbooks`` (the
+    ones in force) name the pilots and shadow playbooks."""
     org = org or OrgSettings()
+    head = (lambda text: f"{BOLD}{text}{RESET}") if color else (lambda text: text)
     nudges = await store.nudges()
     reactions = await store.reactions()
     by_playbook: dict[str, list[Nudge]] = defaultdict(list)
@@ -123,14 +191,22 @@ async def build_report(
         by_role[org.role_of(n.engineer).name].append(n)
         by_team[team_of(n)].append(n)
     parts = [
-        "Nudge decisions per playbook",
-        _table("playbook", _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id))),
+        head("Nudge decisions per playbook"),
+        _table(
+            "playbook",
+            _rows(by_playbook, _feedback(nudges, reactions, lambda n: n.playbook_id)),
+            color,
+        ),
         "",
-        "Nudge decisions per role",
-        _table("role", _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name))),
+        head("Nudge decisions per role"),
+        _table(
+            "role",
+            _rows(by_role, _feedback(nudges, reactions, lambda n: org.role_of(n.engineer).name)),
+            color,
+        ),
         "",
-        "Nudge decisions per team",
-        _table("team", _rows(by_team, _feedback(nudges, reactions, team_of))),
+        head("Nudge decisions per team"),
+        _table("team", _rows(by_team, _feedback(nudges, reactions, team_of)), color),
         "",
     ]
     parts += rollout_report(shadow, nudges, playbooks or {})
@@ -145,18 +221,87 @@ async def build_report(
     for d in deliveries:
         if d.status == "failed":
             parts.append(f"  failed {d.id} ({d.event}, {d.attempts} attempts): {d.error}")
-    return "\n".join(parts) + "\n"
+    lines = [line for part in parts for line in part.split("\n")]
+    return "\n".join(_fit(line) if wrap else line for line in lines) + "\n"
 
 
-async def _report(database_url: str, playbooks_dir: Path, out: TextIO) -> None:
+def _fit(line: str, width: int = WIDTH) -> str:
+    """A long line of figures or an error, wrapped to the terminal with a hanging indent."""
+    if len(line) <= width or "\033[" in line:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()))
+    return textwrap.fill(
+        line,
+        width,
+        subsequent_indent=indent + "    ",
+        break_long_words=True,
+        break_on_hyphens=False,
+    )
 
+
+async def _report(
+    database_url: str, playbooks_dir: Path, out: TextIO, *, color: bool = False
+) -> None:
     in_force, _problems = load_config(playbooks_dir)
     org = in_force.org
     store = await open_store(database_url)
     try:
-        out.write(await build_report(store, org, {p.id: p for p in in_force.playbooks.playbooks}))
+        in_force_ids = {p.id: p for p in in_force.playbooks.playbooks}
+        out.write(await build_report(store, org, in_force_ids, color=color))
     finally:
         await store.close()
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    if database_url.startswith("sqlite:///"):
+        return Path(database_url.removeprefix("sqlite:///"))
+    return None
+
+
+def main(database_url: str | None, color: str = "auto", out: TextIO = sys.stdout) -> int:
+    """``python -m bot report``: read-only; 1 when there is no database to read."""
+    import logging
+
+    from bot.app.settings import DEFAULT_DATABASE_URL, SHIPPED_PLAYBOOKS, SettingsError
+    from bot.cli.serve import open_checked
+
+    logging.getLogger("bot").addHandler(logging.NullHandler())
+    logging.getLogger("bot").propagate = False  # configuration problems are validate's to print
+    url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    path = sqlite_path(url)
+    if url == "sqlite://" or (path is not None and not path.is_file()):
+        print(
+            f"learning-nudges: no database at {path or 'memory'} ({url}); nothing to report; "
+            "point --database-url or DATABASE_URL at the deployment's database",
+            file=sys.stderr,
+        )
+        return 1
+    playbooks = Path(os.environ.get("PLAYBOOKS_DIR") or SHIPPED_PLAYBOOKS)
+    colored = color == "always" or (
+        color == "auto"
+        and out.isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+    )
+
+    async def run() -> None:
+        in_force, _problems = (
+            await asyncio.to_thread(load_config, playbooks) if playbooks.is_dir() else (None, [])
+        )
+        store = await open_checked(url)
+        try:
+            org = in_force.org if in_force else None
+            in_force_ids = {p.id: p for p in in_force.playbooks.playbooks} if in_force else {}
+            out.write(await build_report(store, org, in_force_ids, color=colored, wrap=out.isatty()))
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except SettingsError as exc:
+        print(f"learning-nudges: cannot report: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def kill_switch_report(store: Store) -> list[str]:
@@ -173,6 +318,8 @@ async def kill_switch_report(store: Store) -> list[str]:
         lines.append(f"{head}" + (f" [installation {installation}]" if several else ""))
         lines += figures
         issue = next((r.issue_number for r in reversed(records) if r.issue_number), None)
-        history = ", ".join(f"{r.evaluation.at:%Y-%m-%d} {r.evaluation.verdict.value}" for r in records)
+        history = ", ".join(
+            f"{r.evaluation.at:%Y-%m-%d} {r.evaluation.verdict.value}" for r in records
+        )
         lines.append(f"  history: {history}" + (f"; evidence issue #{issue}" if issue else ""))
     return lines + [""]

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.app.settings import PACKAGE_ROOT
+from bot.app.settings import SHIPPED_PLAYBOOKS
 
-DEFAULT_PLAYBOOKS = PACKAGE_ROOT / "playbooks"
+DEFAULT_PLAYBOOKS = SHIPPED_PLAYBOOKS
 
 
 def _plural(count: int, word: str) -> str:
@@ -24,7 +24,7 @@ def _plural(count: int, word: str) -> str:
 def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
     """Check playbooks (and org settings) for their authors; 1 when anything is broken."""
     from bot.core.org import ORG_FILE, cosign_warnings, parse_org_settings
-    from bot.core.playbook import NOT_PLAYBOOKS, load_playbooks
+    from bot.core.playbook import NOT_PLAYBOOKS, load_playbooks, playbook_files
 
     paths = list(paths) or [DEFAULT_PLAYBOOKS]
     missing = [p for p in paths if not p.exists()]
@@ -33,6 +33,14 @@ def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
             f"{path}:1: (file): does not exist; give a playbook file or a folder of them", file=out
         )
     present = [p for p in paths if p.exists()]
+    for folder in (p for p in present if p.is_dir()):
+        if not list(playbook_files([folder])):
+            print(
+                f"{folder}:1: (folder): has no playbook files (*.yml); give the folder that "
+                "holds them, or a playbook file",
+                file=out,
+            )
+            missing.append(folder)
     result = load_playbooks(*present)
     problems = list(result.problems)
     significant = [p.id for p in result.playbooks if p.significant and not p.paused]

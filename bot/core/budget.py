@@ -43,11 +43,17 @@ class BudgetCheck:
     used_minutes: int
 
 
-def check_budget(role: Role, sprint: Sprint, minutes: int, history: Iterable[Nudge]) -> BudgetCheck:
-    """Whether one more nudge of ``minutes`` fits the engineer's budget in ``sprint``."""
+def check_budget(
+    role: Role, sprint: Sprint, minutes: int, history: Iterable[Nudge], followup_minutes: int = 0
+) -> BudgetCheck:
+    """Whether one more nudge of ``minutes`` fits the engineer's budget in ``sprint``.
+
+    ``followup_minutes`` are what the engineer's spaced follow-ups already took of the sprint's
+    minutes (a follow-up is not a nudge, so it does not count against the number of nudges).
+    """
     charged = [n for n in history if n.state in CHARGED_STATES and n.sprint == sprint.index]
     used_nudges = len(charged)
-    used_minutes = sum(n.minutes for n in charged)
+    used_minutes = sum(n.minutes for n in charged) + followup_minutes
     where = f"role {role.name}, sprint {sprint.start:%Y-%m-%d}..{sprint.end:%Y-%m-%d}"
     if role.nudges is not None and used_nudges >= role.nudges:
         return BudgetCheck(

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.org import OrgSettings, parse_org_settings
-from bot.core.playbook import NOT_PLAYBOOKS, Playbook, parse_playbooks
+from bot.core.patterns import DEFAULT_BUDGET, SetBudget
+from bot.core.playbook import NOT_PLAYBOOKS, Playbook, SetUsage, parse_playbooks
 from bot.core.yamlcheck import Problem
 
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per check-run request
@@ -58,6 +59,7 @@ def apply_folder(
     listing: Mapping[str, str],
     texts: Mapping[str, str],
     unreadable: Mapping[str, Problem] = {},
+    budget: SetBudget = DEFAULT_BUDGET,
 ) -> FolderState:
     """The folder's new state from its listing (path -> sha) and the texts of the files read."""
     removed = set(state.seen) - set(listing)
@@ -78,15 +80,22 @@ def apply_folder(
     # Playbook ids must be unique across the folder, so the changed files are parsed together
     # with the last good versions of the others (which cannot clash with each other).
     taken = {p.id: path for path, p in playbooks.items() if path not in texts}
-    result = parse_playbooks(sorted(texts.items()))
+    result = parse_playbooks(sorted(texts.items()), budget)
     by_path: dict[str, list[Problem]] = {path: [] for path in texts}
     for problem in result.problems:
         by_path.setdefault(problem.file, []).append(problem)
+    # The classifier's budget counts every playbook in force: the ones kept, then the new ones.
+    used = SetUsage()
+    for path, kept in playbooks.items():
+        if path not in texts:
+            used.add(kept, budget)
     for playbook in result.playbooks:
         if playbook.id in taken:
             by_path[playbook.source].append(
                 Problem(playbook.source, 1, "id", f"'{playbook.id}' is already used by {taken[playbook.id]}")
             )
+        elif (reason := used.add(playbook, budget)) is not None:
+            by_path[playbook.source].append(Problem(playbook.source, 1, "match", reason))
         else:
             playbooks[playbook.source] = playbook
     for path, problems in by_path.items():

@@ -31,6 +31,8 @@ class History:
     signals: Sequence[Signal] = ()
     nudges: Sequence[Nudge] = ()
     assignments: Mapping[str, str] = field(default_factory=dict)  # playbook id -> group
+    # Minutes the engineer's spaced follow-ups charged, per sprint index: they share the budget.
+    followup_minutes: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,9 @@ def _gates(
         return nudge, note(nudge.state, nudge.reason)
 
     role = ctx.org.role_of(engineer, ctx.teams)
-    budget = check_budget(role, sprint, playbook.nudge.minutes, nudges)
+    budget = check_budget(
+        role, sprint, playbook.nudge.minutes, nudges, history.followup_minutes.get(sprint.index, 0)
+    )
     if not budget.allowed:
         nudge = base.moved(NudgeState.SUPPRESSED_BUDGET, budget.reason)
         return nudge, note(nudge.state, nudge.reason)

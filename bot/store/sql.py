@@ -20,6 +20,7 @@ from bot.core.evaluate import Evaluation, evaluation_from_json, evaluation_to_js
 from bot.core.events import PullRequestEvent
 from bot.core.nudges import Note, Nudge, NudgeState, Signal
 from bot.core.outcome import Review
+from bot.core.reinforce import CHARGED_FOLLOWUPS
 from bot.store.base import (
     Delivery,
     DeliveryRecord,
@@ -225,10 +226,16 @@ class SqlStore(ReinforcementStore, Store):
             " AND lower(engineer) = lower(?)",
             (installation_id, engineer),
         )
+        followup_minutes: dict[int, int] = {}
+        for followup in await self.followups(
+            tuple(CHARGED_FOLLOWUPS), installation_id=installation_id, engineer=engineer
+        ):
+            followup_minutes[followup.sprint] = followup_minutes.get(followup.sprint, 0) + followup.minutes
         return History(
             [_signal(r) for r in signals],
             [_nudge(r) for r in nudges],
             {r["playbook_id"]: r["grp"] for r in assignments},
+            followup_minutes,
         )
 
     async def save_decision(self, decision: CommentDecision, delivery_id, now) -> list[Nudge]:
