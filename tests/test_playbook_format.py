@@ -558,6 +558,7 @@ def test_nesting_a_little_deeper_than_a_playbook_needs_is_still_only_unknown_fie
                 "evaluation",
                 "reinforcement",
                 "applies_to",
+                "rollout",
             ]
         )
     ]

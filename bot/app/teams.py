@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import aiohttp
 import cachetools
@@ -25,9 +25,12 @@ class TeamDirectory:
             maxsize=256, ttl=ttl, timer=lambda: clock().timestamp()
         )
 
-    async def teams_for(self, org_settings: OrgSettings, installation_id: int, repo: str) -> dict[str, frozenset[str]]:
-        """slug -> lower-case logins, for every team the settings mention; unreadable ones left out."""
-        slugs = org_settings.team_slugs()
+    async def teams_for(
+        self, org_settings: OrgSettings, installation_id: int, repo: str, also: Iterable[str] = ()
+    ) -> dict[str, frozenset[str]]:
+        """slug -> lower-case logins, for every team the settings mention (and the slugs ``also``
+        names: the pilots' teams); unreadable ones left out."""
+        slugs = org_settings.team_slugs() | set(also)
         if not slugs:
             return {}
         org = repo.split("/", 1)[0]

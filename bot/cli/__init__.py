@@ -26,6 +26,8 @@ COMMANDS = (
     ("demo", "a scripted month of code review against a local stand-in for GitHub"),
     ("validate", "check playbook files and org settings; file:line: what to write instead"),
     ("classify", "which playbooks review comments match (JSON lines in and out)"),
+    ("preview", "a playbook's nudge, co-sign request and follow-ups as posted; --html FILE"),
+    ("schema", "write the JSON Schemas editors use for playbooks and org.yml"),
     ("report", "decisions per playbook, role and team; the kill switch; failed deliveries"),
     ("simulate", "the decision core and the kill switch over a synthetic organisation"),
 )
@@ -238,6 +240,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: one engineer's spaced follow-ups over months, as a text chart",
     )
     sim.add_argument("--playbook", default="sql-injection", help="with --series: which playbook")
+    pre = command(
+        "preview",
+        "Show the nudge, the co-sign request and each follow-up of a playbook exactly as they "
+        "will be posted (Markdown), for a made-up engineer whose review comments are the "
+        "playbook's examples.match; exit 1 when the playbook does not load.",
+    )
+    pre.add_argument("playbook", type=Path, help="a playbook file, like playbooks/sql-injection.yml")
+    pre.add_argument("--html", type=Path, metavar="FILE", help="also write them as a page of GitHub comments")
+    sch = command(
+        "schema",
+        "Write playbook.schema.json and org.schema.json, made from the checks of validate, so "
+        "that an editor completes and checks the YAML.",
+    )
+    sch.add_argument("--out", type=Path, default=DEFAULT_PLAYBOOKS / "schema", help="default: playbooks/schema")
+    sch.add_argument("--check", action="store_true", help="only say whether the files are up to date (exit 1 if not)")
     return parser
 
 
@@ -256,6 +273,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.app.settings import load_env_file
 
         load_env_file()
+    if args.command == "preview":
+        import sys
+
+        from bot.cli.preview import preview
+
+        return preview(args.playbook, html=args.html, out=sys.stdout)
+    if args.command == "schema":
+        import sys
+
+        from bot.cli.schema import write_schemas
+
+        return write_schemas(args.out, check=args.check, out=sys.stdout)
 
     if args.command == "validate":
         from bot.cli.validate import validate

@@ -7,7 +7,7 @@ import os
 import sys
 import textwrap
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -15,9 +15,10 @@ from tabulate import tabulate
 
 from bot.app.config import load_config
 from bot.cli.series import followup_report
-from bot.core.evidence import describe
+from bot.core.evidence import describe, rollout_scope
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
+from bot.core.playbook import Playbook
 from bot.store import ReactionRecord, Store, open_store
 from bot.store.base import EvaluationRecord
 
@@ -127,11 +128,49 @@ def _feedback(
     return counts
 
 
+def rollout_report(
+    shadow: list[Nudge], live: list[Nudge], playbooks: Mapping[str, Playbook]
+) -> list[str]:
+    """Pilots and shadow mode, apart from the tables above (which hold no shadow decision)."""
+    lines = ["Pilots and shadow mode (shadow: decided and recorded, nothing posted)"]
+    ids = sorted(
+        {n.playbook_id for n in shadow}
+        | {p.id for p in playbooks.values() if p.rollout.shadow or p.rollout.pilot}
+    )
+    if not ids:
+        return lines + ["(every playbook in full rollout)", ""]
+    for pid in ids:
+        playbook = playbooks.get(pid)
+        scope = rollout_scope(playbook.rollout) if playbook else "(no longer loaded)"
+        would = Counter(n.reason.split(":", 1)[0].removeprefix("shadow mode, would be ") for n in shadow if n.playbook_id == pid)
+        engineers = len({n.engineer.lower() for n in shadow if n.playbook_id == pid})
+        lines.append(f"  {pid}: {scope or 'full rollout'}")
+        if would:
+            lines.append(
+                f"    shadow decisions: {sum(would.values())} for {engineers} engineers; would be "
+                + ", ".join(f"{count} {state}" for state, count in sorted(would.items()))
+            )
+        pilot = [n for n in live if n.playbook_id == pid]
+        if pilot:
+            states = Counter(n.state.value for n in pilot)
+            lines.append(
+                f"    pilot decisions: {len(pilot)}; "
+                + ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+            )
+    return lines + [""]
+
+
 async def build_report(
-    store: Store, org: OrgSettings | None = None, *, color: bool = False, wrap: bool = False
+    store: Store,
+    org: OrgSettings | None = None,
+    playbooks: Mapping[str, Playbook] | None = None,
+    *,
+    color: bool = False,
+    wrap: bool = False,
 ) -> str:
     """The report's text. Tables always fit 80 columns; ``wrap`` also wraps the long lines of
-    figures and errors (on a terminal; piped, each stays one line for grep)."""
+    figures and errors (on a terminal; piped, each stays one line for grep). ``playbooks`` (the
+    ones in force) name the pilots and shadow playbooks."""
     org = org or OrgSettings()
     head = (lambda text: f"{BOLD}{text}{RESET}") if color else (lambda text: text)
     nudges = await store.nudges()
@@ -145,6 +184,8 @@ async def build_report(
         leads = org.leads_of(nudge.engineer)
         return "led by " + " & ".join(leads) if leads else "(no lead)"
 
+    shadow = [n for n in nudges if n.state == NudgeState.SHADOW]
+    nudges = [n for n in nudges if n.state != NudgeState.SHADOW]  # full rollout and pilots
     for n in nudges:
         by_playbook[n.playbook_id].append(n)
         by_role[org.role_of(n.engineer).name].append(n)
@@ -168,6 +209,7 @@ async def build_report(
         _table("team", _rows(by_team, _feedback(nudges, reactions, team_of)), color),
         "",
     ]
+    parts += rollout_report(shadow, nudges, playbooks or {})
     parts += await kill_switch_report(store)
     parts += await followup_report(store)
     deliveries = await store.deliveries()
@@ -204,7 +246,8 @@ async def _report(
     org = in_force.org
     store = await open_store(database_url)
     try:
-        out.write(await build_report(store, org, color=color))
+        in_force_ids = {p.id: p for p in in_force.playbooks.playbooks}
+        out.write(await build_report(store, org, in_force_ids, color=color))
     finally:
         await store.close()
 
@@ -248,7 +291,8 @@ def main(database_url: str | None, color: str = "auto", out: TextIO = sys.stdout
         store = await open_checked(url)
         try:
             org = in_force.org if in_force else None
-            out.write(await build_report(store, org, color=colored, wrap=out.isatty()))
+            in_force_ids = {p.id: p for p in in_force.playbooks.playbooks} if in_force else {}
+            out.write(await build_report(store, org, in_force_ids, color=colored, wrap=out.isatty()))
         finally:
             await store.close()
 

@@ -125,6 +125,26 @@ def _plan(
     ctx: DecisionConfig,
     now: dt.datetime,
 ) -> tuple[Nudge | None, Note]:
+    nudge, note = _gates(comment, playbook, signal, history, nudges, decision, ctx, now)
+    if nudge is None or not playbook.rollout.shadow:
+        return nudge, note
+    # Shadow mode: the decision stands as made, recorded under its own state, never posted.
+    shadow = nudge.moved(
+        NudgeState.SHADOW, f"shadow mode, would be {nudge.state.value}: {nudge.reason}", leads=()
+    )
+    return shadow, Note(note.engineer, note.playbook_id, NudgeState.SHADOW, shadow.reason)
+
+
+def _gates(
+    comment: ReviewComment,
+    playbook: Playbook,
+    signal: Signal,
+    history: History,
+    nudges: list[Nudge],
+    decision: CommentDecision,
+    ctx: DecisionConfig,
+    now: dt.datetime,
+) -> tuple[Nudge | None, Note]:
     engineer = signal.engineer
     pid = playbook.id
 
@@ -133,6 +153,10 @@ def _plan(
 
     if playbook.paused:
         return None, note("paused", "playbook is paused; the comment is still counted for outcomes")
+    outside = playbook.rollout.excludes(engineer, signal.repo, ctx.teams)
+    if outside is not None:
+        # Not in the pilot: no nudge, no holdout assignment, so not counted as held out either.
+        return None, note("pilot", outside)
     observed = observing_until(playbook, ctx)
     if observed is not None and now < observed:
         return None, note(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot.core.evaluate import VERDICT_TEXT, WELCH, Evaluation, GroupFigures, Verdict
 from bot.core.render import defuse
+from bot.core.playbook import Rollout
 
 EVIDENCE_MARKER = "<!-- learning-nudge-evidence:{playbook_id} -->"
 
@@ -176,8 +177,27 @@ def chart(nudged: GroupFigures, holdout: GroupFigures) -> list[str]:
     ]
 
 
-def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: str = "") -> str:
-    """The issue body: the decision in force with its figures and chart, then the history."""
+def rollout_scope(rollout: Rollout) -> str:
+    """Who the figures are about, when a playbook is not in full rollout ("" when it is)."""
+    parts = []
+    if rollout.teams:
+        parts.append("team " + ", ".join(rollout.teams))
+    if rollout.repos:
+        parts.append("repositories " + ", ".join(rollout.repos))
+    if rollout.shadow:
+        return "shadow mode (decisions recorded, nothing posted)" + (
+            f", pilot limited to {' and '.join(parts)}" if parts else ""
+        )
+    return f"pilot limited to {' and '.join(parts)}" if parts else ""
+
+
+def render_evidence(
+    playbook_title: str, history: Sequence[Evaluation], source: str = "", scope: str = ""
+) -> str:
+    """The issue body: the decision in force with its figures and chart, then the history.
+
+    ``scope`` (see :func:`rollout_scope`) says the figures are of a pilot, apart from full rollout.
+    """
     ordered = sorted(history, key=lambda e: (e.at, e.window_end))
     latest = ordered[-1]
     figures = next((e for e in reversed(ordered) if e.nudged is not None), None)
@@ -191,6 +211,12 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
         ),
         "",
     ]
+    if scope:
+        lines += [
+            f"**Rollout:** {defuse(scope)}. These figures are of the engineers in it only, not of "
+            "a full rollout.",
+            "",
+        ]
     if figures is not None and figures.nudged is not None and figures.holdout is not None:
         lines += [
             (

@@ -46,6 +46,7 @@ def evidence_write(
     history: Sequence[Evaluation],
     source: str,
     existing: Mapping[str, Any] | None,
+    scope: str = "",
 ) -> dict[str, Any]:
     """The fields of the issue to create, or of the edit to the existing one.
 
@@ -55,7 +56,7 @@ def evidence_write(
     latest = latest_decision(history)
     data: dict[str, Any] = {
         "title": title(playbook_title, latest),
-        "body": render_evidence(playbook_title, history, source),
+        "body": render_evidence(playbook_title, history, source, scope),
     }
     if existing is not None and latest.pauses and existing.get("state") == "closed":
         data["state"] = "open"

@@ -166,9 +166,11 @@ def due_window(
 
     Windows follow each other from the first nudge: ``[first, first + k·days)`` for k = 1, 2, …,
     each evaluated on everything since the first nudge (after a resume: the first nudge since).
-    A paused playbook has no window.
+    A paused playbook has no window, nor has one in shadow mode.
     """
     last = latest(history)
+    if playbook.rollout.shadow:
+        return None  # nothing reached anyone: there is no effect to measure
     if playbook.paused or (last is not None and last.pauses):
         return None  # paused, or lifted by the YAML but the resume is not on record yet
     since = epoch_start(history)

@@ -38,6 +38,7 @@ class NudgeState(StrEnum):
     VETOED = "vetoed"
     EXPIRED = "expired"
     FAILED = "failed"  # GitHub refused it for good; the reason is kept
+    SHADOW = "shadow"  # the playbook runs in shadow mode: decided and recorded, never posted
 
 
 # States that used an engineer's attention, or reserved it, in a sprint.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +77,42 @@ class Reinforcement:
     minutes: int = 1  # what a follow-up costs of the sprint budget
 
 
+SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+ROLLOUT_MODES = ("live", "shadow")
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Who a playbook reaches: a pilot (some teams, some repositories) and live or shadow mode.
+
+    ``shadow``: every decision is made and recorded as it would be, and nothing is posted.
+    An empty ``teams`` (or ``repos``) means every team (or every repository).
+    """
+
+    mode: str = "live"
+    teams: tuple[str, ...] = ()  # team slugs, lower case
+    repos: tuple[str, ...] = ()  # owner/name, lower case
+
+    @property
+    def shadow(self) -> bool:
+        return self.mode == "shadow"
+
+    @property
+    def pilot(self) -> bool:
+        return bool(self.teams or self.repos)
+
+    def excludes(self, engineer: str, repo: str, teams: Mapping[str, frozenset[str]]) -> str | None:
+        """Why this pilot leaves out ``engineer`` on ``repo`` (None: they are in it)."""
+        if self.repos and repo.lower() not in self.repos:
+            return f"pilot limited to {', '.join(self.repos)}; {repo} is not one of them"
+        if self.teams:
+            login = engineer.lower()
+            if not any(login in teams.get(slug, ()) for slug in self.teams):
+                return f"pilot limited to team {', '.join(self.teams)}; {engineer} is not a member"
+        return None
+
+
 @dataclass(frozen=True)
 class Playbook:
     """One recurring issue: how to recognise it, when to act, and what to send."""
@@ -103,6 +139,7 @@ class Playbook:
     kept_since: dt.datetime | None = None
     reinforcement: Reinforcement = field(default_factory=Reinforcement)
     applies_to: AppliesTo = field(default_factory=AppliesTo)
+    rollout: Rollout = field(default_factory=Rollout)
 
 
 @dataclass
@@ -266,6 +303,29 @@ SCHEMA["applies_to"] = Field(
     },
 )
 
+def _team_check(value: str) -> str | None:
+    slug = value.removeprefix("team:")
+    if SLUG_RE.match(slug):
+        return None
+    return f"'{value}' is not a team slug; write the team's slug as in its GitHub address, like backend"
+
+
+def _repo_check(value: str) -> str | None:
+    if REPO_RE.match(value.strip()):
+        return None
+    return f"'{value}' is not a repository; write owner/name, like acme/payments"
+
+
+SCHEMA["rollout"] = Field(
+    "mapping",
+    children={
+        "mode": Field("text", example="shadow", checks=(one_of(ROLLOUT_MODES),)),
+        "teams": Field("list", item=Field("text", example="backend", checks=(_team_check,))),
+        "repos": Field("list", item=Field("text", example="acme/payments", checks=(_repo_check,))),
+    },
+)
+
+
 def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
     """Parse and validate one playbook file's text (pure: no file access)."""
     doc, problems = parse_yaml(text, file)
@@ -292,6 +352,18 @@ def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]
     if problems:
         return None, problems
     return playbook, []
+
+
+def playbook_as_written(text: str, file: str) -> Playbook | None:
+    """The playbook whose fields are valid, even when its examples or follow-ups are not.
+
+    For showing what a proposed pattern would match while its examples still fail; never
+    put in force (:func:`parse_playbook` is what loads playbooks).
+    """
+    doc, problems = parse_yaml(text, file)
+    if doc is None or problems or check_fields(doc, SCHEMA):
+        return None
+    return _build(doc.data, file)
 
 
 def _build(data: dict, file: str) -> Playbook:
@@ -329,6 +401,15 @@ def _build(data: dict, file: str) -> Playbook:
         source=file,
         reinforcement=_reinforcement(data.get("reinforcement") or {}, nudge.get("minutes", 2)),
         applies_to=_applies_to(data.get("applies_to") or {}),
+        rollout=_rollout(data.get("rollout") or {}),
+    )
+
+
+def _rollout(block: dict) -> Rollout:
+    return Rollout(
+        mode=block.get("mode", "live"),
+        teams=tuple(sorted({t.strip().removeprefix("team:").lower() for t in block.get("teams") or ()})),
+        repos=tuple(sorted({r.strip().lower() for r in block.get("repos") or ()})),
     )
 
 

@@ -108,6 +108,22 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = (exc.problem or "not valid YAML").strip()
+        if (
+            exc.context_mark is not None
+            and "quoted scalar" in (exc.context or "")
+            and "end of stream" in what
+        ):
+            # An unclosed quote is found at the end of the file; the author needs where it opened.
+            return None, [
+                Problem(
+                    file,
+                    exc.context_mark.line + 1,
+                    "(yaml)",
+                    "the quoted text that starts on this line is never closed; end it on this "
+                    "line with the quote it starts with, and write a ' inside single-quoted "
+                    "text as ''",
+                )
+            ]
         return None, [
             Problem(
                 file,
@@ -314,8 +330,16 @@ def _check_value(
 # Reusable checks -----------------------------------------------------------------------------
 
 
+def _described(check: Check, **json_schema: Any) -> Check:
+    """Attach the JSON Schema keywords that say the same as ``check`` (for editors)."""
+    check.json_schema = json_schema  # type: ignore[attr-defined]
+    return check
+
+
 def at_least(minimum: float) -> Check:
-    return lambda v: None if v >= minimum else f"must be at least {minimum}, found {v}"
+    return _described(
+        lambda v: None if v >= minimum else f"must be at least {minimum}, found {v}", minimum=minimum
+    )
 
 
 def in_range(low: int, high: int, unit: str, example: int) -> Check:
@@ -331,15 +355,19 @@ def in_range(low: int, high: int, unit: str, example: int) -> Check:
             )
         return None
 
-    return check
+    return _described(check, minimum=low, maximum=high)
 
 
 def between(low: float, high: float) -> Check:
-    return lambda v: None if low <= v <= high else f"must be between {low} and {high}, found {v}"
+    return _described(
+        lambda v: None if low <= v <= high else f"must be between {low} and {high}, found {v}",
+        minimum=low,
+        maximum=high,
+    )
 
 
 def not_empty(what: str) -> Check:
-    return lambda v: None if len(v) > 0 else f"needs at least one {what}"
+    return _described(lambda v: None if len(v) > 0 else f"needs at least one {what}", minItems=1)
 
 
 # What a web link may be: a scheme, a host (no user name: ``https://x@evil.example`` misleads,
@@ -396,4 +424,4 @@ def one_of(options: Iterable[str]) -> Check:
         hint = f"did you mean '{guess[0]}'?" if guess else "use one of: " + ", ".join(allowed)
         return f"'{value}' is not known; {hint}"
 
-    return check
+    return _described(check, enum=allowed)

@@ -15,9 +15,12 @@ import asyncio
 import base64
 import binascii
 import datetime as dt
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import aiohttp
@@ -26,6 +29,7 @@ from gidgethub import GitHubException
 from bot.app.config import ConfigHolder, PlaybookSet
 from bot.core.config_folder import FolderState, apply_folder, check_run_report, is_config_file
 from bot.core.events import Push
+from bot.core.pr_check import LabelledComment, pull_request_check
 from bot.core.org import OrgSettings
 from bot.core.yamlcheck import Problem
 from bot.github import GitHubApp
@@ -33,7 +37,16 @@ from bot.github import GitHubApp
 log = logging.getLogger(__name__)
 
 CHECK_NAME = "Learning Nudges playbooks"
+PR_CHECK_NAME = "Learning Nudges playbooks (pull request)"
 REFRESH_EVERY = dt.timedelta(minutes=1)
+
+
+@cache
+def labelled_comments() -> tuple[LabelledComment, ...]:
+    """The labelled review comments shipped with the app (``bot/data``, copied from ``tests/data``)."""
+    text = resources.files("bot").joinpath("data/labelled-comments.jsonl").read_text(encoding="utf-8")
+    rows = (json.loads(line) for line in text.splitlines() if line.strip())
+    return tuple(LabelledComment(r["text"], tuple(r["playbooks"]), r.get("set", "")) for r in rows)
 
 
 class ConfigUnreadable(Exception):
@@ -52,6 +65,7 @@ class ConfigSync:
         repo: str,
         folder: str,
         local_org: OrgSettings,
+        dry_run: Callable[[Mapping[str, str]], Awaitable[str]] | None = None,
     ):
         self.github = github
         self.holder = holder
@@ -61,6 +75,8 @@ class ConfigSync:
         self.local_org = local_org
         self.state = FolderState()
         self._installation: int | None = None
+        # Proposed playbook texts -> Markdown summary of a dry run on history (see _dry_run).
+        self.dry_run: Callable[[Mapping[str, str]], Awaitable[str]] | None = dry_run
         self._last_refresh: dt.datetime | None = None
 
     # reading ---------------------------------------------------------------------------------
@@ -71,35 +87,57 @@ class ConfigSync:
         if self._installation is None:
             self._installation = await self.github.repo_installation(self.repo)
         gh = await self.github.installation(self._installation)
-        owner, name = self.repo.split("/", 1)
-        url_vars: dict[str, Any] = {"owner": owner, "repo": name, "path": self.folder}
-        query = "{?ref}" if ref else ""
-        if ref:
-            url_vars["ref"] = ref
-        entries = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}" + query, url_vars=url_vars)
-        listing = {
-            e["path"]: e["sha"]
-            for e in (entries if isinstance(entries, list) else [])
-            if e.get("type") == "file" and is_config_file(e["name"])
-        }
+        listing = await self._listing(gh, ref)
         changed, removed = self.state.to_read(listing)
         if not changed and not removed:
             return self.state.problems()
-        texts: dict[str, str] = {}
-        unreadable: dict[str, Problem] = {}
-        for path in changed:
-            item = await gh.getitem(
-                "/repos/{owner}/{repo}/contents/{+path}" + query, url_vars={**url_vars, "path": path}
-            )
-            try:
-                texts[path] = base64.b64decode(item.get("content") or "").decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError) as exc:
-                unreadable[path] = Problem(path, 1, "(file)", f"cannot be read as UTF-8 text: {exc}")
+        texts, unreadable = await self._read(gh, changed, ref)
         # Parsing, checking the examples and compiling the classifier are CPU work: off the loop.
         state, playbook_set = await asyncio.to_thread(self._build, listing, texts, unreadable)
         self.state = state
         self._install(playbook_set)
         return self.state.problems()
+
+    def _url_vars(self, ref: str | None) -> tuple[str, dict[str, Any]]:
+        owner, name = self.repo.split("/", 1)
+        url_vars: dict[str, Any] = {"owner": owner, "repo": name, "path": self.folder}
+        if ref:
+            url_vars["ref"] = ref
+        return "/repos/{owner}/{repo}/contents/{+path}" + ("{?ref}" if ref else ""), url_vars
+
+    async def _listing(self, gh: Any, ref: str | None) -> dict[str, str]:
+        """The folder's YAML files at ``ref`` (path -> blob sha); empty when the folder is absent."""
+        url, url_vars = self._url_vars(ref)
+        try:
+            entries = await gh.getitem(url, url_vars=url_vars)
+        except GitHubException as exc:
+            if getattr(exc, "status_code", None) == 404 and ref is not None:
+                return {}  # a base branch without the folder yet: everything in it is new
+            raise
+        return {
+            e["path"]: e["sha"]
+            for e in (entries if isinstance(entries, list) else [])
+            if e.get("type") == "file" and is_config_file(e["name"])
+        }
+
+    async def _read(
+        self, gh: Any, paths: list[str], ref: str | None
+    ) -> tuple[dict[str, str], dict[str, Problem]]:
+        url, url_vars = self._url_vars(ref)
+        texts: dict[str, str] = {}
+        unreadable: dict[str, Problem] = {}
+        for path in paths:
+            item = await gh.getitem(url, url_vars={**url_vars, "path": path})
+            try:
+                texts[path] = base64.b64decode(item.get("content") or "").decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                unreadable[path] = Problem(path, 1, "(file)", f"cannot be read as UTF-8 text: {exc}")
+        return texts, unreadable
+
+    async def read_folder(self, gh: Any, ref: str) -> tuple[dict[str, str], dict[str, Problem]]:
+        """Every file of the folder at ``ref``, without putting anything in force."""
+        listing = await self._listing(gh, ref)
+        return await self._read(gh, sorted(listing), ref)
 
     def _build(
         self, listing: dict[str, str], texts: dict[str, str], unreadable: dict[str, Problem]
@@ -159,6 +197,77 @@ class ConfigSync:
         log.info(
             "delivery=%s config repo=%s commit=%s reloaded problems=%d", delivery_id, self.repo, push.after[:7], len(problems)
         )
+
+    # pull requests ---------------------------------------------------------------------------
+    async def on_pull_request(self, pull: Mapping[str, Any], installation_id: int, delivery_id: str) -> None:
+        """A check run on the pull request's head commit: problems, examples and match changes.
+
+        The folder is read at the head and base commits through the contents API; nothing is put
+        in force (that happens when the merge is pushed to the default branch).
+        """
+        head_sha = pull["head"]["sha"]
+        base_sha = pull["base"]["sha"]
+        head_repo = ((pull["head"].get("repo") or {}).get("full_name") or self.repo).lower()
+        gh = await self.github.installation(installation_id)
+        owner, name = self.repo.split("/", 1)
+        url_vars = {"owner": owner, "repo": name}
+        if head_repo != self.repo.lower():
+            log.info("delivery=%s config repo=%s pull request from %s: not checked", delivery_id, self.repo, head_repo)
+            return
+        try:
+            head_texts, head_unreadable = await self.read_folder(gh, head_sha)
+            base_texts, _ = await self.read_folder(gh, base_sha)
+        except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
+            raise ConfigUnreadable(
+                f"{self.repo}/{self.folder} at {head_sha[:7]} could not be read ({exc}); the check "
+                "is tried again with the delivery"
+            ) from exc
+        labelled = await asyncio.to_thread(labelled_comments)
+        dry_run = await self._dry_run(head_texts)
+        outcome = await asyncio.to_thread(
+            pull_request_check, base_texts, head_texts, labelled, dry_run=dry_run
+        )
+        extra = [
+            {
+                "path": p.file, "start_line": p.line, "end_line": p.line,
+                "annotation_level": "failure", "title": p.field, "message": f"{p.field}: {p.message}",
+            }
+            for p in head_unreadable.values()
+        ]
+        batches = list(outcome.annotations)
+        if extra:
+            batches = [tuple(extra)] + [b for b in batches if b]
+        run = await gh.post(
+            "/repos/{owner}/{repo}/check-runs", url_vars=url_vars,
+            data={"name": PR_CHECK_NAME, "head_sha": head_sha, "status": "in_progress"},
+        )
+        conclusion = "failure" if extra else outcome.conclusion
+        for index, batch in enumerate(batches):
+            data: dict[str, Any] = {
+                "output": {"title": outcome.title, "summary": outcome.summary, "annotations": list(batch)}
+            }
+            if index == len(batches) - 1:
+                data["conclusion"] = conclusion
+            await gh.patch("/repos/{owner}/{repo}/check-runs/{id}", url_vars={**url_vars, "id": run["id"]}, data=data)
+        log.info(
+            "delivery=%s config repo=%s pull=%s head=%s checked problems=%d changed=%d",
+            delivery_id, self.repo, pull.get("number"), head_sha[:7], len(outcome.problems), len(outcome.diffs),
+        )
+
+    async def _dry_run(self, head_texts: Mapping[str, str]) -> str | None:
+        """The proposed playbooks over the organisation's recorded history, as a short summary.
+
+        The hook for the dry run (``python -m bot replay``): ``self.dry_run``, when the wiring
+        gives one, is called with the head's texts and returns Markdown; without it the check
+        says that no dry run is available.
+        """
+        if self.dry_run is None:
+            return None
+        try:
+            return await self.dry_run(head_texts)
+        except Exception as exc:  # the check must still report the problems
+            log.warning("config repo=%s dry run failed: %s", self.repo, exc)
+            return f"The dry run could not be made ({type(exc).__name__})."
 
     async def report(self, push: Push, problems: list[Problem]) -> None:
         """A check run on the pushed commit: success, or failure with one annotation per problem."""

@@ -20,6 +20,7 @@ from bot.app.config import ConfigHolder
 from bot.app.jobs.outbox import GITHUB_ERRORS
 from bot.app.paused import histories
 from bot.core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
+from bot.core.evidence import rollout_scope
 from bot.core.evidence_issue import evidence_write, find_evidence_issue, may_publish
 from bot.core.killswitch import Window, due_window, resume
 from bot.core.nudges import Nudge, Signal
@@ -122,6 +123,7 @@ class EvaluationJob:
                 number = await self._write_issue(
                     installation, repo, playbook.title if playbook else playbook_id,
                     playbook.source if playbook else "", playbook_id, [r.evaluation for r in records],
+                    scope=rollout_scope(playbook.rollout) if playbook else "",
                 )
             except GITHUB_ERRORS as exc:
                 log.warning("playbook=%s evidence issue not written (%s); trying again tomorrow", playbook_id, exc)
@@ -131,7 +133,8 @@ class EvaluationJob:
         return written
 
     async def _write_issue(
-        self, installation: int, repo: str, shown: str, source: str, playbook_id: str, history: list[Evaluation]
+        self, installation: int, repo: str, shown: str, source: str, playbook_id: str, history: list[Evaluation],
+        scope: str = "",
     ) -> int:
         """Find the playbook's issue by its hidden marker and edit it, or open it; its number."""
         gh = await self.github.installation(installation)
@@ -139,7 +142,7 @@ class EvaluationJob:
         url_vars = {"owner": owner, "repo": name}
         listed = await gh.getiter("/repos/{owner}/{repo}/issues?state=all&per_page=100", url_vars=url_vars)
         existing = find_evidence_issue(playbook_id, listed)
-        data = evidence_write(shown, history, source, existing)
+        data = evidence_write(shown, history, source, existing, scope)
         if existing is None:
             issue = await gh.post("/repos/{owner}/{repo}/issues", url_vars=url_vars, data=data)
             log.info("playbook=%s evidence issue #%s opened in %s", playbook_id, issue["number"], repo)

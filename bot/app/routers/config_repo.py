@@ -1,4 +1,5 @@
-"""Pushes to the organisation's playbooks repository: reload, and report on the pushed commit."""
+"""The organisation's playbooks repository: pushes reload and get a check run; pull requests get one
+at their head commit, with nothing put in force."""
 
 from __future__ import annotations
 
@@ -16,5 +17,16 @@ def router_for(sync: ConfigSync) -> routing.Router:
     @router.register("push")
     async def push(event: sansio.Event, deps: HandlerDeps) -> None:
         await sync.on_push(push_from_payload(event.data), event.delivery_id)
+
+    @router.register("pull_request", action="opened")
+    @router.register("pull_request", action="synchronize")
+    @router.register("pull_request", action="reopened")
+    async def pull_request(event: sansio.Event, deps: HandlerDeps) -> None:
+        repo = (event.data.get("repository") or {}).get("full_name", "")
+        if repo.lower() != sync.repo.lower():
+            return
+        await sync.on_pull_request(
+            event.data["pull_request"], int(event.data["installation"]["id"]), event.delivery_id
+        )
 
     return router

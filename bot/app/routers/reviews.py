@@ -71,7 +71,8 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: Hand
     playbooks = config.playbooks
     installation = comment.pull.installation_id
     longest = max((p.trigger.within_days for p in playbooks.playbooks), default=30)
-    teams = await deps.teams.teams_for(config.org, installation, comment.pull.repo)
+    pilots = {slug for p in playbooks.playbooks for slug in p.rollout.teams}
+    teams = await deps.teams.teams_for(config.org, installation, comment.pull.repo, also=pilots)
     in_force = await playbooks_in_force(deps.store, playbooks.playbooks, installation, deps.clock())
     decision_config = DecisionConfig(playbooks=in_force, org=config.org, teams=teams)
     # Classification is CPU work on text anyone can write: off the loop that answers webhooks.
