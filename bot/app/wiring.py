@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.app.config import ConfigHolder, load_config
 from bot.app.deps import HandlerDeps, Touched
+from bot.app.jobs.backfill import BackfillJob
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
@@ -68,6 +69,7 @@ class Service:
     config_sync: ConfigSync | None
     worker: Worker
     app: web.Application
+    backfills: BackfillJob | None = None
 
 
 @contextlib.asynccontextmanager
@@ -121,6 +123,7 @@ async def build_service(
                 store=store, github=github, config=config, teams=teams, holder=name, rng=rng,
                 marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
             )
+            backfills = BackfillJob(store=store, github=github, config=config)
             sync = None
             org = in_force.org
             if org.playbooks_repo:
@@ -136,6 +139,7 @@ async def build_service(
             scheduler = Scheduler(
                 store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
                 reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
+                backfills=backfills,
             )
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,
@@ -149,7 +153,8 @@ async def build_service(
             if settings.run_worker:
                 app.cleanup_ctx.append(_worker_loop(worker))
             yield Service(
-                settings, store, github, config, metrics, outbox, reactions, evaluations, sync, worker, app
+                settings, store, github, config, metrics, outbox, reactions, evaluations, sync, worker, app,
+                backfills=backfills,
             )
     finally:
         if own_store:

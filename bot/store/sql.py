@@ -20,6 +20,7 @@ from bot.core.evaluate import Evaluation, evaluation_from_json, evaluation_to_js
 from bot.core.events import PullRequestEvent
 from bot.core.nudges import Note, Nudge, NudgeState, Signal
 from bot.core.outcome import Review
+from bot.store.backfill import BackfillStore
 from bot.store.base import (
     Delivery,
     DeliveryRecord,
@@ -94,7 +95,7 @@ _INSERT_REACTION = (
 )
 
 
-class SqlStore(ReinforcementStore, Store):
+class SqlStore(BackfillStore, ReinforcementStore, Store):
     """Every :class:`Store` method, once, on a :class:`~bot.store.drivers.Driver`."""
 
     def __init__(self, driver: Driver):
