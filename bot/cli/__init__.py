@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot serve | worker | demo | validate | classify | report | simulate``.
+"""Command line: ``python -m bot serve | worker | demo | validate | classify | report | simulate |
+backfill | replay``.
 
 One module per command; this one only parses arguments and hands over, importing a command's
 module when it runs so that ``validate`` never loads the web server.
@@ -40,7 +41,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--series", action="store_true",
                      help="instead: one engineer's spaced follow-ups over months, as a text chart")
     sim.add_argument("--playbook", default="sql-injection", help="with --series: which playbook")
+    back = sub.add_parser("backfill", help="read the last 90 days of review history into the store (never nudges)")
+    back.add_argument("--days", type=int, default=90, help="how far back to read (default 90)")
+    back.add_argument("--installation", type=int, metavar="ID", help="only this installation")
+    rep2 = sub.add_parser("replay", help="dry run: the recorded review history through proposed playbooks")
+    rep2.add_argument("--since", default="90d", help="how far back: 90d, 12w or a date (default 90d)")
+    rep2.add_argument("--playbooks", type=Path, help="folder of proposed playbooks and org.yml (default PLAYBOOKS_DIR)")
+    rep2.add_argument("--database-url", help="defaults to DATABASE_URL")
+    rep2.add_argument("--installation", type=int, metavar="ID", help="only this installation")
+    rep2.add_argument("--markdown", action="store_true", help="print the Markdown summary (as in a check run)")
     args = parser.parse_args(argv)
+
+    if args.command == "backfill":
+        from bot.cli.backfill import run_backfill
+        from bot.cli.serve import _logging, _settings
+
+        _logging()
+        return asyncio.run(run_backfill(_settings(), sys.stdout, days=max(args.days, 1), installation=args.installation))
+    if args.command == "replay":
+        from bot.cli.replay import replay_command
+
+        return replay_command(args, sys.stdout, sys.stderr)
 
     if args.command == "validate":
         from bot.cli.validate import validate

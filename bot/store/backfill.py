@@ -285,3 +285,12 @@ class BackfillStore:
             )
             for r in rows
         ]
+
+
+async def known_installations(store) -> list[int]:
+    """Installations the store has heard of: a backfill asked for, a review or a signal kept."""
+    rows = await store.driver.fetch(
+        "SELECT installation_id FROM backfills UNION SELECT installation_id FROM reviews"
+        " UNION SELECT installation_id FROM signals ORDER BY 1"
+    )
+    return [r[0] for r in rows]

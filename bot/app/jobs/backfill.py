@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.app.config import ConfigHolder
-from bot.app.jobs.outbox import GITHUB_ERRORS, split_repo
+from bot.app.jobs.outbox import GITHUB_ERRORS, describe, split_repo
 from bot.core.backfill import (
     BACKFILL_DAYS,
     Baseline,
@@ -150,7 +150,7 @@ class BackfillJob:
                 window = state.window(repo, listing)
                 await self._page(gh, installation_id, repo, listing, page, window.since, window.until, report, now)
         except (*GITHUB_ERRORS, PayloadError) as exc:
-            report.error = f"{type(exc).__name__}: {exc}"
+            report.error = f"GitHub answered {describe(exc)}" if isinstance(exc, GITHUB_ERRORS) else str(exc)
             log.warning("backfill installation=%s stopped: %s", installation_id, report.error)
             await self.store.finish_backfill(installation_id, now, report.error)  # type: ignore[attr-defined]
             return report
