@@ -13,6 +13,7 @@ from bot.core.backfill import backfill_since
 
 SQL = "This builds the query with an f-string. Please use bind params here."
 FINE = "Nice, thanks for splitting this up."
+MAGIC = "This magic number should be a named constant."  # no playbook in force knows this one
 ENGINEERS = ("alice", "dana", "erin")
 SHOP = f"{OWNER}/{REPO}"
 FIRST, COUNT = 100, 130  # pull requests #100..#229: two pages of pulls, two of comments
@@ -27,7 +28,7 @@ def seed_history(fake) -> dict[str, set]:
         number, author = FIRST + k, ENGINEERS[k % 3]
         opened = base + dt.timedelta(hours=14 * k)
         fake.add_pull(OWNER, REPO, number, author=author, created_at=opened, state="closed")
-        body = SQL if author == "alice" and k % 2 == 0 else FINE
+        body = SQL if author == "alice" and k % 2 == 0 else MAGIC if author == "erin" else FINE
         fake.add_review_comment(OWNER, REPO, number, comment_id=50_000 + k, user="bob", body=body,
                                 created_at=opened + dt.timedelta(hours=1))
         expected["reviews"].add((SHOP, "review_comment", 50_000 + k))
