@@ -274,6 +274,10 @@ def _limits(r: Replay) -> list[str]:
     return notes
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
     return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
 
@@ -301,7 +305,7 @@ def render_text(r: Replay, width: int = 80) -> str:
         out.append("  nobody")
     for e in shown:
         dates = ", ".join(f"{d:%m-%d}" for d in e.dates) or "-"
-        line = f"  {e.engineer[:20]:<20} {e.nudges:>2} nudges, {e.minutes:>3} min"
+        line = f"  {e.engineer[:20]:<20} {e.nudges:>2} {'nudge, ' if e.nudges == 1 else 'nudges,'} {e.minutes:>3} min"
         if e.over_budget:
             line += f", {e.over_budget} over budget"
         out += textwrap.wrap(f"{line}: {dates}", width=width, subsequent_indent=" " * 26)
@@ -309,10 +313,11 @@ def render_text(r: Replay, width: int = 80) -> str:
     if not r.sprints:
         out.append("  none")
     for _index, (start, people, count, minutes) in r.sprints.items():
-        out.append(f"  sprint from {start:%Y-%m-%d}: {count} nudges to {people} engineers, {minutes} min")
+        out.append(f"  sprint from {start:%Y-%m-%d}: {_n(count, 'nudge')} to {_n(people, 'engineer')}, {minutes} min")
     total = r.nudged
-    out += ["", f"In all: {len(total)} nudges to {len({(n.installation_id, n.engineer.lower()) for n in total})} "
-            f"engineers, {sum(n.minutes for n in total)} minutes of reading."]
+    people = len({(n.installation_id, n.engineer.lower()) for n in total})
+    out += ["", f"In all: {_n(len(total), 'nudge')} to {_n(people, 'engineer')}, "
+            f"{sum(n.minutes for n in total)} minutes of reading."]
     return "\n".join(line[:width] for line in out) + "\n"
 
 
@@ -326,8 +331,8 @@ def render_markdown(r: Replay, *, top: int = 20) -> str:
     out = [f"### Dry run on review history, {r.since:%Y-%m-%d} to {r.until:%Y-%m-%d}", ""]
     total = r.nudged
     people = len({(n.installation_id, n.engineer.lower()) for n in total})
-    out += [f"With these playbooks and settings, **{len(total)} nudges** would have reached "
-            f"**{people} engineers**, {sum(n.minutes for n in total)} minutes of reading in all. "
+    out += [f"With these playbooks and settings, **{_n(len(total), 'nudge')}** would have reached "
+            f"**{_n(people, 'engineer')}**, {sum(n.minutes for n in total)} minutes of reading in all. "
             "Nothing was posted.", ""]
     out += ["| playbook | matching comments | nudged | co-sign asked | held out | over budget | engineers | minutes |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
