@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 
 from conftest import INSTALLATION, OWNER, REPO, START, fixture_payload
 
 from bot.core.backfill import backfill_since
+from bot.store import open_store
 
 SQL = "This builds the query with an f-string. Please use bind params here."
 FINE = "Nice, thanks for splitting this up."
@@ -135,3 +137,30 @@ async def test_repositories_added_later_are_read_over_their_own_period(bot):
     assert f"/repos/{OWNER}/search/pulls/comments" in read
     assert f"/repos/{OWNER}/{REPO}/pulls/comments" not in read, "the repositories read before are not read again"
     assert (await bot.store.backfill_state(INSTALLATION)).window(f"{OWNER}/search", "pulls").until == bot.clock()
+
+
+async def test_the_backfill_command_reads_on_demand_and_again_without_doubling(tmp_path, github, clock, rsa_key):
+    from conftest import make_settings
+
+    from bot.cli.backfill import run_backfill
+
+    expected = seed_history(github)
+    settings = make_settings(tmp_path, github, rsa_key)
+    out = io.StringIO()
+    assert await run_backfill(settings, out, clock=clock, sleep=clock.sleep) == 2
+    assert "name one with --installation ID" in out.getvalue()
+    github.inject_fault("GET", f"/repos/{OWNER}/billing/pulls/comments", status=502, times=5)
+    assert await run_backfill(settings, out, installation=INSTALLATION, clock=clock, sleep=clock.sleep) == 1
+    assert "stopped" in out.getvalue() and "run it again to continue" in out.getvalue()
+    for _ in range(2):  # continues where it stopped; then reads everything again
+        out = io.StringIO()
+        assert await run_backfill(settings, out, clock=clock, sleep=clock.sleep) == 0, out.getvalue()
+        assert "finished" in out.getvalue()
+    assert "0 reviewed comments and 0 matching comments newly recorded" in out.getvalue()
+    store = await open_store(settings.database_url)
+    try:
+        reviews = [(r.repo, r.source, r.review_id) for r in await store.reviews(INSTALLATION)]
+        assert sorted(reviews) == sorted(expected["reviews"])
+        assert await store.nudges() == []
+    finally:
+        await store.close()
