@@ -25,21 +25,43 @@ PULL = PullRequestRef(INSTALLATION, REPO, 7, Actor("Dana", False))
 
 def page(*ids: int, body: str = "Please use bind params here, @dana") -> Baseline:
     reviews = tuple(
-        Review(INSTALLATION, REPO, 7, "Dana", "bob", SINCE + dt.timedelta(days=i), "review_comment", i)
+        Review(
+            INSTALLATION, REPO, 7, "Dana", "bob", SINCE + dt.timedelta(days=i), "review_comment", i
+        )
         for i in ids
     )
     signals = tuple(
-        Signal(INSTALLATION, REPO, 7, "Dana", "sql-injection", i, "review_comment", "bob",
-               SINCE + dt.timedelta(days=i), "bind params", "")
+        Signal(
+            INSTALLATION,
+            REPO,
+            7,
+            "Dana",
+            "sql-injection",
+            i,
+            "review_comment",
+            "bob",
+            SINCE + dt.timedelta(days=i),
+            "bind params",
+            "",
+        )
         for i in ids
     )
-    return Baseline(reviews, signals, {}, min(r.at for r in reviews),
-                    {("review_comment", i): evidence_snippet(body) for i in ids})
+    return Baseline(
+        reviews,
+        signals,
+        {},
+        min(r.at for r in reviews),
+        {("review_comment", i): evidence_snippet(body) for i in ids},
+    )
 
 
-async def test_a_page_and_its_cursor_are_kept_together_and_a_page_read_again_adds_nothing(store: Store):
+async def test_a_page_and_its_cursor_are_kept_together_and_a_page_read_again_adds_nothing(
+    store: Store,
+):
     assert await store.request_backfill(INSTALLATION, since=SINCE, until=T0, now=T0)
-    assert not await store.request_backfill(INSTALLATION, since=SINCE, until=T0, now=T0), "asked once"
+    assert not await store.request_backfill(INSTALLATION, since=SINCE, until=T0, now=T0), (
+        "asked once"
+    )
     await store.start_backfill_repo(INSTALLATION, REPO, SINCE, T0, T0)
     state = await store.backfill_state(INSTALLATION)
     assert state.progress().next_page([REPO], ("pulls", "comments")) == (REPO, "pulls", 1)
@@ -81,7 +103,9 @@ async def test_the_snippet_kept_is_short_and_mentions_nobody(store: Store):
     assert snippet_text(kept.snippet) == (long[:300], True), "300 characters, and said to be cut"
     # A review the webhook kept first (no words kept) gains the snippet; nothing else changes.
     await store.record_review(
-        Review(INSTALLATION, REPO, 7, "Dana", "bob", SINCE + dt.timedelta(days=5), "review_comment", 5)
+        Review(
+            INSTALLATION, REPO, 7, "Dana", "bob", SINCE + dt.timedelta(days=5), "review_comment", 5
+        )
     )
     await store.record_backfill_page(
         INSTALLATION, REPO, "comments", 2, last=True, baseline=page(5), now=T0
@@ -94,16 +118,30 @@ async def test_repositories_added_later_reopen_a_finished_backfill_for_them_only
     await store.request_backfill(INSTALLATION, since=SINCE, until=T0, now=T0)
     await store.start_backfill_repo(INSTALLATION, REPO, SINCE, T0, T0)
     for listing in ("pulls", "comments"):
-        await store.record_backfill_page(INSTALLATION, REPO, listing, 1, last=True, baseline=Baseline(), now=T0)
+        await store.record_backfill_page(
+            INSTALLATION, REPO, listing, 1, last=True, baseline=Baseline(), now=T0
+        )
     await store.finish_backfill(INSTALLATION, T0)
     later = T0 + dt.timedelta(days=10)
     await store.request_backfill(
-        INSTALLATION, since=later - dt.timedelta(days=90), until=later, now=later, repos=["acme/new"]
+        INSTALLATION,
+        since=later - dt.timedelta(days=90),
+        until=later,
+        now=later,
+        repos=["acme/new"],
     )
     state = await store.backfill_state(INSTALLATION)
     assert state.finished_at is None and await store.unfinished_backfills() == [INSTALLATION]
-    assert state.progress().next_page([REPO, "acme/new"], ("pulls", "comments")) == ("acme/new", "pulls", 1)
-    assert state.window("acme/new", "pulls").until == later and state.window(REPO, "pulls").until == T0
+    assert state.progress().next_page([REPO, "acme/new"], ("pulls", "comments")) == (
+        "acme/new",
+        "pulls",
+        1,
+    )
+    assert (
+        state.window("acme/new", "pulls").until == later and state.window(REPO, "pulls").until == T0
+    )
     # A fresh request starts over.
-    assert await store.request_backfill(INSTALLATION, since=SINCE, until=later, now=later, fresh=True)
+    assert await store.request_backfill(
+        INSTALLATION, since=SINCE, until=later, now=later, fresh=True
+    )
     assert (await store.backfill_state(INSTALLATION)).pages == ()

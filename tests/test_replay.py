@@ -10,7 +10,7 @@ import io
 import shutil
 from pathlib import Path
 
-from conftest import INSTALLATION, OWNER, REPO, ROOT
+from conftest import INSTALLATION, ROOT
 from test_backfill_flow import SQL, installed, seed_history
 
 from bot.cli.replay import replay_command, run_replay
@@ -47,19 +47,39 @@ def proposed(tmp_path: Path) -> Path:
     folder = tmp_path / "proposed"
     shutil.copytree(ROOT / "playbooks", folder)
     (folder / "magic-numbers.yml").write_text(MAGIC_PLAYBOOK)
-    org = (folder / "org.yml").read_text().replace("holdout_share: 0.35", "holdout_share: 0.0").replace(
-        "holdout_share_kept: 0.05", "holdout_share_kept: 0.0")
+    org = (
+        (folder / "org.yml")
+        .read_text()
+        .replace("holdout_share: 0.35", "holdout_share: 0.0")
+        .replace("holdout_share_kept: 0.05", "holdout_share_kept: 0.0")
+    )
     (folder / "org.yml").write_text(org)
     return folder
 
 
-def args(db: Path, folder: Path | None, *, markdown: bool = False, since: str = "90d") -> argparse.Namespace:
-    return argparse.Namespace(since=since, playbooks=folder, database_url=f"sqlite:///{db}",
-                              installation=None, markdown=markdown)
+def args(
+    db: Path, folder: Path | None, *, markdown: bool = False, since: str = "90d"
+) -> argparse.Namespace:
+    return argparse.Namespace(
+        since=since,
+        playbooks=folder,
+        database_url=f"sqlite:///{db}",
+        installation=None,
+        markdown=markdown,
+    )
 
 
 async def tables(bot) -> dict[str, int]:
-    names = ["reviews", "signals", "nudges", "assignments", "notes", "backfills", "backfill_pages", "pulls"]
+    names = [
+        "reviews",
+        "signals",
+        "nudges",
+        "assignments",
+        "notes",
+        "backfills",
+        "backfill_pages",
+        "pulls",
+    ]
     return {n: (await bot.store.driver.fetch(f"SELECT COUNT(*) FROM {n}"))[0][0] for n in names}
 
 
@@ -72,11 +92,15 @@ async def backfilled(bot, tmp_path) -> Path:
     return tmp_path / "nudges.db"
 
 
-async def test_a_replay_of_the_backfilled_history_says_who_would_have_been_nudged_and_the_budget(bot, tmp_path):
+async def test_a_replay_of_the_backfilled_history_says_who_would_have_been_nudged_and_the_budget(
+    bot, tmp_path
+):
     db = await backfilled(bot, tmp_path)
     # One comment delivered live afterwards: its words are not kept, only its signal.
-    await bot.deliver("pull_request_review_comment",
-                      bot.review_comment(pr=300, author="dana", reviewer="bob", body=SQL))
+    await bot.deliver(
+        "pull_request_review_comment",
+        bot.review_comment(pr=300, author="dana", reviewer="bob", body=SQL),
+    )
     await bot.worker.drain()
     before, requests = await tables(bot), len(bot.github.requests)
     now = bot.clock() + dt.timedelta(hours=1)
@@ -85,11 +109,17 @@ async def test_a_replay_of_the_backfilled_history_says_who_would_have_been_nudge
     assert await run_replay(args(db, proposed(tmp_path)), out, err, now=now) == 0, err.getvalue()
     text = out.getvalue()
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert await tables(bot) == before and len(bot.github.requests) == requests, "nothing written or posted"
+    assert await tables(bot) == before and len(bot.github.requests) == requests, (
+        "nothing written or posted"
+    )
 
     # With no holdout: alice is nudged about SQL at most once a cooldown (30 days), erin about
     # magic numbers (a proposed playbook, classified on the kept words) once every 14 days.
-    lines = {line.split()[0]: line for line in text.splitlines() if " nudges, " in line or " nudge, " in line}
+    lines = {
+        line.split()[0]: line
+        for line in text.splitlines()
+        if " nudges, " in line or " nudge, " in line
+    }
     # dana: the billing review 29 days ago and the live comment make two within 30 days.
     assert set(lines) == {"alice", "dana", "erin"}, text
     n = {name: int(line.split()[1]) for name, line in lines.items()}
@@ -98,7 +128,10 @@ async def test_a_replay_of_the_backfilled_history_says_who_would_have_been_nudge
     assert "In all: 10 nudges to 3 engineers, 26 minutes of reading." in text
     flat = " ".join(text.split())
     assert "1 without kept words (1 of them matched through the signals on record)" in flat
-    assert "a playbook that is new, or whose patterns changed, is judged on the kept words alone" in flat
+    assert (
+        "a playbook that is new, or whose patterns changed, is judged on the kept words alone"
+        in flat
+    )
 
     # The Markdown summary for a check run says the same, mentioning nobody.
     md = io.StringIO()
@@ -112,9 +145,13 @@ async def test_a_replay_of_the_backfilled_history_says_who_would_have_been_nudge
 async def test_with_the_playbooks_in_force_the_new_playbooks_nudges_are_absent(bot, tmp_path):
     db = await backfilled(bot, tmp_path)
     out, err = io.StringIO(), io.StringIO()
-    assert await run_replay(args(db, ROOT / "playbooks"), out, err, now=bot.clock()) == 0, err.getvalue()
+    assert await run_replay(args(db, ROOT / "playbooks"), out, err, now=bot.clock()) == 0, (
+        err.getvalue()
+    )
     text = out.getvalue()
-    assert "magic-numbers" not in text and not any(line.startswith("  erin ") for line in text.splitlines())
+    assert "magic-numbers" not in text and not any(
+        line.startswith("  erin ") for line in text.splitlines()
+    )
     sql = next(line for line in text.splitlines() if line.strip().startswith("sql-injection"))
     assert int(sql.split()[1]) == 24  # 22 of alice's, her one on #5, dana's in billing
 

@@ -33,7 +33,9 @@ async def run_backfill(
     async with build_service(settings, clock=clock, **extra) as service:
         store, job = service.store, service.backfills
         assert job is not None
-        installations = [installation] if installation is not None else await known_installations(store)
+        installations = (
+            [installation] if installation is not None else await known_installations(store)
+        )
         if not installations:
             print(
                 "learning-nudges: no installation on record yet; name one with --installation ID "

@@ -31,7 +31,9 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
         start = now - dt.timedelta(days=days)
     else:
         try:
-            start = dt.datetime.combine(dt.date.fromisoformat(text.strip()), dt.time(), tzinfo=dt.UTC)
+            start = dt.datetime.combine(
+                dt.date.fromisoformat(text.strip()), dt.time(), tzinfo=dt.UTC
+            )
         except ValueError:
             raise ValueError(
                 f"--since {text!r} is not a period: write a number of days or weeks (90d, 12w) "
@@ -50,18 +52,26 @@ async def load_history(store, installation: int | None, since: dt.datetime):
         text, cut = snippet_text(item.snippet) if item.snippet is not None else (None, False)
         comment = ReviewComment(
             PullRequestRef(r.installation_id, r.repo, r.pr_number, Actor(r.author, False)),
-            Actor(r.reviewer, False), text or "", r.at, r.source, r.review_id,  # type: ignore[arg-type]
+            Actor(r.reviewer, False),
+            text or "",
+            r.at,
+            r.source,
+            r.review_id,  # type: ignore[arg-type]
             r.review_id if r.source == "review_comment" else None,
         )
         rows.append((comment, text, cut))
     return history_comments(rows, signals)
 
 
-def replay_command(args: argparse.Namespace, out: TextIO, err: TextIO, *, now: dt.datetime | None = None) -> int:
+def replay_command(
+    args: argparse.Namespace, out: TextIO, err: TextIO, *, now: dt.datetime | None = None
+) -> int:
     return asyncio.run(run_replay(args, out, err, now=now))
 
 
-async def run_replay(args: argparse.Namespace, out: TextIO, err: TextIO, *, now: dt.datetime | None = None) -> int:
+async def run_replay(
+    args: argparse.Namespace, out: TextIO, err: TextIO, *, now: dt.datetime | None = None
+) -> int:
     from bot.app.config import load_config
     from bot.app.settings import DEFAULT_DATABASE_URL
     from bot.cli.validate import DEFAULT_PLAYBOOKS
@@ -93,7 +103,11 @@ async def run_replay(args: argparse.Namespace, out: TextIO, err: TextIO, *, now:
         await store.close()
     result = await asyncio.to_thread(
         replay,
-        history, in_force.playbooks.playbooks, in_force.org, since=since, until=now,
+        history,
+        in_force.playbooks.playbooks,
+        in_force.org,
+        since=since,
+        until=now,
         classifier=in_force.playbooks.classifier,
     )
     out.write(render_markdown(result) if args.markdown else render_text(result))

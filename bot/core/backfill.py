@@ -169,7 +169,8 @@ def snippet_text(snippet: str) -> tuple[str, bool]:
 def pull_from_api(installation_id: int, repo: str, item: Mapping[str, Any]) -> PullRequestRef:
     """A pull request as ``GET /repos/{owner}/{repo}/pulls`` lists it."""
     try:
-        return PullRequestRef(installation_id, repo, int(item["number"]), Actor.from_user(item["user"]))
+        author = Actor.from_user(item["user"])
+        return PullRequestRef(installation_id, repo, int(item["number"]), author)
     except (KeyError, TypeError, ValueError) as exc:
         raise PayloadError(f"malformed pull request in the list: {exc}") from exc
 

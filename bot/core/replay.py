@@ -70,10 +70,19 @@ def history_comments(
         s = found[0]
         comment = ReviewComment(
             PullRequestRef(s.installation_id, s.repo, s.pr_number, Actor(s.engineer, False)),
-            Actor(s.reviewer, False), s.quote or "", s.at, s.source, s.comment_id,  # type: ignore[arg-type]
-            s.comment_id if s.source == "review_comment" else None, s.url,
+            Actor(s.reviewer, False),
+            s.quote or "",
+            s.at,
+            s.source,
+            s.comment_id,  # type: ignore[arg-type]
+            s.comment_id if s.source == "review_comment" else None,
+            s.url,
         )
-        out.append(HistoryComment(comment, None, False, tuple(Match(x.playbook_id, x.quote) for x in found)))
+        out.append(
+            HistoryComment(
+                comment, None, False, tuple(Match(x.playbook_id, x.quote) for x in found)
+            )
+        )
     return sorted(out, key=lambda h: (h.comment.at, h.comment.source, h.comment.comment_id))
 
 
@@ -179,7 +188,9 @@ def replay(
         cut=counts["cut"],
         without_text=counts["without_text"],
         judged_on_record=counts["judged_on_record"],
-        unjudged_playbooks=tuple(sorted(set(by_id) - known_on_record)) if counts["without_text"] else (),
+        unjudged_playbooks=tuple(sorted(set(by_id) - known_on_record))
+        if counts["without_text"]
+        else (),
         decisions=tuple(decisions),
         playbooks=_playbook_lines(playbooks, decisions, matching),
         engineers=_engineer_lines(decisions),
@@ -194,14 +205,19 @@ def _with_body(comment: ReviewComment, body: str) -> ReviewComment:
     return replace(comment, body=body)
 
 
-def _playbook_lines(playbooks: Sequence[Playbook], decisions: list[Nudge], matching: Counter) -> tuple[PlaybookLine, ...]:
+def _playbook_lines(
+    playbooks: Sequence[Playbook], decisions: list[Nudge], matching: Counter
+) -> tuple[PlaybookLine, ...]:
     lines = []
     for p in sorted(playbooks, key=lambda p: p.id):
         mine = [n for n in decisions if n.playbook_id == p.id]
         charged = [n for n in mine if n.state in CHARGED_STATES]
         lines.append(
             PlaybookLine(
-                p.id, p.title, matching[p.id], dict(Counter(n.state.value for n in mine)),
+                p.id,
+                p.title,
+                matching[p.id],
+                dict(Counter(n.state.value for n in mine)),
                 len({(n.installation_id, n.engineer.lower()) for n in charged}),
                 sum(n.minutes for n in charged),
                 min((n.trigger_at.date() for n in charged), default=None),
@@ -220,8 +236,11 @@ def _engineer_lines(decisions: list[Nudge]) -> tuple[EngineerLine, ...]:
         charged = [n for n in mine if n.state in CHARGED_STATES]
         lines.append(
             EngineerLine(
-                installation, mine[0].engineer, len(charged),
-                tuple(n.trigger_at.date() for n in charged), sum(n.minutes for n in charged),
+                installation,
+                mine[0].engineer,
+                len(charged),
+                tuple(n.trigger_at.date() for n in charged),
+                sum(n.minutes for n in charged),
                 sum(n.state == NudgeState.SUPPRESSED_BUDGET for n in mine),
                 sum(n.state == NudgeState.HELD_OUT for n in mine),
                 tuple(sorted({n.playbook_id for n in charged})),
@@ -238,7 +257,12 @@ def _sprints(decisions: list[Nudge], org: OrgSettings) -> dict[int, tuple[dt.dat
     out = {}
     for index, mine in sorted(by.items()):
         start = sprint_at(mine[0].created_at, org).start.date()
-        out[index] = (start, len({n.engineer.lower() for n in mine}), len(mine), sum(n.minutes for n in mine))
+        out[index] = (
+            start,
+            len({n.engineer.lower() for n in mine}),
+            len(mine),
+            sum(n.minutes for n in mine),
+        )
     return out
 
 
@@ -261,7 +285,8 @@ def _limits(r: Replay) -> list[str]:
         + (
             f", {r.without_text} without kept words ({r.judged_on_record} of them matched through "
             "the signals on record)"
-            if r.without_text else ""
+            if r.without_text
+            else ""
         )
         + "."
     ]
@@ -279,12 +304,17 @@ def _n(count: int, word: str) -> str:
 
 
 def _wrap(text: str, width: int, indent: str = "") -> list[str]:
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [
+        indent
+    ]
 
 
 def render_text(r: Replay, width: int = 80) -> str:
     """The dry run for a terminal: fits ``width`` columns."""
-    out = [f"Dry run: {r.since:%Y-%m-%d} to {r.until:%Y-%m-%d}, nothing posted, nothing written", ""]
+    out = [
+        f"Dry run: {r.since:%Y-%m-%d} to {r.until:%Y-%m-%d}, nothing posted, nothing written",
+        "",
+    ]
     for note in _limits(r):
         out += _wrap(note, width)
     out += ["", "Per playbook"]
@@ -297,8 +327,10 @@ def render_text(r: Replay, width: int = 80) -> str:
             f"{s.get('awaiting_cosign', 0) + s.get('no_lead', 0):>4} {s.get('held_out', 0):>4} "
             f"{s.get('suppressed_budget', 0):>4} {p.engineers:>6} {p.minutes:>5}"[:width]
         )
-    out += ["  (nudged: posted to the engineer; lead: a co-sign asked, or no lead set; held:",
-            "  randomized holdout; over: over the sprint budget; min: reading minutes)"]
+    out += [
+        "  (nudged: posted to the engineer; lead: a co-sign asked, or no lead set; held:",
+        "  randomized holdout; over: over the sprint budget; min: reading minutes)",
+    ]
     out += ["", "Who would have been nudged"]
     shown = [e for e in r.engineers if e.nudges or e.over_budget]
     if not shown:
@@ -312,12 +344,20 @@ def render_text(r: Replay, width: int = 80) -> str:
     out += ["", "Budget used per sprint"]
     if not r.sprints:
         out.append("  none")
-    for _index, (start, people, count, minutes) in r.sprints.items():
-        out.append(f"  sprint from {start:%Y-%m-%d}: {_n(count, 'nudge')} to {_n(people, 'engineer')}, {minutes} min")
+    for start, people, count, minutes in r.sprints.values():
+        out.append(
+            f"  sprint from {start:%Y-%m-%d}: {_n(count, 'nudge')} to "
+            f"{_n(people, 'engineer')}, {minutes} min"
+        )
     total = r.nudged
     people = len({(n.installation_id, n.engineer.lower()) for n in total})
-    out += ["", f"In all: {_n(len(total), 'nudge')} to {_n(people, 'engineer')}, "
-            f"{sum(n.minutes for n in total)} minutes of reading."]
+    out += [
+        "",
+        (
+            f"In all: {_n(len(total), 'nudge')} to {_n(people, 'engineer')}, "
+            f"{sum(n.minutes for n in total)} minutes of reading."
+        ),
+    ]
     return "\n".join(line[:width] for line in out) + "\n"
 
 
@@ -331,11 +371,18 @@ def render_markdown(r: Replay, *, top: int = 20) -> str:
     out = [f"### Dry run on review history, {r.since:%Y-%m-%d} to {r.until:%Y-%m-%d}", ""]
     total = r.nudged
     people = len({(n.installation_id, n.engineer.lower()) for n in total})
-    out += [f"With these playbooks and settings, **{_n(len(total), 'nudge')}** would have reached "
-            f"**{_n(people, 'engineer')}**, {sum(n.minutes for n in total)} minutes of reading in all. "
-            "Nothing was posted.", ""]
-    out += ["| playbook | matching comments | nudged | co-sign asked | held out | over budget | engineers | minutes |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out += [
+        (
+            f"With these playbooks and settings, **{_n(len(total), 'nudge')}** would have reached "
+            f"**{_n(people, 'engineer')}**, {sum(n.minutes for n in total)} minutes of reading "
+            "in all. Nothing was posted."
+        ),
+        "",
+    ]
+    out += [
+        "| playbook | matching comments | nudged | co-sign asked | held out | over budget | engineers | minutes |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for p in r.playbooks:
         s = p.states
         out.append(
@@ -345,15 +392,23 @@ def render_markdown(r: Replay, *, top: int = 20) -> str:
         )
     shown = [e for e in r.engineers if e.nudges or e.over_budget]
     if shown:
-        out += ["", "| engineer | nudges | minutes | over budget | when |", "| --- | ---: | ---: | ---: | --- |"]
+        out += [
+            "",
+            "| engineer | nudges | minutes | over budget | when |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
         for e in shown[:top]:
             when = ", ".join(f"{d:%Y-%m-%d}" for d in e.dates) or "-"
             out.append(f"| `{e.engineer}` | {e.nudges} | {e.minutes} | {e.over_budget} | {when} |")
         if len(shown) > top:
             out.append(f"| … and {len(shown) - top} more | | | | |")
     if r.sprints:
-        out += ["", "| sprint from | engineers nudged | nudges | minutes |", "| --- | ---: | ---: | ---: |"]
-        for _i, (start, n_people, count, minutes) in r.sprints.items():
+        out += [
+            "",
+            "| sprint from | engineers nudged | nudges | minutes |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for start, n_people, count, minutes in r.sprints.values():
             out.append(f"| {start:%Y-%m-%d} | {n_people} | {count} | {minutes} |")
     out += [""] + [f"> {note}" for note in _limits(r)]
     return "\n".join(out).replace("@", "@\u200b") + "\n"

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.core.backfill import Baseline, BackfillProgress
+from bot.core.backfill import BackfillProgress, Baseline
 from bot.core.events import PullRequestRef
 from bot.core.outcome import Review
 from bot.store.dialect import Dialect
@@ -52,7 +52,11 @@ class BackfillState:
         """The core's cursor over what is on record."""
         done = frozenset((p.repo, p.listing) for p in self.pages if p.done)
         cursor = next(
-            ((p.repo, p.listing, p.next_page) for p in self.pages if not p.done and p.next_page > 1),
+            (
+                (p.repo, p.listing, p.next_page)
+                for p in self.pages
+                if not p.done and p.next_page > 1
+            ),
             None,
         )
         return BackfillProgress(self.since, self.until, done, cursor)
@@ -89,8 +93,12 @@ class BackfillStore:
         """
         async with self.driver.transaction() as tx:
             if fresh:
-                await tx.execute("DELETE FROM backfill_pages WHERE installation_id = ?", (installation_id,))
-                await tx.execute("DELETE FROM backfills WHERE installation_id = ?", (installation_id,))
+                await tx.execute(
+                    "DELETE FROM backfill_pages WHERE installation_id = ?", (installation_id,)
+                )
+                await tx.execute(
+                    "DELETE FROM backfills WHERE installation_id = ?", (installation_id,)
+                )
             rows = await tx.fetch(
                 "INSERT INTO backfills (installation_id, since, until, requested_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
@@ -133,8 +141,12 @@ class BackfillStore:
             r["last_error"],
             tuple(
                 RepoWindow(
-                    p["repo"], p["listing"], ts(p["since"]), ts(p["until"]),  # type: ignore[arg-type]
-                    p["next_page"], bool(p["done"]),
+                    p["repo"],
+                    p["listing"],
+                    ts(p["since"]),
+                    ts(p["until"]),  # type: ignore[arg-type]
+                    p["next_page"],
+                    bool(p["done"]),
                 )
                 for p in pages
             ),
@@ -149,7 +161,12 @@ class BackfillStore:
         return [r[0] for r in rows]
 
     async def start_backfill_repo(
-        self, installation_id: int, repo: str, since: dt.datetime, until: dt.datetime, now: dt.datetime
+        self,
+        installation_id: int,
+        repo: str,
+        since: dt.datetime,
+        until: dt.datetime,
+        now: dt.datetime,
     ) -> None:
         """Put a repository the installation lists on record, unread, if it is not yet."""
         async with self.driver.transaction() as tx:
@@ -189,7 +206,13 @@ class BackfillStore:
                 await tx.execute(
                     "INSERT INTO pulls (installation_id, repo, number, author, opened_at)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (pull.installation_id, pull.repo, pull.number, pull.author.login, opened.get(pull.number)),
+                    (
+                        pull.installation_id,
+                        pull.repo,
+                        pull.number,
+                        pull.author.login,
+                        opened.get(pull.number),
+                    ),
                 )
             for r in baseline.reviews:
                 rows = await tx.fetch(
@@ -197,8 +220,15 @@ class BackfillStore:
                     " source, review_id, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT DO NOTHING RETURNING 1",
                     (
-                        r.installation_id, r.repo, r.pr_number, r.author, r.reviewer, r.at,
-                        r.source, r.review_id, baseline.snippets.get((r.source, r.review_id)),
+                        r.installation_id,
+                        r.repo,
+                        r.pr_number,
+                        r.author,
+                        r.reviewer,
+                        r.at,
+                        r.source,
+                        r.review_id,
+                        baseline.snippets.get((r.source, r.review_id)),
                     ),
                 )
                 if rows:
@@ -207,8 +237,13 @@ class BackfillStore:
                     await tx.execute(
                         "UPDATE reviews SET snippet = ? WHERE installation_id = ? AND repo = ?"
                         " AND source = ? AND review_id = ? AND snippet IS NULL",
-                        (baseline.snippets.get((r.source, r.review_id)), r.installation_id, r.repo,
-                         r.source, r.review_id),
+                        (
+                            baseline.snippets.get((r.source, r.review_id)),
+                            r.installation_id,
+                            r.repo,
+                            r.source,
+                            r.review_id,
+                        ),
                     )
             signals = 0
             for s in baseline.signals:
@@ -217,8 +252,19 @@ class BackfillStore:
                         "INSERT INTO signals (installation_id, repo, pr_number, engineer, playbook_id,"
                         " comment_id, source, reviewer, at, quote, url)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-                        (s.installation_id, s.repo, s.pr_number, s.engineer, s.playbook_id,
-                         s.comment_id, s.source, s.reviewer, s.at, s.quote, s.url),
+                        (
+                            s.installation_id,
+                            s.repo,
+                            s.pr_number,
+                            s.engineer,
+                            s.playbook_id,
+                            s.comment_id,
+                            s.source,
+                            s.reviewer,
+                            s.at,
+                            s.quote,
+                            s.url,
+                        ),
                     )
                 )
             await tx.execute(
@@ -234,7 +280,9 @@ class BackfillStore:
                 )
         return added, signals
 
-    async def finish_backfill(self, installation_id: int, now: dt.datetime, error: str | None = None) -> None:
+    async def finish_backfill(
+        self, installation_id: int, now: dt.datetime, error: str | None = None
+    ) -> None:
         """Finished (``error`` None), or stopped with why; a stopped one resumes on the next run."""
         if error is None:
             await self.driver.execute(
@@ -256,7 +304,9 @@ class BackfillStore:
             (installation_id, repo),
         )
         return {
-            r["number"]: PullRequestRef(installation_id, repo, r["number"], Actor.from_user({"login": r["author"]}))
+            r["number"]: PullRequestRef(
+                installation_id, repo, r["number"], Actor.from_user({"login": r["author"]})
+            )
             for r in rows
         }
 
@@ -278,8 +328,14 @@ class BackfillStore:
         return [
             ReviewedComment(
                 Review(
-                    r["installation_id"], r["repo"], r["pr_number"], r["author"], r["reviewer"],
-                    ts(r["at"]), r["source"], r["review_id"],  # type: ignore[arg-type]
+                    r["installation_id"],
+                    r["repo"],
+                    r["pr_number"],
+                    r["author"],
+                    r["reviewer"],
+                    ts(r["at"]),
+                    r["source"],
+                    r["review_id"],  # type: ignore[arg-type]
                 ),
                 r["snippet"],
             )
@@ -318,12 +374,18 @@ async def open_read_only(url: str):
     if url.startswith(("postgres://", "postgresql://")):
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=2,
-                server_settings={"application_name": "learning-nudges-replay",
-                                 "default_transaction_read_only": "on"},
+                url,
+                min_size=1,
+                max_size=2,
+                server_settings={
+                    "application_name": "learning-nudges-replay",
+                    "default_transaction_read_only": "on",
+                },
             )
         except (OSError, asyncpg.PostgresError) as exc:
-            raise ReadOnlyStoreError(f"cannot connect to the PostgreSQL store: {type(exc).__name__}") from None
+            raise ReadOnlyStoreError(
+                f"cannot connect to the PostgreSQL store: {type(exc).__name__}"
+            ) from None
         store = PostgresStore(pool)
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -333,7 +395,9 @@ async def open_read_only(url: str):
                 "`python -m bot backfill`, with this DATABASE_URL first); none was created"
             )
         store = SQLiteStore(path)
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
         db.row_factory = sqlite3.Row
         db.create_collation("C", _binary)
         store.driver.connection = db  # the driver's thread uses this read-only connection
@@ -341,9 +405,11 @@ async def open_read_only(url: str):
         raise ReadOnlyStoreError("DATABASE_URL must start with sqlite:/// or postgresql://")
     try:
         [row] = await store.driver.fetch("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-    except Exception as exc:  # no schema_version table: not this app's database
+    except (sqlite3.Error, asyncpg.PostgresError) as exc:  # no schema_version: not our database
         await store.close()
-        raise ReadOnlyStoreError(f"the database has no Learning Nudges records ({type(exc).__name__})") from None
+        raise ReadOnlyStoreError(
+            f"the database has no Learning Nudges records ({type(exc).__name__})"
+        ) from None
     if row[0] < 7:
         await store.close()
         raise ReadOnlyStoreError(

@@ -49,13 +49,14 @@ PER_PAGE = 100
 # five pages every 15 minutes stay near 2,000 reads an hour of an installation's 5,000.
 PAGES_PER_TICK = 5
 PULLS_URL = (
-    "/repos/{owner}/{repo}/pulls?state=all&sort=updated&direction=desc&per_page=%d&page={page}" % PER_PAGE
+    "/repos/{owner}/{repo}/pulls?state=all&sort=updated&direction=desc"
+    f"&per_page={PER_PAGE}&page={{page}}"
 )
 COMMENTS_URL = (
     "/repos/{owner}/{repo}/pulls/comments?since={since}&sort=created&direction=asc"
-    "&per_page=%d&page={page}" % PER_PAGE
+    f"&per_page={PER_PAGE}&page={{page}}"
 )
-REVIEWS_URL = "/repos/{owner}/{repo}/pulls/{number}/reviews?per_page=%d" % PER_PAGE
+REVIEWS_URL = f"/repos/{{owner}}/{{repo}}/pulls/{{number}}/reviews?per_page={PER_PAGE}"
 PULL_URL = "/repos/{owner}/{repo}/pulls/{number}"
 
 
@@ -75,7 +76,11 @@ class BackfillReport:
     error: str | None = None
 
     def summary(self) -> str:
-        period = f"{self.since:%Y-%m-%d} to {self.until:%Y-%m-%d %H:%M}" if self.since and self.until else "-"
+        period = (
+            f"{self.since:%Y-%m-%d} to {self.until:%Y-%m-%d %H:%M}"
+            if self.since and self.until
+            else "-"
+        )
         head = (
             f"installation {self.installation_id}: {self.repos} repositories, {self.pages} pages read, "
             f"{self.reviews} reviewed comments and {self.signals} matching comments newly recorded "
@@ -93,21 +98,32 @@ def _iso(moment: dt.datetime) -> str:
 class BackfillJob:
     """Runs the backfills asked for; each run continues what the store says is left."""
 
-    def __init__(self, *, store: Store, github: GitHubApp, config: ConfigHolder, days: int = BACKFILL_DAYS):
+    def __init__(
+        self, *, store: Store, github: GitHubApp, config: ConfigHolder, days: int = BACKFILL_DAYS
+    ):
         self.store = store
         self.github = github
         self.config = config
         self.days = days
 
-    async def request(self, installation_id: int, now: dt.datetime, *, repos: tuple[str, ...] = (),
-                      days: int | None = None, fresh: bool = False) -> bool:
+    async def request(
+        self,
+        installation_id: int,
+        now: dt.datetime,
+        *,
+        repos: tuple[str, ...] = (),
+        days: int | None = None,
+        fresh: bool = False,
+    ) -> bool:
         """Record that an installation (or some of its repositories) is to be read."""
         since = backfill_since(now, self.days if days is None else days)
         return await self.store.request_backfill(  # type: ignore[attr-defined]
             installation_id, since=since, until=now, now=now, repos=repos, fresh=fresh
         )
 
-    async def run_pending(self, now: dt.datetime, *, pages: int | None = PAGES_PER_TICK) -> list[BackfillReport]:
+    async def run_pending(
+        self, now: dt.datetime, *, pages: int | None = PAGES_PER_TICK
+    ) -> list[BackfillReport]:
         """The unfinished backfills, oldest request first, ``pages`` pages in all (from the tick)."""
         reports = []
         for installation in await self.store.unfinished_backfills():  # type: ignore[attr-defined]
@@ -117,7 +133,9 @@ class BackfillJob:
             reports.append(await self.run(installation, now, max_pages=left))
         return reports
 
-    async def run(self, installation_id: int, now: dt.datetime, *, max_pages: int | None = None) -> BackfillReport:
+    async def run(
+        self, installation_id: int, now: dt.datetime, *, max_pages: int | None = None
+    ) -> BackfillReport:
         """Continue the installation's backfill; at most ``max_pages`` pages when given (the
         scheduler's share of each tick, so the rate limit is left for the live work)."""
         report = BackfillReport(installation_id)
@@ -129,7 +147,7 @@ class BackfillJob:
         try:
             gh = await self.github.installation(installation_id)
             listed = await gh.getiter(
-                "/installation/repositories?per_page=%d" % PER_PAGE, iterable_key="repositories"
+                f"/installation/repositories?per_page={PER_PAGE}", iterable_key="repositories"
             )
             repos = sorted(str(r["full_name"]) for r in listed)
             for repo in repos:
@@ -148,9 +166,21 @@ class BackfillJob:
                     return report
                 repo, listing, page = step
                 window = state.window(repo, listing)
-                await self._page(gh, installation_id, repo, listing, page, window.since, window.until, report, now)
+                await self._page(
+                    gh,
+                    installation_id,
+                    repo,
+                    listing,
+                    page,
+                    window.since,
+                    window.until,
+                    report,
+                    now,
+                )
         except (*GITHUB_ERRORS, PayloadError) as exc:
-            report.error = f"GitHub answered {describe(exc)}" if isinstance(exc, GITHUB_ERRORS) else str(exc)
+            report.error = (
+                f"GitHub answered {describe(exc)}" if isinstance(exc, GITHUB_ERRORS) else str(exc)
+            )
             log.warning("backfill installation=%s stopped: %s", installation_id, report.error)
             await self.store.finish_backfill(installation_id, now, report.error)  # type: ignore[attr-defined]
             return report
@@ -159,8 +189,18 @@ class BackfillJob:
         log.info("backfill %s", report.summary())
         return report
 
-    async def _page(self, gh, installation_id: int, repo: str, listing: str, page: int,
-                    since: dt.datetime, until: dt.datetime, report: BackfillReport, now: dt.datetime) -> None:
+    async def _page(
+        self,
+        gh,
+        installation_id: int,
+        repo: str,
+        listing: str,
+        page: int,
+        since: dt.datetime,
+        until: dt.datetime,
+        report: BackfillReport,
+        now: dt.datetime,
+    ) -> None:
         owner, name = split_repo(repo)
         url_vars = {"owner": owner, "repo": name, "page": str(page)}
         comments: list[ReviewComment] = []
@@ -176,8 +216,12 @@ class BackfillJob:
                 pull = pull_from_api(installation_id, repo, item)
                 pulls.append(pull)
                 opened[pull.number] = parse_time(item["created_at"])
-                reviews = await gh.getiter(REVIEWS_URL, url_vars={**url_vars, "number": str(pull.number)})
-                comments += [c for c in (review_from_api(r, pull) for r in reviews) if c is not None]
+                reviews = await gh.getiter(
+                    REVIEWS_URL, url_vars={**url_vars, "number": str(pull.number)}
+                )
+                comments += [
+                    c for c in (review_from_api(r, pull) for r in reviews) if c is not None
+                ]
         else:
             items = await gh.getitem(COMMENTS_URL, url_vars={**url_vars, "since": _iso(since)})
             last = len(items) < PER_PAGE
@@ -194,8 +238,15 @@ class BackfillJob:
         classifier = self.config.current.playbooks.classifier
         baseline: Baseline = baseline_from_history(comments, classifier, since=since, until=until)
         reviews, signals = await self.store.record_backfill_page(  # type: ignore[attr-defined]
-            installation_id, repo, listing, page, last=last, baseline=baseline, pulls=pulls,
-            opened=opened, now=now,
+            installation_id,
+            repo,
+            listing,
+            page,
+            last=last,
+            baseline=baseline,
+            pulls=pulls,
+            opened=opened,
+            now=now,
         )
         report.pages += 1
         report.reviews += reviews

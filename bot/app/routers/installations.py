@@ -36,11 +36,16 @@ async def repositories_added(event: sansio.Event, deps: HandlerDeps) -> None:
     try:
         repos = tuple(sorted(str(r["full_name"]) for r in added))
     except (KeyError, TypeError):
-        raise PayloadError("payload's repositories_added lists a repository without full_name") from None
+        raise PayloadError(
+            "payload's repositories_added lists a repository without full_name"
+        ) from None
     if not repos:
         return
     now = deps.clock()
     await deps.store.request_backfill(  # type: ignore[attr-defined]
-        _installation_id(event.data), since=backfill_since(now, BACKFILL_DAYS), until=now, now=now,
+        _installation_id(event.data),
+        since=backfill_since(now, BACKFILL_DAYS),
+        until=now,
+        now=now,
         repos=repos,
     )
