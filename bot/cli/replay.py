@@ -75,7 +75,7 @@ async def run_replay(
     from bot.app.config import load_config
     from bot.app.settings import DEFAULT_DATABASE_URL
     from bot.cli.validate import DEFAULT_PLAYBOOKS
-    from bot.store.backfill import ReadOnlyStoreError, open_read_only
+    from bot.store.readonly import ReadOnlyStoreError, open_read_only
 
     now = now or dt.datetime.now(dt.UTC)
     try:
