@@ -250,3 +250,36 @@ async def test_the_backfill_command_reads_on_demand_and_again_without_doubling(
         assert await store.nudges() == []
     finally:
         await store.close()
+
+
+async def live_sql_comments(bot, engineer: str = "alice") -> list:
+    for pr, reviewer in ((400, "bob"), (401, "erin")):
+        await bot.deliver(
+            "pull_request_review_comment",
+            bot.review_comment(pr=pr, author=engineer, reviewer=reviewer, body=SQL),
+        )
+        await bot.worker.drain()
+        bot.clock.advance(hours=1)
+    return await bot.store.nudges()
+
+
+async def test_an_installation_without_history_observes_before_it_nudges(bot):
+    await bot.deliver("installation", installed())
+    await bot.worker.drain()
+    assert (await bot.service.backfills.run(INSTALLATION, bot.clock())).finished  # nothing there
+    bot.clock.advance(days=1)
+    assert await live_sql_comments(bot) == [], "less than 30 days on record: recorded, not nudged"
+    notes = [r.note for r in await bot.store.notes() if r.note.outcome == "observing"]
+    assert notes and "observe-only until 2026-04-01" in notes[-1].reason
+    assert len(await bot.store.signals(INSTALLATION)) == 2
+
+
+async def test_a_backfilled_installation_nudges_at_once(bot):
+    seed_history(bot.github)
+    await bot.deliver("installation", installed())
+    await bot.worker.drain()
+    assert (await bot.service.backfills.run(INSTALLATION, bot.clock())).finished
+    bot.clock.advance(days=1)
+    [nudge] = [n for n in await live_sql_comments(bot, "dana") if n.engineer == "dana"]
+    assert nudge.playbook_id == "sql-injection"  # decided (nudged or held out), not observed
+    assert not [r for r in await bot.store.notes() if r.note.outcome == "observing"]

@@ -295,6 +295,17 @@ class BackfillStore:
                 (error, installation_id),
             )
 
+    async def recorded_since(self, installation_id: int) -> dt.datetime | None:
+        """Since when the installation's review comments are on record, if a backfill was asked
+        for: the oldest comment it read, or (none read yet, or none there) when it was asked."""
+        rows = await self.driver.fetch(
+            "SELECT earliest, until FROM backfills WHERE installation_id = ?", (installation_id,)
+        )
+        if not rows:
+            return None
+        earliest, until = ts(rows[0]["earliest"]), ts(rows[0]["until"])
+        return min(earliest, until) if earliest is not None and until is not None else until
+
     async def pull_authors(self, installation_id: int, repo: str) -> dict[int, PullRequestRef]:
         """The pull requests of ``repo`` on record, by number (authors as recorded)."""
         from bot.core.events import Actor
