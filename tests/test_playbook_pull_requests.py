@@ -90,6 +90,8 @@ async def test_a_pull_request_with_a_good_and_a_broken_playbook_gets_annotations
         assert "`playbooks/sql-injection.yml`" in summary and "Not readable at the head" in summary
         assert "missing-tests`: all" in summary, "the examples were run"
         assert "## Dry run on the organisation's history" in summary
+        assert "Not available in this deployment" not in summary, "the wiring runs the dry run"
+        assert "Nothing was posted." in summary
 
 
 async def test_a_clean_pull_request_succeeds_and_a_merged_push_still_reloads(

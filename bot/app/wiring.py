@@ -23,7 +23,9 @@ from aiohttp import web
 from bot.app.config import ConfigHolder, load_config
 from bot.app.deps import HandlerDeps, Touched
 from bot.app.health import Health, check_app_jwt
+from bot.app.jobs.backfill import BackfillJob
 from bot.app.jobs.config_sync import ConfigSync
+from bot.app.jobs.dry_run import dry_run_for_checks
 from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import NudgeClaims, Outbox
@@ -71,6 +73,7 @@ class Service:
     worker: Worker
     app: web.Application
     health: Health | None = None
+    backfills: BackfillJob | None = None
 
 
 @contextlib.asynccontextmanager
@@ -125,12 +128,14 @@ async def build_service(
                 store=store, github=github, config=config, teams=teams, holder=name, rng=rng,
                 marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
             )
+            backfills = BackfillJob(store=store, github=github, config=config)
             sync = None
             org = in_force.org
             if org.playbooks_repo:
                 sync = ConfigSync(
                     github=github, holder=config, clock=clock, repo=org.playbooks_repo,
                     folder=org.playbooks_folder, local_org=org,
+                    dry_run=dry_run_for_checks(store, clock, org),
                 )
                 await sync.start()
             deps = HandlerDeps(
@@ -141,6 +146,7 @@ async def build_service(
                 store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
                 reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
                 redelivery=RedeliverySweep(store=store, github=github),
+                backfills=backfills,
             )
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,
@@ -165,7 +171,7 @@ async def build_service(
             try:
                 yield Service(
                     settings, store, github, config, metrics, outbox, reactions, evaluations, sync, worker, app,
-                    health,
+                    health, backfills=backfills,
                 )
             finally:
                 logging.getLogger("bot.app.worker").removeHandler(loop_errors)

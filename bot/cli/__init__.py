@@ -30,6 +30,8 @@ COMMANDS = (
     ("schema", "write the JSON Schemas editors use for playbooks and org.yml"),
     ("report", "decisions per playbook, role and team; the kill switch; failed deliveries"),
     ("simulate", "the decision core and the kill switch over a synthetic organisation"),
+    ("backfill", "read the last 90 days of review history into the store (never nudges)"),
+    ("replay", "dry run: the recorded review history through proposed playbooks"),
 )
 
 
@@ -255,6 +257,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sch.add_argument("--out", type=Path, default=DEFAULT_PLAYBOOKS / "schema", help="default: playbooks/schema")
     sch.add_argument("--check", action="store_true", help="only say whether the files are up to date (exit 1 if not)")
+    back = command(
+        "backfill",
+        "Read the last days of review comments and reviews of an installation's repositories "
+        "through the API and record them as reviewed pull requests and matching comments, never "
+        "as nudges; a stopped backfill continues where it stopped. Exit 1 if it stopped again.",
+        every,
+    )
+    back.add_argument("--days", type=int, default=90, help="how far back to read (default 90)")
+    back.add_argument("--installation", type=int, metavar="ID", help="only this installation")
+    rpl = command(
+        "replay",
+        "Run the review history in the store through proposed playbooks and org settings: who "
+        "would have been nudged, when, how often, and the budget it would have used. Nothing is "
+        "posted and nothing is written.",
+        ["DATABASE_URL", "PLAYBOOKS_DIR"],
+    )
+    rpl.add_argument("--since", default="90d", help="how far back: 90d, 12w or a date (default 90d)")
+    rpl.add_argument("--playbooks", type=Path, help="folder of proposed playbooks and org.yml (default PLAYBOOKS_DIR)")
+    rpl.add_argument("--database-url", help="defaults to DATABASE_URL")
+    rpl.add_argument("--installation", type=int, metavar="ID", help="only this installation")
+    rpl.add_argument("--markdown", action="store_true", help="print the Markdown summary (as in a check run)")
     return parser
 
 
@@ -269,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     2,
                     f"python -m bot simulate: error: --{name} must be from {low} to {high}, got {value}\n",
                 )
-    if args.command in ("serve", "worker", "migrate", "report", "register"):
+    if args.command in ("serve", "worker", "migrate", "report", "register", "backfill", "replay"):
         from bot.app.settings import load_env_file
 
         load_env_file()
@@ -285,6 +308,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.schema import write_schemas
 
         return write_schemas(args.out, check=args.check, out=sys.stdout)
+
+    if args.command == "backfill":
+        import asyncio
+        import sys
+
+        from bot.cli.backfill import run_backfill
+        from bot.cli.serve import _logging, _settings
+
+        _logging()
+        return asyncio.run(run_backfill(_settings(), sys.stdout, days=max(args.days, 1), installation=args.installation))
+    if args.command == "replay":
+        import sys
+
+        from bot.cli.replay import replay_command
+
+        return replay_command(args, sys.stdout, sys.stderr)
 
     if args.command == "validate":
         from bot.cli.validate import validate

@@ -17,12 +17,14 @@ crashed resumes where it stopped.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.classify import Classifier
 from bot.core.decide import ignore_reason
-from bot.core.events import ReviewComment
+from bot.core.events import Actor, PayloadError, PullRequestRef, ReviewComment, parse_time
 from bot.core.nudges import Signal
 from bot.core.outcome import Review, review_of
 
@@ -37,6 +39,8 @@ class Baseline:
     signals: tuple[Signal, ...] = ()
     skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> how many
     earliest: dt.datetime | None = None  # the oldest comment read: the record begins there
+    # (source, id) of each review -> the short mention-safe text kept of it (evidence_snippet)
+    snippets: Mapping[tuple[str, int], str] = field(default_factory=dict)
 
 
 def backfill_since(now: dt.datetime, days: int = BACKFILL_DAYS) -> dt.datetime:
@@ -60,6 +64,7 @@ def baseline_from_history(
     as they do live. Each comment is kept once, by its source and id.
     """
     reviews: dict[tuple[str, int], Review] = {}
+    snippets: dict[tuple[str, int], str] = {}
     signals: dict[tuple[str, int, str], Signal] = {}
     skipped: dict[str, int] = {}
     earliest: dt.datetime | None = None
@@ -76,6 +81,7 @@ def baseline_from_history(
             skip(ignore_reason(comment) or "not a colleague's review")
             continue
         reviews.setdefault((comment.source, comment.comment_id), review)
+        snippets.setdefault((comment.source, comment.comment_id), evidence_snippet(comment.body))
         earliest = comment.at if earliest is None or comment.at < earliest else earliest
         if not comment.body.strip():
             continue  # an approval without a word: a reviewed pull request, no signal
@@ -101,6 +107,7 @@ def baseline_from_history(
         signals=tuple(sorted(signals.values(), key=lambda s: (s.at, s.source, s.comment_id, s.playbook_id))),
         skipped=skipped,
         earliest=earliest,
+        snippets=snippets,
     )
 
 
@@ -132,3 +139,82 @@ class BackfillProgress:
         if last:
             return BackfillProgress(self.since, self.until, self.done | {(repo, listing)}, None)
         return BackfillProgress(self.since, self.until, self.done, (repo, listing, page + 1))
+
+
+# Reading GitHub's REST answers -----------------------------------------------------------------
+
+# Of each reviewed comment the backfill read, this many characters are kept (mention-safe), so a
+# dry run can classify the history with proposed playbooks; never the whole body.
+SNIPPET_CHARS = 300
+ELLIPSIS = "\u2026"
+_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+_NEUTRAL = "@\u200b"  # a zero-width space after "@": GitHub renders no mention
+
+
+def evidence_snippet(body: str) -> str:
+    """The short, mention-safe text kept of a reviewed comment (an ellipsis marks a cut)."""
+    text = body.strip()
+    cut = len(text) > SNIPPET_CHARS
+    text = _MENTION.sub(_NEUTRAL, text[:SNIPPET_CHARS])
+    return text + ELLIPSIS if cut else text
+
+
+def snippet_text(snippet: str) -> tuple[str, bool]:
+    """What a kept snippet says, for classifying it again, and whether it was cut short."""
+    cut = snippet.endswith(ELLIPSIS) and len(snippet.replace(_NEUTRAL, "@")) > SNIPPET_CHARS
+    text = snippet.removesuffix(ELLIPSIS) if cut else snippet
+    return text.replace(_NEUTRAL, "@"), cut
+
+
+def pull_from_api(installation_id: int, repo: str, item: Mapping[str, Any]) -> PullRequestRef:
+    """A pull request as ``GET /repos/{owner}/{repo}/pulls`` lists it."""
+    try:
+        author = Actor.from_user(item["user"])
+        return PullRequestRef(installation_id, repo, int(item["number"]), author)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PayloadError(f"malformed pull request in the list: {exc}") from exc
+
+
+def pull_number_of(item: Mapping[str, Any]) -> int:
+    """The pull request a listed review comment belongs to (from its ``pull_request_url``)."""
+    try:
+        return int(str(item["pull_request_url"]).rstrip("/").rsplit("/", 1)[1])
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PayloadError(f"review comment without a pull request: {exc}") from exc
+
+
+def comment_from_api(item: Mapping[str, Any], pull: PullRequestRef) -> ReviewComment:
+    """A review comment as ``GET /repos/{owner}/{repo}/pulls/comments`` lists it."""
+    try:
+        reply_to = item.get("in_reply_to_id")
+        return ReviewComment(
+            pull=pull,
+            reviewer=Actor.from_user(item["user"]),
+            body=str(item.get("body") or ""),
+            at=parse_time(item["created_at"]),
+            source="review_comment",
+            comment_id=int(item["id"]),
+            thread_id=int(reply_to) if reply_to else int(item["id"]),
+            url=str(item.get("html_url") or ""),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PayloadError(f"malformed review comment in the list: {exc}") from exc
+
+
+def review_from_api(item: Mapping[str, Any], pull: PullRequestRef) -> ReviewComment | None:
+    """A submitted review as ``GET .../pulls/{n}/reviews`` lists it; None for a pending one."""
+    if not item.get("submitted_at") or item.get("state") == "PENDING" or not item.get("user"):
+        return None
+    try:
+        return ReviewComment(
+            pull=pull,
+            reviewer=Actor.from_user(item["user"]),
+            body=str(item.get("body") or ""),
+            at=parse_time(item["submitted_at"]),
+            source="review",
+            comment_id=int(item["id"]),
+            thread_id=None,
+            url=str(item.get("html_url") or ""),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PayloadError(f"malformed review in the list: {exc}") from exc

@@ -245,7 +245,38 @@ def _v7(dialect: str) -> list[str]:
     ]
 
 
+def _v8(dialect: str) -> list[str]:
+    """The baseline from history: each installation's backfill, its progress per repository and
+    listing (so a crashed one resumes), and a short mention-safe snippet of each reviewed comment
+    the backfill read (so a dry run can classify it with proposed playbooks)."""
+    t = _types(dialect)
+    return [
+        f"""CREATE TABLE backfills (
+            installation_id {t['id']} PRIMARY KEY,
+            since {t['ts']} NOT NULL,
+            until {t['ts']} NOT NULL,
+            requested_at {t['ts']} NOT NULL,
+            started_at {t['ts']},
+            finished_at {t['ts']},
+            earliest {t['ts']},
+            last_error TEXT
+        )""",
+        f"""CREATE TABLE backfill_pages (
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            listing TEXT NOT NULL,
+            next_page INTEGER NOT NULL,
+            done INTEGER NOT NULL,
+            since {t['ts']} NOT NULL,
+            until {t['ts']} NOT NULL,
+            updated_at {t['ts']} NOT NULL,
+            PRIMARY KEY (installation_id, repo, listing)
+        )""",
+        "ALTER TABLE reviews ADD COLUMN snippet TEXT",
+    ]
+
+
 # Versions only need to increase.
 MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [
-    (1, _v1), (2, _v2), (4, _v4), (6, _v6), (7, _v7)
+    (1, _v1), (2, _v2), (4, _v4), (6, _v6), (7, _v7), (8, _v8),
 ]

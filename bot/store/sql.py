@@ -21,6 +21,7 @@ from bot.core.events import PullRequestEvent
 from bot.core.nudges import Note, Nudge, NudgeState, Signal
 from bot.core.outcome import Review
 from bot.core.reinforce import CHARGED_FOLLOWUPS
+from bot.store.backfill import BackfillStore
 from bot.store.base import (
     Delivery,
     DeliveryRecord,
@@ -96,7 +97,7 @@ _INSERT_REACTION = (
 )
 
 
-class SqlStore(ReinforcementStore, Store):
+class SqlStore(BackfillStore, ReinforcementStore, Store):
     """Every :class:`Store` method, once, on a :class:`~bot.store.drivers.Driver`."""
 
     def __init__(self, driver: Driver):

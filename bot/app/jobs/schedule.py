@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.app.deps import PullKey
+from bot.app.jobs.backfill import BackfillJob
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
@@ -41,6 +42,7 @@ class Scheduler:
         config_sync: ConfigSync | None = None,
         redelivery: RedeliverySweep | None = None,
         followups: FollowUps | None = None,
+        backfills: BackfillJob | None = None,
     ):
         self.redelivery = redelivery
         self.store = store
@@ -52,6 +54,7 @@ class Scheduler:
         self.evaluations = evaluations
         self.config_sync = config_sync
         self.followups = followups
+        self.backfills = backfills
 
     async def after_deliveries(self, now: dt.datetime, touched: Sequence[PullKey]) -> None:
         await self.outbox.flush(now)
@@ -74,6 +77,8 @@ class Scheduler:
         await self.evaluations.run_if_due(now)
         if self.followups is not None:
             await self.followups.run(now)
+        if self.backfills is not None:  # a few pages of history per tick, until read
+            await self.backfills.run_pending(now)
         stats = await self.store.inbox_stats(now)
         self.metrics.queue_depth.set(stats["depth"])
         self.metrics.queue_age.set(stats["oldest_age_seconds"])

@@ -74,7 +74,13 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: Hand
     pilots = {slug for p in playbooks.playbooks for slug in p.rollout.teams}
     teams = await deps.teams.teams_for(config.org, installation, comment.pull.repo, also=pilots)
     in_force = await playbooks_in_force(deps.store, playbooks.playbooks, installation, deps.clock())
-    decision_config = DecisionConfig(playbooks=in_force, org=config.org, teams=teams)
+    # Since when history is on record (the backfill at installation): a playbook observes,
+    # recording without nudging, until it has evaluation.observe_days of it.
+    since = await deps.store.recorded_since(installation)  # type: ignore[attr-defined]
+    recorded = {pid: since for pid in in_force} if since is not None else {}
+    decision_config = DecisionConfig(
+        playbooks=in_force, org=config.org, teams=teams, recorded_since=recorded
+    )
     # Classification is CPU work on text anyone can write: off the loop that answers webhooks.
     matches = [] if comment.reviewer.is_bot else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
     async with one_decision_at_a_time(deps, installation, comment.engineer.login):
