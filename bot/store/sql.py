@@ -34,6 +34,7 @@ from bot.store.base import (
 from bot.store.dialect import Dialect
 from bot.store.drivers import Connection, Driver, Row
 from bot.store.reinforcement import ReinforcementStore
+from bot.store.say import SayStore
 from bot.store.schema import MIGRATIONS
 
 ts = Dialect.timestamp
@@ -94,7 +95,7 @@ _INSERT_REACTION = (
 )
 
 
-class SqlStore(ReinforcementStore, Store):
+class SqlStore(ReinforcementStore, SayStore, Store):
     """Every :class:`Store` method, once, on a :class:`~bot.store.drivers.Driver`."""
 
     def __init__(self, driver: Driver):

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.app.deps import PullKey
+from bot.app.jobs.answers import Answers
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
@@ -38,6 +39,7 @@ class Scheduler:
         evaluations: EvaluationJob,
         config_sync: ConfigSync | None = None,
         followups: FollowUps | None = None,
+        answers: Answers | None = None,
     ):
         self.store = store
         self.holder = holder
@@ -48,9 +50,12 @@ class Scheduler:
         self.evaluations = evaluations
         self.config_sync = config_sync
         self.followups = followups
+        self.answers = answers
 
     async def after_deliveries(self, now: dt.datetime, touched: Sequence[PullKey]) -> None:
         await self.outbox.flush(now)
+        if self.answers is not None:
+            await self.answers.flush(now)
         for _installation, repo, number in touched:
             await self.reactions.poll_cosigns(now, repo=repo, pr_number=number)
         if self.followups is not None and touched:
@@ -61,6 +66,8 @@ class Scheduler:
         if not await self.store.try_lease(SCHEDULER_LEASE, self.holder, now, self.poll_every * 5 / 4):
             return False
         await self.outbox.flush(now)
+        if self.answers is not None:
+            await self.answers.flush(now)
         await self.reactions.poll_cosigns(now)
         await self.reactions.poll_feedback(now)
         await self.evaluations.run_if_due(now)
