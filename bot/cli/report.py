@@ -10,6 +10,7 @@ from typing import TextIO
 from bot.app.config import load_config
 from bot.cli.series import followup_report
 from bot.core.evidence import describe
+from bot.core.feedback import say_report
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
 from bot.store import ReactionRecord, Store, open_store
@@ -96,6 +97,7 @@ async def build_report(store: Store, org: OrgSettings | None = None) -> str:
         _table("team", _rows(by_team, _feedback(nudges, reactions, team_of))),
         "",
     ]
+    parts += say_report(nudges, reactions, await store.mutes(), org)  # type: ignore[attr-defined]
     parts += await kill_switch_report(store)
     parts += await followup_report(store)
     deliveries = await store.deliveries()

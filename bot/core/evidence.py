@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.evaluate import VERDICT_TEXT, WELCH, Evaluation, GroupFigures, Verdict
+from bot.core.feedback import FeedbackShare
 from bot.core.render import defuse
 
 EVIDENCE_MARKER = "<!-- learning-nudge-evidence:{playbook_id} -->"
@@ -176,7 +177,9 @@ def chart(nudged: GroupFigures, holdout: GroupFigures) -> list[str]:
     ]
 
 
-def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: str = "") -> str:
+def render_evidence(
+    playbook_title: str, history: Sequence[Evaluation], source: str = "", feedback: FeedbackShare | None = None
+) -> str:
     """The issue body: the decision in force with its figures and chart, then the history."""
     ordered = sorted(history, key=lambda e: (e.at, e.window_end))
     latest = ordered[-1]
@@ -215,6 +218,8 @@ def render_evidence(playbook_title: str, history: Sequence[Evaluation], source: 
             lines += [level, ""]
         if figures.nudged.counted or figures.holdout.counted:
             lines += [*chart(figures.nudged, figures.holdout), ""]
+    if feedback is not None and feedback.flagged:
+        lines += [f"**Engineers' feedback.** {defuse(feedback.sentence())}.", ""]
     words = plain_words(latest if latest.verdict != Verdict.RESUMED or figures is None else figures)
     if words:
         lines += [f"**In plain words.** {words}", ""]

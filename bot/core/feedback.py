@@ -73,3 +73,32 @@ def feedback_shares(
         flagged = total >= minimum and not_helped / total > threshold
         out[pid] = FeedbackShare(pid, helped, not_helped, flagged, threshold, minimum)
     return out
+
+
+def say_report(
+    nudges: Iterable[object], reactions: Iterable[object], mutes: Iterable[object], org: object
+) -> list[str]:
+    """The report's lines on 👍/👎 per playbook (flagged ones marked) and the engineers' mutes."""
+    from bot.core.commands import mutes_in_force  # the commands module reads this one's records
+
+    shares = feedback_shares(
+        reactions,
+        {getattr(n, "key"): getattr(n, "playbook_id") for n in nudges},
+        threshold=getattr(org, "feedback_threshold", 0.10),
+        minimum=getattr(org, "feedback_min_reactions", 10),
+    )
+    lines = ["Engineers' 👍 helped / 👎 did not help, per playbook"]
+    lines += [f"  {shares[pid].sentence()}" for pid in sorted(shares)] or ["  (no reactions yet)"]
+    records = list(mutes)
+    lines += ["", "Mutes asked with /nudge (in force; refused ones: asked by someone else)"]
+    engineers = sorted({getattr(r, "engineer") for r in records})
+    shown = []
+    for engineer in engineers:
+        everything, single = mutes_in_force(records, engineer)
+        if everything or single:
+            what = "every playbook" if everything else ", ".join(sorted(single))
+            shown.append(f"  {engineer}: {what}")
+    refused = sum(1 for r in records if not getattr(r, "counted"))
+    lines += shown or ["  (nobody has muted anything)"]
+    lines += [f"  refused: {refused}", ""]
+    return lines
