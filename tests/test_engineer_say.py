@@ -256,3 +256,101 @@ async def test_a_private_co_sign_is_an_issue_assigned_to_the_lead_approved_by_a_
         assert closed["state"] == "closed" and "Co-signed by carol" in closed["body"]
         counted = {(r.user, r.counted) for r in await bot.store.reactions() if r.target == "cosign"}
         assert counted == {("mallory", False), ("carol", True)}
+
+
+async def test_a_muted_engineer_gets_no_follow_up_either(bot):
+    from test_followup_flow import QUERY_PATCH, followup_comments, nudged, push
+
+    await nudged(bot)
+    [nudge] = ours(bot.github, 7)
+    reply = bot.review_comment(pr=7, author="alice", reviewer="alice", body="/nudge mute sql-injection",
+                               in_reply_to=nudge["in_reply_to_id"])
+    await say(bot, "pull_request_review_comment", reply)
+    bot.clock.advance(days=3)
+    await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
+    await bot.worker.tick()
+    assert followup_comments(bot, 8) == []
+    assert "followup_muted" in [r.note.outcome for r in await bot.store.notes()]
+
+
+# ---------------------------------------------------------------------- pure rules, table-driven
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("enabled: maybe\n", 1, "true or false"),
+        ("# settings\nplaybooks_off: missing-tests\n", 2, "a list"),
+        ("paths:\n  - '/src/**'\n", 2, "relative to the repository's root"),
+        ("enable: false\n", 1, "did you mean 'enabled'?"),
+        ("paths: [src\n", 2, "check the indentation"),
+    ],
+)
+def test_a_broken_repository_file_is_reported_at_its_line(text, line, words):
+    from bot.core.repo_settings import parse_repo_settings
+
+    settings, problems = parse_repo_settings(text)
+    assert settings is None
+    assert problems[0].file == REPO_FILE and problems[0].line == line, problems
+    assert words in problems[0].message
+
+
+def test_an_unknown_playbook_is_a_warning_and_the_file_still_loads():
+    from bot.core.repo_settings import parse_repo_settings
+
+    settings, [warning] = parse_repo_settings("playbooks_off: [sql-injecton]\n", known_playbooks=["sql-injection"])
+    assert settings is not None and warning.warning and warning.line == 1
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "matches"),
+    [
+        (["src/**"], "src/db/orders.py", True),
+        (["src/**"], "lib/src/x.py", False),
+        (["*.py"], "deep/in/here.py", True),
+        (["docs/"], "docs/a/b.md", True),
+        (["src/*.py"], "src/db/orders.py", False),
+        (["**/migrations/**"], "app/migrations/0001.py", True),
+    ],
+)
+def test_paths_are_globs(patterns, path, matches):
+    from bot.core.repo_settings import path_matches
+
+    assert path_matches(path, patterns) is matches
+
+
+def test_a_playbook_past_the_thumbs_down_threshold_is_flagged_in_the_report_and_evidence():
+    import datetime as dt
+
+    from bot.core.evidence import render_evidence
+    from bot.core.feedback import feedback_shares, say_report
+    from bot.store import ReactionRecord
+    from bot.core.evaluate import Evaluation, Verdict
+
+    at = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+
+    def evaluation():
+        return Evaluation(77, "sql-injection", Verdict.NO_EFFECT, at - dt.timedelta(days=60), at, at, "why")
+
+    def votes(key, ups, downs):
+        return [ReactionRecord(key, "nudge", f"u{i}", "+1", "engineer", True, at) for i in range(ups)] + [
+            ReactionRecord(key, "nudge", f"d{i}", "-1", "engineer", True, at) for i in range(downs)
+        ]
+
+    records = votes("k1", 8, 2) + votes("k2", 9, 1) + votes("k3", 1, 1)
+    records.append(ReactionRecord("k1", "nudge", "lead", "-1", "lead", False, at))  # not counted
+    shares = feedback_shares(records, {"k1": "a", "k2": "b", "k3": "c"})
+    assert (shares["a"].flagged, shares["b"].flagged, shares["c"].flagged) == (True, False, False)
+    assert shares["a"].total == 10  # the lead's uncounted 👎 is not in it
+    assert feedback_shares(records, {"k1": "a"}, threshold=0.25)["a"].flagged is False
+
+    class N:
+        def __init__(self, key, pid):
+            self.key, self.playbook_id = key, pid
+
+    lines = "\n".join(say_report([N("k1", "a"), N("k2", "b")], records, [], OrgSettings()))
+    assert "a: 8 👍 helped, 2 👎 did not help (20% 👎) — flagged" in lines
+    assert "b: 9 👍 helped, 1 👎 did not help (10% 👎)\n" in lines + "\n"
+    body = render_evidence("SQL injection", [evaluation()], "", shares["a"])
+    assert "**Engineers' feedback.**" in body and "flagged" in body
+    assert "Engineers' feedback" not in render_evidence("SQL injection", [evaluation()], "", shares["b"])

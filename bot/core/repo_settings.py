@@ -25,32 +25,31 @@ SWITCHED_OFF = f"switched off in this repository by {REPO_FILE}"
 MAX_GLOBS = 100
 
 
-def _glob_check(value: list) -> str | None:
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            return f"{item!r} is not a path pattern; write one like 'src/**' or '*.py'"
-        if len(item) > 300 or item.startswith("/") or "\\" in item:
-            return (
-                f"{item!r} is not a path pattern of this repository; write it relative to the "
-                "repository's root, with '/', like 'src/**'"
-            )
-    if len(value) > MAX_GLOBS:
-        return f"lists {len(value)} patterns; at most {MAX_GLOBS}"
+def _glob_check(item: str) -> str | None:
+    if len(item) > 300 or item.strip().startswith("/") or "\\" in item:
+        return (
+            f"{item!r} is not a path pattern of this repository; write it relative to the "
+            "repository's root, with '/', like 'src/**'"
+        )
     return None
 
 
-def _id_check(value: list) -> str | None:
-    bad = [v for v in value if not isinstance(v, str) or not re.match(r"^[a-z0-9][a-z0-9-]*$", v)]
-    if bad:
-        return f"{bad[0]!r} is not a playbook id; write ids as in the playbooks, like missing-tests"
-    return None
+def _at_most(value: list) -> str | None:
+    return f"lists {len(value)} patterns; at most {MAX_GLOBS}" if len(value) > MAX_GLOBS else None
 
 
+def _id_check(value: str) -> str | None:
+    if re.match(r"^[a-z0-9][a-z0-9-]*$", value):
+        return None
+    return f"{value!r} is not a playbook id; write ids as in the playbooks, like missing-tests"
+
+
+_GLOB = Field("text", example="'src/**'", checks=(_glob_check,))
 SCHEMA: dict[str, Field] = {
     "enabled": Field("bool", example="true"),
-    "playbooks_off": Field("list", example="[missing-tests]", checks=(_id_check,)),
-    "paths": Field("list", example="['src/**']", checks=(_glob_check,)),
-    "paths_ignore": Field("list", example="['vendor/**']", checks=(_glob_check,)),
+    "playbooks_off": Field("list", example="[missing-tests]", item=Field("text", example="missing-tests", checks=(_id_check,))),
+    "paths": Field("list", example="['src/**']", item=_GLOB, checks=(_at_most,)),
+    "paths_ignore": Field("list", example="['vendor/**']", item=_GLOB, checks=(_at_most,)),
 }
 
 
