@@ -39,9 +39,9 @@ async def thread_reply(event: sansio.Event, deps: HandlerDeps) -> None:
     data = event.data
     comment = data.get("comment") or {}
     pull = data.get("pull_request") or {}
-    thread = comment.get("in_reply_to_id")
+    thread = comment.get("in_reply_to_id") or comment.get("id")  # a reply, or a thread of its own
     if not thread:
-        return  # a new line comment is a reviewer's, classified by the reviews router
+        return
     await _command(data, comment, pull.get("number"), pull.get("user"), int(thread), event, deps)
 
 

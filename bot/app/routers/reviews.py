@@ -76,7 +76,12 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: Hand
     longest = max((p.trigger.within_days for p in playbooks.playbooks), default=30)
     teams = await deps.teams.teams_for(config.org, installation, comment.pull.repo)
     in_force = await playbooks_in_force(deps.store, playbooks.playbooks, installation, deps.clock())
-    repo_settings = await deps.repo_settings.get(installation, comment.pull.repo) if deps.repo_settings else None
+    # Classification is CPU work on text anyone can write: off the loop that answers webhooks.
+    matches = [] if comment.reviewer.is_bot else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
+    # The repository's own settings and the engineer's mutes matter only when a playbook matched.
+    repo_settings = None
+    if matches and deps.repo_settings is not None:
+        repo_settings = await deps.repo_settings.get(installation, comment.pull.repo)
     muted_all, muted = mutes_in_force(
         await deps.store.mutes(installation, comment.engineer.login), comment.engineer.login  # type: ignore[attr-defined]
     )
@@ -84,8 +89,6 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: Hand
         playbooks=in_force, org=config.org, teams=teams, repo_settings=repo_settings,
         muted_all=muted_all, muted=muted,
     )
-    # Classification is CPU work on text anyone can write: off the loop that answers webhooks.
-    matches = [] if comment.reviewer.is_bot else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
     async with one_decision_at_a_time(deps, installation, comment.engineer.login):
         now = deps.clock()
         history = await deps.store.history(installation, comment.engineer.login, comment.at - dt.timedelta(days=longest))
