@@ -10,7 +10,7 @@ import copy
 import re
 
 import pytest
-from conftest import INSTALLATION, OWNER, REPO, _iso, _retarget, fixture_payload, running_bot
+from conftest import INSTALLATION, OWNER, REPO, _iso, fixture_payload, running_bot
 from test_config_sync import push_payload
 
 from bot.core.commands import parse_command
@@ -354,3 +354,40 @@ def test_a_playbook_past_the_thumbs_down_threshold_is_flagged_in_the_report_and_
     body = render_evidence("SQL injection", [evaluation()], "", shares["a"])
     assert "**Engineers' feedback.**" in body and "flagged" in body
     assert "Engineers' feedback" not in render_evidence("SQL injection", [evaluation()], "", shares["b"])
+
+
+async def test_the_report_shows_the_mutes_in_force_and_the_refused_ones(bot):
+    from bot.cli.report import build_report
+
+    await say(bot, "issue_comment", pr_comment(bot, pr=7, author="alice", commenter="alice", body="/nudge mute sql-injection"))
+    await say(bot, "issue_comment", pr_comment(bot, pr=8, author="dana", commenter="bob", body="/nudge mute"))
+    report = await build_report(bot.store, NO_HOLDOUT)
+    assert "  alice: sql-injection\n" in report
+    assert "dana" not in report.split("Mutes asked with /nudge")[1].split("refused")[0]
+    assert "  refused: 1\n" in report
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("cosign_repo: learning-cosign\n", 1, "write owner/name"),
+        ("about_url: https://x.example\nfeedback: {threshold: 2}\n", 2, "between 0.01 and 0.9"),
+        ("feedback:\n  min_reactions: 0\n", 2, "at least 1"),
+    ],
+)
+def test_the_org_settings_for_private_co_sign_and_feedback_are_checked(text, line, words):
+    from bot.core.org import parse_org_settings
+
+    settings, problems = parse_org_settings(text, "org.yml")
+    assert settings is None and problems[0].line == line and words in problems[0].message, problems
+
+
+def test_the_org_settings_for_private_co_sign_and_feedback_load():
+    from bot.core.org import parse_org_settings
+
+    settings, problems = parse_org_settings(
+        "cosign_repo: acme/learning-cosign\nfeedback: {threshold: 0.2, min_reactions: 20}\n", "org.yml"
+    )
+    assert problems == []
+    assert (settings.cosign_repo, settings.feedback_threshold, settings.feedback_min_reactions) == (
+        "acme/learning-cosign", 0.2, 20)
