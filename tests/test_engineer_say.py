@@ -32,18 +32,33 @@ async def bot(tmp_path, github, clock, rsa_key):
         yield b
 
 
-def pr_comment(bot, *, pr: int, author: str, commenter: str, body: str, commenter_type: str = "User") -> dict:
+def pr_comment(
+    bot, *, pr: int, author: str, commenter: str, body: str, commenter_type: str = "User"
+) -> dict:
     """An issue_comment.created payload on a pull request, and the comment in the fake's state."""
     bot.pull(pr, author)
-    made = bot.github.add_issue_comment(OWNER, REPO, pr, user=commenter, body=body, user_type=commenter_type)
+    made = bot.github.add_issue_comment(
+        OWNER, REPO, pr, user=commenter, body=body, user_type=commenter_type
+    )
     payload = copy.deepcopy(fixture_payload("issue_comment.created.with-installation"))
-    payload["installation"] = {"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc="}
+    payload["installation"] = {
+        "id": INSTALLATION,
+        "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=",
+    }
     payload["repository"].update(full_name=f"{OWNER}/{REPO}", name=REPO)
     payload["repository"]["owner"] = {**payload["repository"]["owner"], "login": OWNER}
-    payload["issue"].update(number=pr, pull_request={"url": f"https://api.github.com/repos/{OWNER}/{REPO}/pulls/{pr}"})
+    payload["issue"].update(
+        number=pr, pull_request={"url": f"https://api.github.com/repos/{OWNER}/{REPO}/pulls/{pr}"}
+    )
     payload["issue"]["user"] = {**payload["issue"]["user"], "login": author, "type": "User"}
-    payload["comment"].update(id=made["id"], body=body, created_at=_iso(bot.clock()), updated_at=_iso(bot.clock()))
-    payload["comment"]["user"] = {**payload["comment"]["user"], "login": commenter, "type": commenter_type}
+    payload["comment"].update(
+        id=made["id"], body=body, created_at=_iso(bot.clock()), updated_at=_iso(bot.clock())
+    )
+    payload["comment"]["user"] = {
+        **payload["comment"]["user"],
+        "login": commenter,
+        "type": commenter_type,
+    }
     payload["sender"] = {**payload["sender"], "login": commenter, "type": commenter_type}
     return payload
 
@@ -53,7 +68,9 @@ async def say(bot, event: str, payload: dict) -> None:
     await bot.worker.drain()
 
 
-async def two_comments(bot, *, author: str, pr: int, bodies=(SQL_1, SQL_2), first_pr: int | None = None):
+async def two_comments(
+    bot, *, author: str, pr: int, bodies=(SQL_1, SQL_2), first_pr: int | None = None
+):
     first = bot.review_comment(pr=first_pr or pr, author=author, reviewer="bob", body=bodies[0])
     await say(bot, "pull_request_review_comment", first)
     bot.clock.advance(days=1)
@@ -63,7 +80,11 @@ async def two_comments(bot, *, author: str, pr: int, bodies=(SQL_1, SQL_2), firs
 
 
 def ours(github, pr: int, *, thread: bool = True) -> list[dict]:
-    listed = github.review_comments(OWNER, REPO, pr) if thread else github.issue_comments(OWNER, REPO, pr)
+    listed = (
+        github.review_comments(OWNER, REPO, pr)
+        if thread
+        else github.issue_comments(OWNER, REPO, pr)
+    )
     return [c for c in listed if c["user"]["login"] == github.bot_login]
 
 
@@ -76,8 +97,11 @@ def reactions_by_app(github, kind: str, comment_id: int) -> list[str]:
 
 
 def test_commands_are_read_from_the_first_nudge_line():
-    assert parse_command("thanks!\n/nudge mute sql-injection\n") .__dict__ == {
-        "verb": "mute", "playbook_id": "sql-injection", "problem": None}
+    assert parse_command("thanks!\n/nudge mute sql-injection\n").__dict__ == {
+        "verb": "mute",
+        "playbook_id": "sql-injection",
+        "problem": None,
+    }
     assert parse_command("/NUDGE why").verb == "why"
     assert parse_command("/nudge").verb == "help"
     assert parse_command("/nudge stop").problem == "'stop' is not a command"
@@ -89,9 +113,16 @@ async def test_a_mute_by_the_engineer_stops_nudges_and_is_acknowledged(bot):
     command = pr_comment(bot, pr=7, author="alice", commenter="alice", body="/nudge mute")
     await say(bot, "issue_comment", command)
     assert reactions_by_app(bot.github, "issue_comment", command["comment"]["id"]) == ["+1"]
-    assert ours(bot.github, 7, thread=False) == [], "a mute is acknowledged by a reaction, not a comment"
+    assert ours(bot.github, 7, thread=False) == [], (
+        "a mute is acknowledged by a reaction, not a comment"
+    )
     [mute] = await bot.store.mutes()
-    assert (mute.engineer, mute.playbook_id, mute.action, mute.counted) == ("alice", None, "mute", True)
+    assert (mute.engineer, mute.playbook_id, mute.action, mute.counted) == (
+        "alice",
+        None,
+        "mute",
+        True,
+    )
 
     await two_comments(bot, author="alice", pr=7)
     assert ours(bot.github, 7) == []
@@ -109,7 +140,9 @@ async def test_a_mute_by_the_engineer_stops_nudges_and_is_acknowledged(bot):
 
 
 async def test_a_mute_by_someone_else_is_refused_politely_and_nudges_continue(bot):
-    command = pr_comment(bot, pr=7, author="dana", commenter="bob", body="/nudge mute sql-injection")
+    command = pr_comment(
+        bot, pr=7, author="dana", commenter="bob", body="/nudge mute sql-injection"
+    )
     await say(bot, "issue_comment", command)
     [answer] = ours(bot.github, 7, thread=False)
     assert "only the author of this pull request" in answer["body"]
@@ -125,25 +158,40 @@ async def test_a_mute_by_someone_else_is_refused_politely_and_nudges_continue(bo
 async def test_muting_one_playbook_leaves_the_others(bot):
     await two_comments(bot, author="alice", pr=7)
     [nudge] = ours(bot.github, 7)
-    reply = bot.review_comment(pr=7, author="alice", reviewer="alice", body="/nudge mute sql-injection",
-                               in_reply_to=nudge["in_reply_to_id"])
+    reply = bot.review_comment(
+        pr=7,
+        author="alice",
+        reviewer="alice",
+        body="/nudge mute sql-injection",
+        in_reply_to=nudge["in_reply_to_id"],
+    )
     await say(bot, "pull_request_review_comment", reply)
     assert reactions_by_app(bot.github, "pull_comment", reply["comment"]["id"]) == ["+1"]
     bot.clock.advance(days=40)  # past the cooldown
     await two_comments(bot, author="alice", pr=9)
     assert ours(bot.github, 9) == []
-    await two_comments(bot, author="alice", pr=10, bodies=(
-        "Swallowing the exception here hides failures; at least log it.",
-        "This bare except: pass silently swallows errors.",
-    ))
+    await two_comments(
+        bot,
+        author="alice",
+        pr=10,
+        bodies=(
+            "Swallowing the exception here hides failures; at least log it.",
+            "This bare except: pass silently swallows errors.",
+        ),
+    )
     assert len(ours(bot.github, 10)) == 1
 
 
 async def test_why_answers_in_the_thread_with_the_evidence_the_rule_and_the_budget_once(bot):
     await two_comments(bot, author="alice", pr=7)
     [nudge] = ours(bot.github, 7)
-    reply = bot.review_comment(pr=7, author="alice", reviewer="alice", body="/nudge why",
-                               in_reply_to=nudge["in_reply_to_id"])
+    reply = bot.review_comment(
+        pr=7,
+        author="alice",
+        reviewer="alice",
+        body="/nudge why",
+        in_reply_to=nudge["in_reply_to_id"],
+    )
     await bot.deliver("pull_request_review_comment", reply, delivery_id="why")
     await bot.deliver("pull_request_review_comment", reply, delivery_id="why-again")
     await bot.worker.drain()
@@ -164,10 +212,18 @@ async def test_help_lists_the_commands_and_bots_are_never_answered(bot):
     [answer] = ours(bot.github, 7, thread=False)
     for verb in ("/nudge mute", "/nudge unmute", "/nudge why", "/nudge help"):
         assert verb in answer["body"]
-    from_bot = pr_comment(bot, pr=7, author="alice", commenter="ci[bot]", commenter_type="Bot", body="/nudge help")
+    from_bot = pr_comment(
+        bot, pr=7, author="alice", commenter="ci[bot]", commenter_type="Bot", body="/nudge help"
+    )
     await say(bot, "issue_comment", from_bot)
-    echo = pr_comment(bot, pr=7, author="alice", commenter=bot.github.bot_login, commenter_type="Bot",
-                      body=answer["body"] + "\n/nudge help")
+    echo = pr_comment(
+        bot,
+        pr=7,
+        author="alice",
+        commenter=bot.github.bot_login,
+        commenter_type="Bot",
+        body=answer["body"] + "\n/nudge help",
+    )
     await say(bot, "issue_comment", echo)
     assert len(ours(bot.github, 7, thread=False)) == 2  # the first answer and the echo we made up
     assert len(await bot.store.answers()) == 1
@@ -230,12 +286,16 @@ async def test_a_private_co_sign_is_an_issue_assigned_to_the_lead_approved_by_a_
 ):
     github.add_repo(OWNER, COSIGN_REPO, installation_id=INSTALLATION)
     org = OrgSettings(
-        holdout_share=0.0, holdout_share_kept=0.0, leads={"carol": ("alice",)},
+        holdout_share=0.0,
+        holdout_share_kept=0.0,
+        leads={"carol": ("alice",)},
         cosign_repo=f"{OWNER}/{COSIGN_REPO}",
     )
     async with running_bot(tmp_path, github, clock, rsa_key, org=org) as bot:
         await two_comments(bot, author="alice", pr=7, bodies=(SECRET_1, SECRET_2))
-        assert ours(bot.github, 7) == [] and ours(bot.github, 7, thread=False) == [], "nothing on the PR"
+        assert ours(bot.github, 7) == [] and ours(bot.github, 7, thread=False) == [], (
+            "nothing on the PR"
+        )
         [issue] = github.issues(OWNER, COSIGN_REPO)
         assert [a["login"] for a in issue["assignees"]] == ["carol"]
         assert "Secrets" in issue["title"] or "secret" in issue["title"].lower()
@@ -243,11 +303,15 @@ async def test_a_private_co_sign_is_an_issue_assigned_to_the_lead_approved_by_a_
         [nudge] = await bot.store.nudges()
         assert nudge.state == NudgeState.AWAITING_COSIGN
 
-        github.add_reaction("issue", OWNER, COSIGN_REPO, issue["number"], user="mallory", content="+1")
+        github.add_reaction(
+            "issue", OWNER, COSIGN_REPO, issue["number"], user="mallory", content="+1"
+        )
         await bot.worker.tick()
         assert (await bot.store.nudge(nudge.key)).state == NudgeState.AWAITING_COSIGN, "not a lead"
 
-        github.add_reaction("issue", OWNER, COSIGN_REPO, issue["number"], user="carol", content="+1")
+        github.add_reaction(
+            "issue", OWNER, COSIGN_REPO, issue["number"], user="carol", content="+1"
+        )
         clock.advance(minutes=20)
         await bot.worker.tick()
         assert (await bot.store.nudge(nudge.key)).state == NudgeState.POSTED
@@ -263,8 +327,13 @@ async def test_a_muted_engineer_gets_no_follow_up_either(bot):
 
     await nudged(bot)
     [nudge] = ours(bot.github, 7)
-    reply = bot.review_comment(pr=7, author="alice", reviewer="alice", body="/nudge mute sql-injection",
-                               in_reply_to=nudge["in_reply_to_id"])
+    reply = bot.review_comment(
+        pr=7,
+        author="alice",
+        reviewer="alice",
+        body="/nudge mute sql-injection",
+        in_reply_to=nudge["in_reply_to_id"],
+    )
     await say(bot, "pull_request_review_comment", reply)
     bot.clock.advance(days=3)
     await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
@@ -298,7 +367,9 @@ def test_a_broken_repository_file_is_reported_at_its_line(text, line, words):
 def test_an_unknown_playbook_is_a_warning_and_the_file_still_loads():
     from bot.core.repo_settings import parse_repo_settings
 
-    settings, [warning] = parse_repo_settings("playbooks_off: [sql-injecton]\n", known_playbooks=["sql-injection"])
+    settings, [warning] = parse_repo_settings(
+        "playbooks_off: [sql-injecton]\n", known_playbooks=["sql-injection"]
+    )
     assert settings is not None and warning.warning and warning.line == 1
 
 
@@ -322,18 +393,22 @@ def test_paths_are_globs(patterns, path, matches):
 def test_a_playbook_past_the_thumbs_down_threshold_is_flagged_in_the_report_and_evidence():
     import datetime as dt
 
+    from bot.core.evaluate import Evaluation, Verdict
     from bot.core.evidence import render_evidence
     from bot.core.feedback import feedback_shares, say_report
     from bot.store import ReactionRecord
-    from bot.core.evaluate import Evaluation, Verdict
 
     at = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
     def evaluation():
-        return Evaluation(77, "sql-injection", Verdict.NO_EFFECT, at - dt.timedelta(days=60), at, at, "why")
+        return Evaluation(
+            77, "sql-injection", Verdict.NO_EFFECT, at - dt.timedelta(days=60), at, at, "why"
+        )
 
     def votes(key, ups, downs):
-        return [ReactionRecord(key, "nudge", f"u{i}", "+1", "engineer", True, at) for i in range(ups)] + [
+        return [
+            ReactionRecord(key, "nudge", f"u{i}", "+1", "engineer", True, at) for i in range(ups)
+        ] + [
             ReactionRecord(key, "nudge", f"d{i}", "-1", "engineer", True, at) for i in range(downs)
         ]
 
@@ -353,14 +428,24 @@ def test_a_playbook_past_the_thumbs_down_threshold_is_flagged_in_the_report_and_
     assert "b: 9 👍 helped, 1 👎 did not help (10% 👎)\n" in lines + "\n"
     body = render_evidence("SQL injection", [evaluation()], "", shares["a"])
     assert "**Engineers' feedback.**" in body and "flagged" in body
-    assert "Engineers' feedback" not in render_evidence("SQL injection", [evaluation()], "", shares["b"])
+    assert "Engineers' feedback" not in render_evidence(
+        "SQL injection", [evaluation()], "", shares["b"]
+    )
 
 
 async def test_the_report_shows_the_mutes_in_force_and_the_refused_ones(bot):
     from bot.cli.report import build_report
 
-    await say(bot, "issue_comment", pr_comment(bot, pr=7, author="alice", commenter="alice", body="/nudge mute sql-injection"))
-    await say(bot, "issue_comment", pr_comment(bot, pr=8, author="dana", commenter="bob", body="/nudge mute"))
+    await say(
+        bot,
+        "issue_comment",
+        pr_comment(bot, pr=7, author="alice", commenter="alice", body="/nudge mute sql-injection"),
+    )
+    await say(
+        bot,
+        "issue_comment",
+        pr_comment(bot, pr=8, author="dana", commenter="bob", body="/nudge mute"),
+    )
     report = await build_report(bot.store, NO_HOLDOUT)
     assert "  alice: sql-injection\n" in report
     assert "dana" not in report.split("Mutes asked with /nudge")[1].split("refused")[0]
@@ -386,8 +471,12 @@ def test_the_org_settings_for_private_co_sign_and_feedback_load():
     from bot.core.org import parse_org_settings
 
     settings, problems = parse_org_settings(
-        "cosign_repo: acme/learning-cosign\nfeedback: {threshold: 0.2, min_reactions: 20}\n", "org.yml"
+        "cosign_repo: acme/learning-cosign\nfeedback: {threshold: 0.2, min_reactions: 20}\n",
+        "org.yml",
     )
     assert problems == []
     assert (settings.cosign_repo, settings.feedback_threshold, settings.feedback_min_reactions) == (
-        "acme/learning-cosign", 0.2, 20)
+        "acme/learning-cosign",
+        0.2,
+        20,
+    )

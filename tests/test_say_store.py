@@ -15,12 +15,26 @@ async def test_mutes_are_kept_once_per_comment_and_fold_in_order(store):
     mute = MuteRecord(INSTALLATION, "Alice", None, "mute", "Alice", True, T0, 501)
     assert await store.record_mute(mute) is True
     assert await store.record_mute(mute) is False, "a redelivered command is kept once"
-    refused = MuteRecord(INSTALLATION, "alice", "sql-injection", "unmute", "bob", False, T0 + dt.timedelta(hours=1), 502)
+    refused = MuteRecord(
+        INSTALLATION,
+        "alice",
+        "sql-injection",
+        "unmute",
+        "bob",
+        False,
+        T0 + dt.timedelta(hours=1),
+        502,
+    )
     await store.record_mute(refused)
     records = await store.mutes(INSTALLATION, "ALICE")
-    assert [(r.engineer, r.playbook_id, r.counted) for r in records] == [("alice", None, True), ("alice", "sql-injection", False)]
+    assert [(r.engineer, r.playbook_id, r.counted) for r in records] == [
+        ("alice", None, True),
+        ("alice", "sql-injection", False),
+    ]
     assert is_muted(records, "alice", "sql-injection"), "bob's unmute does not count"
-    later = MuteRecord(INSTALLATION, "alice", None, "unmute", "alice", True, T0 + dt.timedelta(hours=2), 503)
+    later = MuteRecord(
+        INSTALLATION, "alice", None, "unmute", "alice", True, T0 + dt.timedelta(hours=2), 503
+    )
     await store.record_mute(later)
     assert not is_muted(await store.mutes(INSTALLATION), "alice", "sql-injection")
 
@@ -42,5 +56,7 @@ async def test_an_answer_is_owed_once_then_done_or_retried(store):
 async def test_a_private_co_sign_issue_is_found_by_its_nudge(store):
     assert await store.cosign_issue("k" * 16) is None
     await store.record_cosign_issue("k" * 16, "acme/learning-cosign", 3, T0)
-    await store.record_cosign_issue("k" * 16, "acme/learning-cosign", 4, T0)  # a retry: the first stays
+    await store.record_cosign_issue(
+        "k" * 16, "acme/learning-cosign", 4, T0
+    )  # a retry: the first stays
     assert await store.cosign_issue("k" * 16) == ("acme/learning-cosign", 3)

@@ -134,7 +134,9 @@ class CommandOutcome:
 
 def decide_command(command: Command, ctx: CommandContext) -> CommandOutcome:
     if command.verb == "help":
-        return CommandOutcome(SEEN if command.problem else ACK, help_text(command.problem), None, "help")
+        return CommandOutcome(
+            SEEN if command.problem else ACK, help_text(command.problem), None, "help"
+        )
     if command.verb == "why":
         return CommandOutcome(ACK, why_text(ctx), None, "why")
     if command.playbook_id is not None and command.playbook_id not in ctx.playbooks:
@@ -146,17 +148,29 @@ def decide_command(command: Command, ctx: CommandContext) -> CommandOutcome:
         return CommandOutcome(SEEN, text, None, f"{command.verb} of an unknown playbook refused")
     own = ctx.author.lower() == ctx.engineer.lower()
     record = MuteRecord(
-        ctx.installation_id, ctx.engineer, command.playbook_id, command.verb, ctx.author, own,
-        ctx.at, ctx.comment_id,
+        ctx.installation_id,
+        ctx.engineer,
+        command.playbook_id,
+        command.verb,
+        ctx.author,
+        own,
+        ctx.at,
+        ctx.comment_id,
     )
-    what = f"the {plain(command.playbook_id)} notes" if command.playbook_id else "all learning nudges"
+    what = (
+        f"the {plain(command.playbook_id)} notes" if command.playbook_id else "all learning nudges"
+    )
     if not own:
         text = (
             f"Thanks — only the author of this pull request can {command.verb} {what} for "
             "themselves, so nothing was changed."
         )
-        return CommandOutcome(SEEN, text, record, f"{command.verb} by {ctx.author} refused: not the engineer")
-    return CommandOutcome(ACK, None, record, f"{command.verb} {command.playbook_id or 'every playbook'}")
+        return CommandOutcome(
+            SEEN, text, record, f"{command.verb} by {ctx.author} refused: not the engineer"
+        )
+    return CommandOutcome(
+        ACK, None, record, f"{command.verb} {command.playbook_id or 'every playbook'}"
+    )
 
 
 HELP_LINES = (
@@ -173,10 +187,16 @@ def help_text(problem: str | None = None) -> str:
     lines = []
     if problem:
         lines += [f"That command was not understood ({plain(problem)}).", ""]
-    lines += ["Learning Nudges understands these commands, as a reply to a nudge or a comment on your pull request:", ""]
+    lines += [
+        "Learning Nudges understands these commands, as a reply to a nudge or a comment on your pull request:",
+        "",
+    ]
     lines += [f"- {line}" for line in HELP_LINES]
-    lines += ["", "Only the author of the pull request can mute or unmute for themselves. "
-              "React 👍 on a nudge if it helped, 👎 if it did not."]
+    lines += [
+        "",
+        "Only the author of the pull request can mute or unmute for themselves. "
+        "React 👍 on a nudge if it helped, 👎 if it did not.",
+    ]
     return "\n".join(lines)
 
 
@@ -190,13 +210,18 @@ def why_text(ctx: CommandContext) -> str:
     for n, signal in enumerate(nudge.evidence, 1):
         target = link_target(signal.url)
         where = f"[comment {n}]({target})" if target else f"comment {n}"
-        lines.append(f"- {where} by {plain(signal.reviewer)} on #{signal.pr_number}, "
-                     f"{signal.at:%Y-%m-%d}: “{quote_text(signal.quote)}”")
+        lines.append(
+            f"- {where} by {plain(signal.reviewer)} on #{signal.pr_number}, "
+            f"{signal.at:%Y-%m-%d}: “{quote_text(signal.quote)}”"
+        )
     if playbook is not None:
         trigger = playbook.trigger
-        lines += ["", f"The rule: {trigger.comments} matching review comments within "
-                  f"{trigger.within_days} days send one nudge, then it is quiet for "
-                  f"{trigger.cooldown_days} days on this topic."]
+        lines += [
+            "",
+            f"The rule: {trigger.comments} matching review comments within "
+            f"{trigger.within_days} days send one nudge, then it is quiet for "
+            f"{trigger.cooldown_days} days on this topic.",
+        ]
     role = ctx.org.role_of(ctx.engineer, ctx.role_teams or {})
     sprint = sprint_at(ctx.at, ctx.org)
     used = check_budget(role, sprint, 0, ctx.nudges)
@@ -206,13 +231,23 @@ def why_text(ctx: CommandContext) -> str:
     if role.minutes is not None:
         left.append(f"{max(role.minutes - used.used_minutes, 0)} of {role.minutes} minutes")
     budget = " and ".join(left) if left else "no limit"
-    lines += ["", f"Budget left this sprint ({sprint.start:%Y-%m-%d} to "
-              f"{sprint.end - dt.timedelta(days=1):%Y-%m-%d}): {budget}."]
-    lines += ["", "Reply `/nudge mute " + plain(nudge.playbook_id) + "` to stop these, `/nudge help` for more."]
+    lines += [
+        "",
+        f"Budget left this sprint ({sprint.start:%Y-%m-%d} to "
+        f"{sprint.end - dt.timedelta(days=1):%Y-%m-%d}): {budget}.",
+    ]
+    lines += [
+        "",
+        "Reply `/nudge mute "
+        + plain(nudge.playbook_id)
+        + "` to stop these, `/nudge help` for more.",
+    ]
     return "\n".join(lines)
 
 
-def nudge_for(nudges: Sequence[Nudge], pr_number: int, repo: str, reply_to: int | None) -> Nudge | None:
+def nudge_for(
+    nudges: Sequence[Nudge], pr_number: int, repo: str, reply_to: int | None
+) -> Nudge | None:
     """The nudge a command is about: the one replied to, else the latest sent on the pull request."""
     here = [n for n in nudges if n.repo.lower() == repo.lower() and n.pr_number == pr_number]
     if reply_to is not None:
@@ -226,7 +261,9 @@ def nudge_for(nudges: Sequence[Nudge], pr_number: int, repo: str, reply_to: int 
 # ------------------------------------------------------------------------------------ answers
 
 _ANSWER_CONTEXT = "learning-nudge-answer"
-ANSWER_MARKER_RE = re.compile(r"<!-- learning-nudge-answer:(?P<key>[0-9a-f]{16}):(?P<mac>[0-9a-f]{32}) -->")
+ANSWER_MARKER_RE = re.compile(
+    r"<!-- learning-nudge-answer:(?P<key>[0-9a-f]{16}):(?P<mac>[0-9a-f]{32}) -->"
+)
 
 
 def answer_key(installation_id: int, repo: str, comment_id: int) -> str:
@@ -242,7 +279,9 @@ def answer_marker(key: str, secret: bytes) -> str:
 
 def has_answer_marker(body: str, key: str, secret: bytes) -> bool:
     expected = answer_marker(key, secret)
-    return any(hmac.compare_digest(m.group(0), expected) for m in ANSWER_MARKER_RE.finditer(body or ""))
+    return any(
+        hmac.compare_digest(m.group(0), expected) for m in ANSWER_MARKER_RE.finditer(body or "")
+    )
 
 
 def render_answer(text: str, key: str, secret: bytes) -> str:

@@ -28,7 +28,11 @@ def cosign_issue_title(nudge: Nudge, playbook: Playbook) -> str:
 
 def assignees(nudge: Nudge) -> list[str]:
     """The leads to assign (logins only; never the engineer)."""
-    return [lead for lead in nudge.leads if LOGIN_RE.match(lead) and lead.lower() != nudge.engineer.lower()]
+    return [
+        lead
+        for lead in nudge.leads
+        if LOGIN_RE.match(lead) and lead.lower() != nudge.engineer.lower()
+    ]
 
 
 def cosign_issue_body(nudge: Nudge, playbook: Playbook, org: OrgSettings, secret: bytes) -> str:
@@ -75,7 +79,8 @@ def cosign_issue_outcome(nudge: Nudge, playbook: Playbook, secret: bytes) -> dic
     }.get(nudge.state.value, plain(nudge.reason))
     body = (
         f"Learning Nudges proposed a nudge on **{plain(playbook.title)}** for "
-        f"{plain(nudge.engineer)} on {_pull(nudge)}. {outcome}\n" + marker(nudge.key, secret, cosign=True)
+        f"{plain(nudge.engineer)} on {_pull(nudge)}. {outcome}\n"
+        + marker(nudge.key, secret, cosign=True)
     )
     reason = "completed" if nudge.state.value in ("cosigned", "posted") else "not_planned"
     return {"body": body, "state": "closed", "state_reason": reason}

@@ -83,7 +83,7 @@ def say_report(
 
     shares = feedback_shares(
         reactions,
-        {getattr(n, "key"): getattr(n, "playbook_id") for n in nudges},
+        {n.key: n.playbook_id for n in nudges},
         threshold=getattr(org, "feedback_threshold", 0.10),
         minimum=getattr(org, "feedback_min_reactions", 10),
     )
@@ -91,14 +91,14 @@ def say_report(
     lines += [f"  {shares[pid].sentence()}" for pid in sorted(shares)] or ["  (no reactions yet)"]
     records = list(mutes)
     lines += ["", "Mutes asked with /nudge (in force; refused ones: asked by someone else)"]
-    engineers = sorted({getattr(r, "engineer") for r in records})
+    engineers = sorted({r.engineer for r in records})
     shown = []
     for engineer in engineers:
         everything, single = mutes_in_force(records, engineer)
         if everything or single:
             what = "every playbook" if everything else ", ".join(sorted(single))
             shown.append(f"  {engineer}: {what}")
-    refused = sum(1 for r in records if not getattr(r, "counted"))
+    refused = sum(1 for r in records if not r.counted)
     lines += shown or ["  (nobody has muted anything)"]
     lines += [f"  refused: {refused}", ""]
     return lines

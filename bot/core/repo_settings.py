@@ -47,7 +47,11 @@ def _id_check(value: str) -> str | None:
 _GLOB = Field("text", example="'src/**'", checks=(_glob_check,))
 SCHEMA: dict[str, Field] = {
     "enabled": Field("bool", example="true"),
-    "playbooks_off": Field("list", example="[missing-tests]", item=Field("text", example="missing-tests", checks=(_id_check,))),
+    "playbooks_off": Field(
+        "list",
+        example="[missing-tests]",
+        item=Field("text", example="missing-tests", checks=(_id_check,)),
+    ),
     "paths": Field("list", example="['src/**']", item=_GLOB, checks=(_at_most,)),
     "paths_ignore": Field("list", example="['vendor/**']", item=_GLOB, checks=(_at_most,)),
 }
@@ -98,7 +102,9 @@ def path_matches(path: str, patterns: Iterable[str]) -> bool:
     return any(glob_regex(p).match(path) for p in patterns)
 
 
-def repo_gate(settings: RepoSettings | None, playbook_id: str | None, path: str | None) -> str | None:
+def repo_gate(
+    settings: RepoSettings | None, playbook_id: str | None, path: str | None
+) -> str | None:
     """Why the repository's settings keep this comment (for this playbook) out, or None."""
     if settings is None:
         return None

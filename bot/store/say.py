@@ -26,7 +26,9 @@ class AnswerRecord:
     repo: str
     pr_number: int
     command_comment_id: int
-    thread_id: int | None  # the review thread the command was written in (reply there); None: a PR comment
+    thread_id: (
+        int | None
+    )  # the review thread the command was written in (reply there); None: a PR comment
     reaction: str | None
     body: str | None
     state: str = "planned"  # planned · done · failed
@@ -45,13 +47,21 @@ class SayStore:
             "INSERT INTO mutes (installation_id, engineer, playbook_id, action, by_login, counted,"
             " comment_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
             (
-                record.installation_id, record.engineer.lower(), record.playbook_id or "",
-                record.action, record.by, int(record.counted), record.comment_id, record.at,
+                record.installation_id,
+                record.engineer.lower(),
+                record.playbook_id or "",
+                record.action,
+                record.by,
+                int(record.counted),
+                record.comment_id,
+                record.at,
             ),
         )
         return bool(rows)
 
-    async def mutes(self, installation_id: int | None = None, engineer: str | None = None) -> list[MuteRecord]:
+    async def mutes(
+        self, installation_id: int | None = None, engineer: str | None = None
+    ) -> list[MuteRecord]:
         query, args = "SELECT * FROM mutes WHERE true", []
         if installation_id is not None:
             query += " AND installation_id = ?"
@@ -62,8 +72,14 @@ class SayStore:
         rows = await self.driver.fetch(query + " ORDER BY at, seq", tuple(args))
         return [
             MuteRecord(
-                r["installation_id"], r["engineer"], r["playbook_id"] or None, r["action"],
-                r["by_login"], bool(r["counted"]), ts(r["at"]), r["comment_id"],
+                r["installation_id"],
+                r["engineer"],
+                r["playbook_id"] or None,
+                r["action"],
+                r["by_login"],
+                bool(r["counted"]),
+                ts(r["at"]),
+                r["comment_id"],
             )
             for r in rows
         ]
@@ -75,13 +91,23 @@ class SayStore:
             " thread_id, reaction, body, state, attempts, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', 0, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
             (
-                answer.key, answer.installation_id, answer.repo, answer.pr_number,
-                answer.command_comment_id, answer.thread_id, answer.reaction, answer.body, now, now,
+                answer.key,
+                answer.installation_id,
+                answer.repo,
+                answer.pr_number,
+                answer.command_comment_id,
+                answer.thread_id,
+                answer.reaction,
+                answer.body,
+                now,
+                now,
             ),
         )
         return bool(rows)
 
-    async def answers(self, state: str | None = None, *, due_by: dt.datetime | None = None) -> list[AnswerRecord]:
+    async def answers(
+        self, state: str | None = None, *, due_by: dt.datetime | None = None
+    ) -> list[AnswerRecord]:
         query, args = "SELECT * FROM command_answers WHERE true", []
         if state is not None:
             query += " AND state = ?"
@@ -92,9 +118,18 @@ class SayStore:
         rows = await self.driver.fetch(query + " ORDER BY created_at, key", tuple(args))
         return [
             AnswerRecord(
-                r["key"], r["installation_id"], r["repo"], r["pr_number"], r["command_comment_id"],
-                r["thread_id"], r["reaction"], r["body"], r["state"], r["answer_id"],
-                r["attempts"], r["last_error"],
+                r["key"],
+                r["installation_id"],
+                r["repo"],
+                r["pr_number"],
+                r["command_comment_id"],
+                r["thread_id"],
+                r["reaction"],
+                r["body"],
+                r["state"],
+                r["answer_id"],
+                r["attempts"],
+                r["last_error"],
             )
             for r in rows
         ]
@@ -116,7 +151,9 @@ class SayStore:
         )
 
     # private co-sign requests ----------------------------------------------------------------
-    async def record_cosign_issue(self, nudge_key: str, repo: str, number: int, now: dt.datetime) -> None:
+    async def record_cosign_issue(
+        self, nudge_key: str, repo: str, number: int, now: dt.datetime
+    ) -> None:
         await self.driver.execute(
             "INSERT INTO cosign_issues (nudge_key, repo, number, created_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",

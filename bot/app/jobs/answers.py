@@ -28,7 +28,14 @@ CLAIM = dt.timedelta(minutes=20)
 
 class Answers:
     def __init__(
-        self, *, store: Store, github: GitHubApp, holder: str, marker_key: bytes, bot_login: str, rng: random.Random
+        self,
+        *,
+        store: Store,
+        github: GitHubApp,
+        holder: str,
+        marker_key: bytes,
+        bot_login: str,
+        rng: random.Random,
     ):
         self.store = store
         self.github = github
@@ -55,8 +62,14 @@ class Answers:
                     continue
                 await self.store.finish_answer(answer.key, answer_id, now)  # type: ignore[attr-defined]
                 done += 1
-                log.info("answer=%s repo=%s pr=%s done reaction=%s reply=%s", answer.key, answer.repo,
-                         answer.pr_number, answer.reaction or "-", answer_id or "-")
+                log.info(
+                    "answer=%s repo=%s pr=%s done reaction=%s reply=%s",
+                    answer.key,
+                    answer.repo,
+                    answer.pr_number,
+                    answer.reaction or "-",
+                    answer_id or "-",
+                )
             finally:
                 await self.store.try_lease(name, self.holder, now, dt.timedelta(0))
         return done
@@ -64,7 +77,9 @@ class Answers:
     async def _postpone(self, answer: AnswerRecord, reason: str, now: dt.datetime) -> None:
         attempts = answer.attempts + 1
         if attempts >= MAX_ATTEMPTS:
-            await self.store.postpone_answer(answer.key, f"GitHub refused it {attempts} times; last: {reason}", None, now)  # type: ignore[attr-defined]
+            await self.store.postpone_answer(
+                answer.key, f"GitHub refused it {attempts} times; last: {reason}", None, now
+            )  # type: ignore[attr-defined]
             log.error("answer=%s failed for good: %s", answer.key, reason)
             return
         wait = backoff(attempts, OUTBOX_BACKOFF, self.rng)
@@ -91,17 +106,24 @@ class Answers:
         if answer.thread_id is not None:
             posted = await gh.post(
                 "/repos/{owner}/{repo}/pulls/{n}/comments/{thread}/replies",
-                url_vars={**url_vars, "thread": answer.thread_id}, data={"body": body},
+                url_vars={**url_vars, "thread": answer.thread_id},
+                data={"body": body},
             )
         else:
-            posted = await gh.post("/repos/{owner}/{repo}/issues/{n}/comments", url_vars=url_vars, data={"body": body})
+            posted = await gh.post(
+                "/repos/{owner}/{repo}/issues/{n}/comments", url_vars=url_vars, data={"body": body}
+            )
         return int(posted["id"])
 
     async def _find(self, gh: Any, answer: AnswerRecord, url_vars: dict[str, Any]) -> dict | None:
         """The app's own comment carrying this answer's marker, if an earlier attempt posted it."""
         kind = "pulls" if answer.thread_id is not None else "issues"
-        for comment in await gh.getiter("/repos/{owner}/{repo}/" + kind + "/{n}/comments?per_page=100", url_vars=url_vars):
+        for comment in await gh.getiter(
+            "/repos/{owner}/{repo}/" + kind + "/{n}/comments?per_page=100", url_vars=url_vars
+        ):
             author = ((comment.get("user") or {}).get("login") or "").lower()
-            if author == self.bot_login and has_answer_marker(comment.get("body") or "", answer.key, self.marker_key):
+            if author == self.bot_login and has_answer_marker(
+                comment.get("body") or "", answer.key, self.marker_key
+            ):
                 return comment
         return None

@@ -13,7 +13,12 @@ import logging
 from typing import Any
 
 from bot.core.cosign import Reaction
-from bot.core.cosign_private import assignees, cosign_issue_body, cosign_issue_outcome, cosign_issue_title
+from bot.core.cosign_private import (
+    assignees,
+    cosign_issue_body,
+    cosign_issue_outcome,
+    cosign_issue_title,
+)
 from bot.core.events import parse_time
 from bot.core.nudges import Nudge
 from bot.core.render import find_marker
@@ -32,9 +37,13 @@ async def request(outbox: Any, nudge: Nudge, now: dt.datetime) -> Nudge:
     owner, name = repo.split("/", 1)
     url_vars = {"owner": owner, "repo": name}
     issue = None
-    for listed in await gh.getiter("/repos/{owner}/{repo}/issues?state=all&per_page=100", url_vars=url_vars):
+    for listed in await gh.getiter(
+        "/repos/{owner}/{repo}/issues?state=all&per_page=100", url_vars=url_vars
+    ):
         author = ((listed.get("user") or {}).get("login") or "").lower()
-        if author == outbox.bot_login and find_marker(listed.get("body") or "", nudge.key, outbox.marker_key, cosign=True):
+        if author == outbox.bot_login and find_marker(
+            listed.get("body") or "", nudge.key, outbox.marker_key, cosign=True
+        ):
             issue = listed
             break
     if issue is None:
@@ -50,7 +59,13 @@ async def request(outbox: Any, nudge: Nudge, now: dt.datetime) -> Nudge:
     await outbox.store.record_cosign_issue(nudge.key, repo, int(issue["number"]), now)
     moved = nudge.moved(nudge.state, nudge.reason, cosign_comment_id=int(issue["id"]))
     await outbox.store.update_nudge(moved, now)
-    log.info("nudge=%s co-sign requested from %s in %s#%s", nudge.key, ",".join(nudge.leads), repo, issue["number"])
+    log.info(
+        "nudge=%s co-sign requested from %s in %s#%s",
+        nudge.key,
+        ",".join(nudge.leads),
+        repo,
+        issue["number"],
+    )
     return moved
 
 
@@ -63,13 +78,20 @@ async def reactions(github: Any, nudge: Nudge, where: tuple[str, int]) -> list[R
         url_vars={"owner": owner, "repo": name, "number": number},
     )
     return [
-        Reaction(user=i["user"]["login"], content=i["content"], at=parse_time(i["created_at"]), reaction_id=i["id"])
+        Reaction(
+            user=i["user"]["login"],
+            content=i["content"],
+            at=parse_time(i["created_at"]),
+            reaction_id=i["id"],
+        )
         for i in items
         if i.get("user")
     ]
 
 
-async def close(github: Any, nudge: Nudge, playbook: Any, where: tuple[str, int], marker_key: bytes) -> None:
+async def close(
+    github: Any, nudge: Nudge, playbook: Any, where: tuple[str, int], marker_key: bytes
+) -> None:
     repo, number = where
     gh = await github.installation(nudge.installation_id)
     owner, name = repo.split("/", 1)

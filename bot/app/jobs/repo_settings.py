@@ -41,7 +41,9 @@ REFRESH_EVERY = dt.timedelta(minutes=10)
 
 
 class RepoSettingsCache:
-    def __init__(self, *, github: GitHubApp, config: ConfigHolder, clock: Callable[[], dt.datetime]):
+    def __init__(
+        self, *, github: GitHubApp, config: ConfigHolder, clock: Callable[[], dt.datetime]
+    ):
         self.github = github
         self.config = config
         self.clock = clock
@@ -58,7 +60,12 @@ class RepoSettingsCache:
             try:
                 await self.load(installation_id, repo)
             except GITHUB_ERRORS as exc:
-                log.warning("repo=%s %s unreadable (%s); the version in force stays", repo, REPO_FILE, describe(exc))
+                log.warning(
+                    "repo=%s %s unreadable (%s); the version in force stays",
+                    repo,
+                    REPO_FILE,
+                    describe(exc),
+                )
         return self._good.get(key, DEFAULT)
 
     async def load(self, installation_id: int, repo: str, ref: str | None = None) -> list[Problem]:
@@ -70,7 +77,9 @@ class RepoSettingsCache:
         if ref:
             url_vars["ref"] = ref
         try:
-            item = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}" + query, url_vars=url_vars)
+            item = await gh.getitem(
+                "/repos/{owner}/{repo}/contents/{+path}" + query, url_vars=url_vars
+            )
         except BadRequest as exc:
             if exc.status_code != 404:
                 raise
@@ -94,21 +103,36 @@ class RepoSettingsCache:
         problems = await self.load(push.installation_id, push.repo, ref=push.after)
         self._read_at[push.repo.lower()] = self.clock()
         await self.report(push, problems)
-        log.info("delivery=%s repo=%s %s reloaded problems=%d", delivery_id, push.repo, REPO_FILE, len(problems))
+        log.info(
+            "delivery=%s repo=%s %s reloaded problems=%d",
+            delivery_id,
+            push.repo,
+            REPO_FILE,
+            len(problems),
+        )
 
     async def report(self, push: Push, problems: list[Problem]) -> None:
         gh = await self.github.installation(push.installation_id)
         owner, name = push.repo.split("/", 1)
         url_vars = {"owner": owner, "repo": name}
         run = await gh.post(
-            "/repos/{owner}/{repo}/check-runs", url_vars=url_vars,
+            "/repos/{owner}/{repo}/check-runs",
+            url_vars=url_vars,
             data={"name": CHECK_NAME, "head_sha": push.after, "status": "in_progress"},
         )
         outcome = repo_check_report(problems)
         for index, batch in enumerate(outcome.annotations):
             data: dict[str, Any] = {
-                "output": {"title": outcome.title, "summary": outcome.summary, "annotations": list(batch)}
+                "output": {
+                    "title": outcome.title,
+                    "summary": outcome.summary,
+                    "annotations": list(batch),
+                }
             }
             if index == len(outcome.annotations) - 1:
                 data["conclusion"] = outcome.conclusion
-            await gh.patch("/repos/{owner}/{repo}/check-runs/{id}", url_vars={**url_vars, "id": run["id"]}, data=data)
+            await gh.patch(
+                "/repos/{owner}/{repo}/check-runs/{id}",
+                url_vars={**url_vars, "id": run["id"]},
+                data=data,
+            )

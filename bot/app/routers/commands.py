@@ -31,7 +31,9 @@ async def pull_request_comment(event: sansio.Event, deps: HandlerDeps) -> None:
     issue = data.get("issue") or {}
     if "pull_request" not in issue:
         return  # a comment on an issue, not on a pull request
-    await _command(data, data.get("comment") or {}, issue.get("number"), issue.get("user"), None, event, deps)
+    await _command(
+        data, data.get("comment") or {}, issue.get("number"), issue.get("user"), None, event, deps
+    )
 
 
 @router.register("pull_request_review_comment", action="created")
@@ -53,8 +55,13 @@ async def repository_settings_pushed(event: sansio.Event, deps: HandlerDeps) -> 
 
 
 async def _command(
-    data: dict[str, Any], comment: dict[str, Any], number: Any, pr_author: Any, thread: int | None,
-    event: sansio.Event, deps: HandlerDeps,
+    data: dict[str, Any],
+    comment: dict[str, Any],
+    number: Any,
+    pr_author: Any,
+    thread: int | None,
+    event: sansio.Event,
+    deps: HandlerDeps,
 ) -> None:
     command = parse_command(str(comment.get("body") or ""))
     if command is None:
@@ -76,23 +83,43 @@ async def _command(
     records = await deps.store.mutes(installation, engineer.login)  # type: ignore[attr-defined]
     teams = await deps.teams.teams_for(config.org, installation, repo)
     ctx = CommandContext(
-        installation_id=installation, repo=repo, pr_number=pr_number, author=author.login,
-        engineer=engineer.login, comment_id=comment_id, at=at,
-        nudge=nudge_for(history.nudges, pr_number, repo, thread), nudges=history.nudges,
-        playbooks=config.playbooks.by_id(), org=config.org, role_teams=teams, records=records,
+        installation_id=installation,
+        repo=repo,
+        pr_number=pr_number,
+        author=author.login,
+        engineer=engineer.login,
+        comment_id=comment_id,
+        at=at,
+        nudge=nudge_for(history.nudges, pr_number, repo, thread),
+        nudges=history.nudges,
+        playbooks=config.playbooks.by_id(),
+        org=config.org,
+        role_teams=teams,
+        records=records,
     )
     outcome = decide_command(command, ctx)
     if outcome.record is not None:
         await deps.store.record_mute(outcome.record)  # type: ignore[attr-defined]
     await deps.store.add_answer(  # type: ignore[attr-defined]
         AnswerRecord(
-            answer_key(installation, repo, comment_id), installation, repo, pr_number, comment_id,
-            thread, outcome.reaction, outcome.reply,
+            answer_key(installation, repo, comment_id),
+            installation,
+            repo,
+            pr_number,
+            comment_id,
+            thread,
+            outcome.reaction,
+            outcome.reply,
         ),
         deps.clock(),
     )
     log.info(
         "delivery=%s command=%s engineer=%s by=%s pr=%s outcome=%s",
-        event.delivery_id, command.verb, engineer.login, author.login, pr_number, outcome.note,
+        event.delivery_id,
+        command.verb,
+        engineer.login,
+        author.login,
+        pr_number,
+        outcome.note,
     )
     deps.touched.add(installation, repo, pr_number)
