@@ -480,3 +480,19 @@ def test_the_org_settings_for_private_co_sign_and_feedback_load():
         0.2,
         20,
     )
+
+
+def test_validate_checks_a_repository_settings_file(tmp_path):
+    import io
+
+    from bot.cli.validate import validate
+
+    folder = tmp_path / ".github"
+    folder.mkdir()
+    path = folder / "learning-nudges.yml"
+    path.write_text("enabled: true\npaths_ignore:\n  - 'vendor\\\\**'\n")
+    out = io.StringIO()
+    assert validate([path], out) == 1
+    assert f"{path}:3: paths_ignore[0]: " in out.getvalue()
+    path.write_text("playbooks_off: [sql-injection]\n")
+    assert validate([path], io.StringIO()) == 0
