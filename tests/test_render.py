@@ -155,7 +155,8 @@ COMMENT_1 = "https://github.com/acme/shop/pull/7#discussion_r900"
 COMMENT_2 = "https://github.com/acme/shop/pull/7#discussion_r901"
 WHY = (
     "<sub>Why you are seeing this: Learning Nudges sends a short note when the same kind of review "
-    "comment keeps coming up, at most once every 30 days on one topic. React 👍 if it helped, 👎 if "
+    "comment keeps coming up, at most once every 30 days on one topic. Reply `/nudge why` to see "
+    "why, `/nudge mute` to stop them. React 👍 if it helped, 👎 if "
     "it did not. To stop these notes or to ask about them, see [how Learning Nudges works here]"
     "(https://wiki.acme.example/learning-nudges).</sub>"
 )
@@ -367,7 +368,7 @@ def test_a_playbook_without_a_quiet_period_does_not_promise_one():
         PLAYBOOK, trigger=dataclasses.replace(PLAYBOOK.trigger, cooldown_days=0)
     )
     why = render_nudge(NUDGE, playbook, ORG, SECRET).splitlines()[-2]
-    assert "keeps coming up. React 👍" in why and "at most once" not in why
+    assert "keeps coming up. Reply `/nudge why`" in why and "at most once" not in why
 
 
 @pytest.mark.parametrize(

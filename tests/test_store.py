@@ -190,7 +190,7 @@ async def test_migrate_is_idempotent_and_reaches_the_latest_version(fresh_store:
     assert await raw(fresh_store, "SELECT version FROM schema_version ORDER BY version") == [
         (v,) for v, _ in MIGRATIONS
     ]
-    assert LATEST_VERSION == 8
+    assert LATEST_VERSION == 9
 
 
 async def test_migrate_applies_only_the_missing_versions(fresh_store: Store):

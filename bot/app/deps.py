@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.app.config import ConfigHolder
 from bot.app.metrics import Metrics
@@ -44,3 +45,4 @@ class HandlerDeps:
     touched: Touched
     holder: str  # this process's name on leases
     lease: dt.timedelta  # how long a decision may hold an engineer
+    repo_settings: Any = None  # bot.app.jobs.repo_settings.RepoSettingsCache, when wired

@@ -24,6 +24,7 @@ from bot.app.config import ConfigHolder, load_config
 from bot.app.deps import HandlerDeps, Touched
 from bot.app.health import Health, check_app_jwt
 from bot.app.jobs.backfill import BackfillJob
+from bot.app.jobs.answers import Answers
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.dry_run import dry_run_for_checks
 from bot.app.jobs.evaluations import EvaluationJob
@@ -31,6 +32,7 @@ from bot.app.jobs.followups import FollowUps
 from bot.app.jobs.outbox import NudgeClaims, Outbox
 from bot.app.jobs.reactions import ReactionPolls
 from bot.app.jobs.redelivery import RedeliverySweep
+from bot.app.jobs.repo_settings import RepoSettingsCache
 from bot.app.jobs.schedule import Scheduler
 from bot.app.metrics import Metrics
 from bot.app.pressure import AckPressure
@@ -141,12 +143,18 @@ async def build_service(
             deps = HandlerDeps(
                 store=store, config=config, clock=clock, metrics=metrics, teams=teams, touched=Touched(),
                 holder=name, lease=dt.timedelta(seconds=settings.delivery_lease_seconds),
+                repo_settings=RepoSettingsCache(github=github, config=config, clock=clock),
+            )
+            answers = Answers(
+                store=store, github=github, holder=name, marker_key=marker_secret(settings.webhook_secret),
+                bot_login=settings.bot_login, rng=rng,
             )
             scheduler = Scheduler(
                 store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
                 reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
                 redelivery=RedeliverySweep(store=store, github=github),
                 backfills=backfills,
+                answers=answers,
             )
             worker = Worker(
                 store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,

@@ -16,6 +16,7 @@ from tabulate import tabulate
 from bot.app.config import load_config
 from bot.cli.series import followup_report
 from bot.core.evidence import describe, rollout_scope
+from bot.core.feedback import say_report
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
 from bot.core.playbook import Playbook
@@ -210,6 +211,7 @@ async def build_report(
         "",
     ]
     parts += rollout_report(shadow, nudges, playbooks or {})
+    parts += say_report(nudges, reactions, await store.mutes(), org)  # type: ignore[attr-defined]
     parts += await kill_switch_report(store)
     parts += await followup_report(store)
     deliveries = await store.deliveries()

@@ -25,6 +25,7 @@ def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
     """Check playbooks (and org settings) for their authors; 1 when anything is broken."""
     from bot.core.org import ORG_FILE, cosign_warnings, parse_org_settings
     from bot.core.playbook import NOT_PLAYBOOKS, load_playbooks, playbook_files
+    from bot.core.repo_settings import REPO_FILE, parse_repo_settings
 
     paths = list(paths) or [DEFAULT_PLAYBOOKS]
     missing = [p for p in paths if not p.exists()]
@@ -33,6 +34,9 @@ def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
             f"{path}:1: (file): does not exist; give a playbook file or a folder of them", file=out
         )
     present = [p for p in paths if p.exists()]
+    # A repository's own settings file (.github/learning-nudges.yml) is checked as such.
+    repo_files = [p for p in present if p.is_file() and p.name == REPO_FILE.rsplit("/", 1)[-1]]
+    present = [p for p in present if p not in repo_files]
     for folder in (p for p in present if p.is_dir()):
         if not list(playbook_files([folder])):
             print(
@@ -43,6 +47,9 @@ def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
             missing.append(folder)
     result = load_playbooks(*present)
     problems = list(result.problems)
+    for repo_file in repo_files:
+        known = [p.id for p in load_playbooks(DEFAULT_PLAYBOOKS).playbooks]
+        problems += parse_repo_settings(repo_file.read_text(encoding="utf-8"), str(repo_file), known)[1]
     significant = [p.id for p in result.playbooks if p.significant and not p.paused]
     org_files = [p / ORG_FILE for p in present if p.is_dir() and (p / ORG_FILE).exists()]
     org_files += [p for p in present if p.is_file() and p.name in NOT_PLAYBOOKS]

@@ -22,6 +22,7 @@ from bot.core.killswitch import released
 from bot.core.nudges import RETRYABLE_STATES, Decision, Note, Nudge, NudgeState, Signal, nudge_key
 from bot.core.org import OrgSettings
 from bot.core.playbook import Playbook
+from bot.core.repo_settings import RepoSettings, repo_gate
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class DecisionConfig:
     # earliest day the backfill read, or when the playbook first saw the installation (the
     # app's install time). A playbook not listed is not in an observe-only period.
     recorded_since: Mapping[str, dt.datetime] = field(default_factory=dict)
+    # The repository's .github/learning-nudges.yml in force (None: no file, everything on).
+    repo_settings: RepoSettings | None = None
+    # The engineer's own mutes: every playbook, or these ones (see bot.core.commands).
+    muted_all: bool = False
+    muted: frozenset[str] = frozenset()
 
 
 def observing_until(playbook: Playbook, ctx: DecisionConfig) -> dt.datetime | None:
@@ -88,10 +94,18 @@ def decide_comment(
     if not matches:
         decision.notes.append(Note(engineer, None, "no_match", "no playbook matched"))
         return decision
+    off = repo_gate(ctx.repo_settings, None, comment.path)
+    if off:
+        decision.notes.append(Note(engineer, None, "repo_off", off))
+        return decision
     nudges = list(history.nudges)
     for match in matches:
         playbook = ctx.playbooks.get(match.playbook_id)
         if playbook is None:
+            continue
+        off = repo_gate(ctx.repo_settings, playbook.id, comment.path)
+        if off:
+            decision.notes.append(Note(engineer, playbook.id, "repo_off", off))
             continue
         signal = Signal(
             installation_id=comment.pull.installation_id,
@@ -157,6 +171,8 @@ def _gates(
     if outside is not None:
         # Not in the pilot: no nudge, no holdout assignment, so not counted as held out either.
         return None, note("pilot", outside)
+    if ctx.muted_all or pid in ctx.muted:
+        return None, note("muted", "the engineer muted this playbook (/nudge mute); the comment is still counted")
     observed = observing_until(playbook, ctx)
     if observed is not None and now < observed:
         return None, note(

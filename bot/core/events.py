@@ -49,6 +49,7 @@ class ReviewComment:
     comment_id: int  # the review comment's id, or the review's id
     thread_id: int | None  # the top-level comment of the thread to reply in; None for a review
     url: str = ""
+    path: str = ""  # the file a line comment is on; empty for a review body
 
     @property
     def engineer(self) -> Actor:
@@ -139,6 +140,7 @@ def review_comment_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
             comment_id=int(_get(comment, "id")),
             thread_id=int(reply_to) if reply_to else int(comment["id"]),
             url=str(comment.get("html_url") or ""),
+            path=str(comment.get("path") or ""),
         )
     except _MALFORMED as exc:
         raise _payload_error("comment", exc) from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.evaluate import VERDICT_TEXT, WELCH, Evaluation, GroupFigures, Verdict
+from bot.core.feedback import FeedbackShare
 from bot.core.render import defuse
 from bot.core.playbook import Rollout
 
@@ -192,7 +193,11 @@ def rollout_scope(rollout: Rollout) -> str:
 
 
 def render_evidence(
-    playbook_title: str, history: Sequence[Evaluation], source: str = "", scope: str = ""
+    playbook_title: str,
+    history: Sequence[Evaluation],
+    source: str = "",
+    scope: str = "",
+    feedback: FeedbackShare | None = None,
 ) -> str:
     """The issue body: the decision in force with its figures and chart, then the history.
 
@@ -241,6 +246,8 @@ def render_evidence(
             lines += [level, ""]
         if figures.nudged.counted or figures.holdout.counted:
             lines += [*chart(figures.nudged, figures.holdout), ""]
+    if feedback is not None and feedback.flagged:
+        lines += [f"**Engineers' feedback.** {defuse(feedback.sentence())}.", ""]
     words = plain_words(latest if latest.verdict != Verdict.RESUMED or figures is None else figures)
     if words:
         lines += [f"**In plain words.** {words}", ""]

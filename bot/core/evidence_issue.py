@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.core.evaluate import Evaluation
 from bot.core.evidence import evidence_marker, render_evidence, title
+from bot.core.feedback import FeedbackShare
 
 
 def owner_of(repo: str) -> str:
@@ -47,6 +48,7 @@ def evidence_write(
     source: str,
     existing: Mapping[str, Any] | None,
     scope: str = "",
+    feedback: FeedbackShare | None = None,
 ) -> dict[str, Any]:
     """The fields of the issue to create, or of the edit to the existing one.
 
@@ -56,7 +58,7 @@ def evidence_write(
     latest = latest_decision(history)
     data: dict[str, Any] = {
         "title": title(playbook_title, latest),
-        "body": render_evidence(playbook_title, history, source, scope),
+        "body": render_evidence(playbook_title, history, source, scope, feedback),
     }
     if existing is not None and latest.pauses and existing.get("state") == "closed":
         data["state"] = "open"

@@ -67,6 +67,9 @@ class OrgSettings:
     playbooks_repo: str | None = None  # owner/name: playbooks and org.yml are read from there
     playbooks_folder: str = DEFAULT_PLAYBOOKS_FOLDER
     about_url: str | None = None  # the org's page about the nudges, linked from every nudge
+    cosign_repo: str | None = None  # owner/name: co-sign requests as issues there, not on the PR
+    feedback_threshold: float = 0.10  # a playbook with more 👎 than this share is flagged ...
+    feedback_min_reactions: int = 10  # ... once it has at least this many 👍/👎
     source: str = "(defaults)"
 
     def role_of(self, login: str, teams: Mapping[str, frozenset[str]] = {}) -> Role:
@@ -198,6 +201,14 @@ SCHEMA: dict[str, Field] = {
     "about_url": Field(
         "text", example="https://wiki.my-org.example/learning-nudges", checks=(https_url,)
     ),
+    "cosign_repo": Field("text", example="my-org/learning-cosign", checks=(_repo_check,)),
+    "feedback": Field(
+        "mapping",
+        children={
+            "threshold": Field("number", example="0.1", checks=(between(0.01, 0.9),)),
+            "min_reactions": Field("int", example="10", checks=(at_least(1),)),
+        },
+    ),
 }
 
 
@@ -244,6 +255,9 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
             .strip()
             .strip("/"),
             about_url=(data.get("about_url") or "").strip() or None,
+            cosign_repo=(data.get("cosign_repo") or "").strip() or None,
+            feedback_threshold=float((data.get("feedback") or {}).get("threshold", 0.10)),
+            feedback_min_reactions=int((data.get("feedback") or {}).get("min_reactions", 10)),
             source=file,
         ),
         [],

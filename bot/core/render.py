@@ -166,7 +166,8 @@ def _why_line(playbook: Playbook, org: OrgSettings) -> str:
     often = f", at most once every {_count(quiet, 'day')} on one topic" if quiet else ""
     return (
         "<sub>Why you are seeing this: Learning Nudges sends a short note when the same kind of "
-        f"review comment keeps coming up{often}. React 👍 if it helped, 👎 if it did not. To stop "
+        f"review comment keeps coming up{often}. Reply `/nudge why` to see why, `/nudge mute` to "
+        "stop them. React 👍 if it helped, 👎 if it did not. To stop "
         f"these notes or to ask about them, {about_link(org, playbook)}.</sub>"
     )
 

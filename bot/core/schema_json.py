@@ -70,6 +70,11 @@ PLAYBOOK_HELP: dict[str, str] = {
 }
 
 ORG_HELP: dict[str, str] = {
+    "cosign_repo": "A private repository of the organisation (owner/name): co-sign requests go "
+    "there as issues assigned to the lead, instead of a comment on the engineer's pull request.",
+    "feedback": "When a playbook's 👎 share on its nudges is flagged in the report and evidence issue.",
+    "feedback.threshold": "Share of 👎 among 👍/👎 that flags a playbook (0.01-0.9, default 0.1).",
+    "feedback.min_reactions": "Reactions a playbook needs before it can be flagged (default 10).",
     "sprint": "The sprint that budgets count in.",
     "sprint.days": "Length of a sprint in days (1-90, default 14).",
     "sprint.starts": "The first day of any sprint (YYYY-MM-DD).",

@@ -276,7 +276,52 @@ def _v8(dialect: str) -> list[str]:
     ]
 
 
+def _v9(dialect: str) -> list[str]:
+    """The engineer's say: mutes asked (and refused), the answers owed to commands, and co-sign
+    requests sent as issues to the org's private repository."""
+    t = _types(dialect)
+    return [
+        f"""CREATE TABLE mutes (
+            seq {t['serial']},
+            installation_id {t['id']} NOT NULL,
+            engineer TEXT NOT NULL,
+            playbook_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            by_login TEXT NOT NULL,
+            counted INTEGER NOT NULL,
+            comment_id {t['id']} NOT NULL,
+            at {t['ts']} NOT NULL,
+            UNIQUE (installation_id, comment_id)
+        )""",
+        "CREATE INDEX mutes_engineer ON mutes (installation_id, engineer)",
+        f"""CREATE TABLE command_answers (
+            key TEXT PRIMARY KEY,
+            installation_id {t['id']} NOT NULL,
+            repo TEXT NOT NULL,
+            pr_number INTEGER NOT NULL,
+            command_comment_id {t['id']} NOT NULL,
+            thread_id {t['id']},
+            reaction TEXT,
+            body TEXT,
+            state TEXT NOT NULL,
+            answer_id {t['id']},
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at {t['ts']},
+            last_error TEXT,
+            created_at {t['ts']} NOT NULL,
+            updated_at {t['ts']} NOT NULL
+        )""",
+        "CREATE INDEX command_answers_state ON command_answers (state)",
+        f"""CREATE TABLE cosign_issues (
+            nudge_key TEXT PRIMARY KEY,
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            created_at {t['ts']} NOT NULL
+        )""",
+    ]
+
+
 # Versions only need to increase.
 MIGRATIONS: list[tuple[int, Callable[[str], list[str]]]] = [
-    (1, _v1), (2, _v2), (4, _v4), (6, _v6), (7, _v7), (8, _v8),
+    (1, _v1), (2, _v2), (4, _v4), (6, _v6), (7, _v7), (8, _v8), (9, _v9),
 ]

@@ -37,6 +37,7 @@ from bot.store.base import (
 from bot.store.dialect import Dialect
 from bot.store.drivers import Connection, Driver, Row
 from bot.store.reinforcement import ReinforcementStore
+from bot.store.say import SayStore
 from bot.store.schema import MIGRATIONS
 
 ts = Dialect.timestamp
@@ -97,7 +98,7 @@ _INSERT_REACTION = (
 )
 
 
-class SqlStore(BackfillStore, ReinforcementStore, Store):
+class SqlStore(BackfillStore, ReinforcementStore, SayStore, Store):
     """Every :class:`Store` method, once, on a :class:`~bot.store.drivers.Driver`."""
 
     def __init__(self, driver: Driver):

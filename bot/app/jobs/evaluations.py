@@ -21,6 +21,7 @@ from bot.app.jobs.outbox import GITHUB_ERRORS
 from bot.app.paused import histories
 from bot.core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
 from bot.core.evidence import rollout_scope
+from bot.core.feedback import FeedbackShare, feedback_shares
 from bot.core.evidence_issue import evidence_write, find_evidence_issue, may_publish
 from bot.core.killswitch import Window, due_window, resume
 from bot.core.nudges import Nudge, Signal
@@ -112,6 +113,7 @@ class EvaluationJob:
         for record in await self.store.evaluations():
             grouped[(record.evaluation.installation_id, record.evaluation.playbook_id)].append(record)
         written = 0
+        reactions = await self.store.reactions()
         for (installation, playbook_id), records in sorted(grouped.items()):
             pending = [r for r in records if r.published_at is None]
             if not pending or not repo:
@@ -124,6 +126,10 @@ class EvaluationJob:
                     installation, repo, playbook.title if playbook else playbook_id,
                     playbook.source if playbook else "", playbook_id, [r.evaluation for r in records],
                     scope=rollout_scope(playbook.rollout) if playbook else "",
+                    feedback=feedback_shares(  # the engineers' 👍/👎 on this installation's nudges
+                        reactions, {n.key: n.playbook_id for n in nudges.get(installation, ())},
+                        threshold=config.org.feedback_threshold, minimum=config.org.feedback_min_reactions,
+                    ).get(playbook_id),
                 )
             except GITHUB_ERRORS as exc:
                 log.warning("playbook=%s evidence issue not written (%s); trying again tomorrow", playbook_id, exc)
@@ -135,6 +141,7 @@ class EvaluationJob:
     async def _write_issue(
         self, installation: int, repo: str, shown: str, source: str, playbook_id: str, history: list[Evaluation],
         scope: str = "",
+        feedback: FeedbackShare | None = None,
     ) -> int:
         """Find the playbook's issue by its hidden marker and edit it, or open it; its number."""
         gh = await self.github.installation(installation)
@@ -142,7 +149,7 @@ class EvaluationJob:
         url_vars = {"owner": owner, "repo": name}
         listed = await gh.getiter("/repos/{owner}/{repo}/issues?state=all&per_page=100", url_vars=url_vars)
         existing = find_evidence_issue(playbook_id, listed)
-        data = evidence_write(shown, history, source, existing, scope)
+        data = evidence_write(shown, history, source, existing, scope, feedback)
         if existing is None:
             issue = await gh.post("/repos/{owner}/{repo}/issues", url_vars=url_vars, data=data)
             log.info("playbook=%s evidence issue #%s opened in %s", playbook_id, issue["number"], repo)

@@ -28,6 +28,7 @@ from bot.app.jobs.outbox import CLAIM, GITHUB_ERRORS, describe, split_repo
 from bot.app.paused import playbooks_in_force
 from bot.app.teams import TeamDirectory
 from bot.core.budget import sprint_at
+from bot.core.commands import is_muted
 from bot.core.nudges import Note, Nudge, NudgeState
 from bot.core.playbook import Playbook
 from bot.core.reinforce import (
@@ -180,6 +181,7 @@ class FollowUps:
         all_nudges = [n for n in await self.store.nudges() if n.installation_id == installation]
         sprint = sprint_at(now, config.org)
         made = 0
+        mutes = await self.store.mutes(installation)  # type: ignore[attr-defined]
         for engineer, nudges in engineers:
             repo = nudges[-1].repo
             teams = await self.teams.teams_for(config.org, installation, repo)
@@ -209,6 +211,7 @@ class FollowUps:
                     sprint=sprint,
                     nudges=mine_n,
                     followups=mine_f,
+                    muted=is_muted(mutes, engineer, pid),
                 )
                 decision = decide_followup(series, heads, ctx, now)
                 notes: list[Note] = []

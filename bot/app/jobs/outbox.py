@@ -26,6 +26,7 @@ import aiohttp
 from gidgethub import BadRequest, GitHubException
 
 from bot.app.config import ConfigHolder
+from bot.app.jobs import cosign_issues
 from bot.app.metrics import Metrics
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.outbox import (
@@ -297,6 +298,8 @@ class Outbox:
         return moved
 
     async def request_cosign(self, nudge: Nudge, now: dt.datetime) -> Nudge:
+        if self.config.current.org.cosign_repo:  # kept out of the pull request: an issue there
+            return await cosign_issues.request(self, nudge, now)
         playbook = await self._playbook_or_fail(nudge, now)
         if playbook is None:
             return nudge

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from gidgethub import BadRequest
 
 from bot.app.config import ConfigHolder
+from bot.app.jobs import cosign_issues
 from bot.app.jobs.outbox import GITHUB_ERRORS, NudgeClaims, Outbox, describe, split_repo
 from bot.app.metrics import Metrics
 from bot.app.teams import TeamDirectory
@@ -80,7 +81,11 @@ class ReactionPolls:
 
     async def _resolve(self, nudge: Nudge, now: dt.datetime) -> int:
         org = self.config.current.org
-        reactions = await self._reactions(nudge, "issues", nudge.cosign_comment_id or 0)
+        private = await self.store.cosign_issue(nudge.key)  # type: ignore[attr-defined]
+        if private is not None:  # the request is an issue in the org's cosign_repo
+            reactions = await cosign_issues.reactions(self.github, nudge, private)
+        else:
+            reactions = await self._reactions(nudge, "issues", nudge.cosign_comment_id or 0)
         moved, ignored = decide_cosign(nudge, reactions, org, now)
         await self._record(nudge, COSIGN_TARGET, reactions, ignored, now)
         if moved.state == NudgeState.AWAITING_COSIGN:
@@ -97,6 +102,10 @@ class ReactionPolls:
         """Edit the request into a record of the outcome, which also drops the mention."""
         playbook = self.config.current.playbooks.get(nudge.playbook_id)
         if playbook is None or nudge.cosign_comment_id is None:
+            return
+        private = await self.store.cosign_issue(nudge.key)  # type: ignore[attr-defined]
+        if private is not None:
+            await cosign_issues.close(self.github, nudge, playbook, private, self.outbox.marker_key)
             return
         gh = await self.github.installation(nudge.installation_id)
         owner, repo = split_repo(nudge.repo)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from bot.app.deps import PullKey
 from bot.app.jobs.backfill import BackfillJob
+from bot.app.jobs.answers import Answers
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
@@ -43,6 +44,7 @@ class Scheduler:
         redelivery: RedeliverySweep | None = None,
         followups: FollowUps | None = None,
         backfills: BackfillJob | None = None,
+        answers: Answers | None = None,
     ):
         self.redelivery = redelivery
         self.store = store
@@ -55,9 +57,12 @@ class Scheduler:
         self.config_sync = config_sync
         self.followups = followups
         self.backfills = backfills
+        self.answers = answers
 
     async def after_deliveries(self, now: dt.datetime, touched: Sequence[PullKey]) -> None:
         await self.outbox.flush(now)
+        if self.answers is not None:
+            await self.answers.flush(now)
         for _installation, repo, number in touched:
             await self.reactions.poll_cosigns(now, repo=repo, pr_number=number)
         if self.followups is not None and touched:
@@ -72,6 +77,8 @@ class Scheduler:
             await self.redelivery.run(now)
         await self.outbox.resend_failed(now)
         await self.outbox.flush(now)
+        if self.answers is not None:
+            await self.answers.flush(now)
         await self.reactions.poll_cosigns(now)
         await self.reactions.poll_feedback(now)
         await self.evaluations.run_if_due(now)

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 
 from gidgethub import routing
 
-from bot.app.routers import installations, outcomes, pulls, reinforcement, reviews
+from bot.app.routers import commands, installations, outcomes, pulls, reinforcement, reviews
 
 
 def build_router(extra: Iterable[routing.Router] = ()) -> routing.Router:
     """Every concern's router, plus deployment-specific ones (the playbooks repository's pushes)."""
     return routing.Router(
-        reviews.router, pulls.router, outcomes.router, reinforcement.router, installations.router, *extra
+        reviews.router, pulls.router, outcomes.router, reinforcement.router, installations.router,
+        commands.router, *extra,
     )

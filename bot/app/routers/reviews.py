@@ -16,6 +16,7 @@ from gidgethub import routing, sansio
 
 from bot.app.deps import HandlerDeps
 from bot.app.paused import playbooks_in_force
+from bot.core.commands import mutes_in_force, parse_command
 from bot.core.decide import DecisionConfig, decide_comment
 from bot.core.events import ReviewComment, review_comment_from_payload, review_from_payload
 
@@ -30,6 +31,8 @@ router = routing.Router()
 
 @router.register("pull_request_review_comment", action="created")
 async def review_comment_created(event: sansio.Event, deps: HandlerDeps) -> None:
+    if parse_command(str((event.data.get("comment") or {}).get("body") or "")) is not None:
+        return  # a /nudge command is answered by the commands router, not classified
     await decide_and_record(review_comment_from_payload(event.data), event.delivery_id, deps)
 
 
@@ -78,11 +81,19 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: Hand
     # recording without nudging, until it has evaluation.observe_days of it.
     since = await deps.store.recorded_since(installation)  # type: ignore[attr-defined]
     recorded = {pid: since for pid in in_force} if since is not None else {}
-    decision_config = DecisionConfig(
-        playbooks=in_force, org=config.org, teams=teams, recorded_since=recorded
-    )
     # Classification is CPU work on text anyone can write: off the loop that answers webhooks.
     matches = [] if comment.reviewer.is_bot else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
+    # The repository's own settings and the engineer's mutes matter only when a playbook matched.
+    repo_settings = None
+    if matches and deps.repo_settings is not None:
+        repo_settings = await deps.repo_settings.get(installation, comment.pull.repo)
+    muted_all, muted = mutes_in_force(
+        await deps.store.mutes(installation, comment.engineer.login), comment.engineer.login  # type: ignore[attr-defined]
+    )
+    decision_config = DecisionConfig(
+        playbooks=in_force, org=config.org, teams=teams, repo_settings=repo_settings,
+        muted_all=muted_all, muted=muted, recorded_since=recorded,
+    )
     async with one_decision_at_a_time(deps, installation, comment.engineer.login):
         now = deps.clock()
         history = await deps.store.history(installation, comment.engineer.login, comment.at - dt.timedelta(days=longest))
