@@ -54,17 +54,17 @@ HOLDOUT_MIN_RECALL = 0.60
 # per data set: a false nudge costs an engineer's trust, so this stays small.
 NEGATIVE_FALSE_MATCH_BUDGET = 0.02
 
-# Real review comments from public pull requests (tests/data/README.md). Tuning split (297
-# comments, 54 labelled): tuned on, measured precision 49/53 = 0.92, recall 49/54 = 0.91, 4 of 243
+# Real review comments from public pull requests (tests/data/README.md). Tuning split (322
+# comments, 62 labelled): tuned on, measured precision 56/60 = 0.93, recall 56/62 = 0.90, 4 of 260
 # comments about nothing matched. The precision floor was 0.95 when the split had 14 labelled
 # comments and no hard negatives of this kind; it is 0.90 now because the false alarms left (a
 # policy remark about logging personal data, a wording fix about bound variables, remarks on
 # tests a pull request already has or on test runs) could only be silenced by excludes that would
-# also silence real findings. Holdout split (189 comments, 42 labelled), never tuned on:
-# regression guards just under what the patterns reach today (precision 21/40 = 0.53, recall
-# 21/42 = 0.50, 19 of 147 comments about nothing matched, 12.9 %). These are far from the targets
+# also silence real findings. Holdout split (199 comments, 46 labelled), never tuned on:
+# regression guards just under what the patterns reach today (precision 23/42 = 0.55, recall
+# 23/46 = 0.50, 19 of 153 comments about nothing matched, 12.4 %). These are far from the targets
 # (0.95 / 0.80 / 3 %); the negative budget went from 10 % to 14 % because the holdout now holds
-# 147 comments about nothing instead of 53, most of them with a playbook's keywords.
+# 153 comments about nothing instead of 53, most of them with a playbook's keywords.
 REAL_TUNING_MIN_PRECISION = 0.90
 REAL_TUNING_MIN_RECALL = 0.85
 REAL_TUNING_NEGATIVE_BUDGET = 0.03
@@ -158,10 +158,10 @@ def test_real_comments_say_where_they_come_from(path):
 def test_the_real_set_has_hard_negatives_and_every_kind():
     comments = bench.load_comments(REAL_TUNING) + bench.load_comments(REAL_HOLDOUT)
     none = [c for c in comments if not c.labels]
-    assert len(comments) >= 480
+    assert len(comments) >= 520
     assert len(none) >= len(comments) / 3
     assert {c.kind for c in comments} == {"inline", "review", "other"}
-    assert len({_repo(c) for c in comments}) >= 300
+    assert len({_repo(c) for c in comments}) >= 320
 
 
 def test_data_sets_are_big_enough_to_mean_something(playbooks):
