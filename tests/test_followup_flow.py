@@ -368,3 +368,18 @@ async def next_due(bot):
     )
     series = current_series(playbook, nudges, found, await bot.store.followups(), bot.clock())
     return series.due_at
+
+
+async def test_a_locked_conversation_fails_the_follow_up_with_githubs_reason_and_others_still_go(bot):
+    """GitHub will never accept it (422): failed at once, with the reason, never retried."""
+    await nudged(bot)
+    bot.clock.advance(days=3)
+    bot.github.inject_fault("POST", f"/repos/{OWNER}/{REPO}/issues/8/comments", status=422, times=1)
+    await push(bot, 8, {"src/db/orders.py": QUERY_PATCH})
+    [failed] = await bot.store.followups()
+    assert failed.state == FollowUpState.FAILED
+    assert failed.reason.startswith("GitHub will not accept it: 422")
+    bot.clock.advance(hours=2)
+    await bot.worker.tick()
+    [still] = [f for f in await bot.store.followups() if f.key == failed.key]
+    assert still.state == FollowUpState.FAILED and still.attempts == 1, "never tried again"

@@ -129,6 +129,7 @@ async def build_service(
             followups = FollowUps(
                 store=store, github=github, config=config, teams=teams, holder=name, rng=rng,
                 marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
+                claims=claims, clock=clock,
             )
             backfills = BackfillJob(store=store, github=github, config=config)
             sync = None

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,9 +44,11 @@ from bot.core.events import PayloadError, parse_time, pull_request_ref
 from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.nudges import CHARGED_STATES, Note, Nudge, NudgeState, Signal
 from bot.core.org import Role
+from bot.core.outbox import UNKNOWN_OUTCOME_WAIT_SECONDS, FailureKind
 from bot.core.outcome import Outcome, Review
 from bot.core.playbook import Playbook, Reinforcement
 from bot.core.relevance import LANGUAGES, alert_matches
+from bot.core.retry import RetryPolicy, backoff
 
 AGAIN = "again"
 GOOD = "good"
@@ -63,6 +66,7 @@ class FollowUpState(StrEnum):
 CHARGED_FOLLOWUPS = frozenset({FollowUpState.PLANNED, FollowUpState.POSTED})
 FOLLOWUP_OUTBOX = (FollowUpState.PLANNED,)
 MAX_FOLLOWUP_ATTEMPTS = 8
+FOLLOWUP_RETRY = RetryPolicy(base_seconds=60, cap_seconds=3600)
 
 
 @dataclass(frozen=True)
@@ -547,15 +551,33 @@ def decide_followup(
 
 
 def after_followup_failure(
-    followup: FollowUp, reason: str, now: dt.datetime, wait_seconds: float
-) -> FollowUp:
-    """A failed GitHub write: tried again later, or failed for good after enough attempts."""
+    followup: FollowUp,
+    reason: str,
+    now: dt.datetime,
+    rng: random.Random,
+    *,
+    kind: FailureKind = FailureKind.OUTAGE,
+    unknown: bool = False,
+) -> tuple[FollowUp, dt.datetime | None]:
+    """A failed GitHub write for a follow-up, seen at ``now``: the follow-up as it now stands,
+    and when to try again (None: failed for good).
+
+    The same rules as a nudge's (:func:`bot.core.outbox.after_failure`): GitHub's refusal fails it
+    at once, an outage or an error of ours is retried with backoff up to the most attempts, and a
+    write with no answer is looked for again only once it could have completed.
+    """
     attempts = followup.attempts + 1
+    if kind == FailureKind.REFUSED:
+        return followup.moved(FollowUpState.FAILED, f"GitHub will not accept it: {reason}", attempts=attempts), None
     if attempts >= MAX_FOLLOWUP_ATTEMPTS:
-        return followup.moved(
-            FollowUpState.FAILED, f"GitHub refused it {attempts} times: {reason}", attempts=attempts
+        return (
+            followup.moved(FollowUpState.FAILED, f"GitHub refused it {attempts} times: {reason}", attempts=attempts),
+            None,
         )
-    return followup.moved(followup.state, reason, attempts=attempts)
+    wait = backoff(attempts, FOLLOWUP_RETRY, rng)
+    if unknown:
+        wait = max(wait, UNKNOWN_OUTCOME_WAIT_SECONDS)
+    return followup.moved(followup.state, reason, attempts=attempts), now + dt.timedelta(seconds=wait)
 
 
 # ------------------------------------------------------------------------------- rendering

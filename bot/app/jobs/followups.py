@@ -20,16 +20,17 @@ import datetime as dt
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.app.config import ConfigHolder
 from bot.app.deps import PullKey
-from bot.app.jobs.outbox import CLAIM, GITHUB_ERRORS, describe, split_repo
+from bot.app.jobs.outbox import GITHUB_ERRORS, NudgeClaims, describe, split_repo, status_of
 from bot.app.paused import playbooks_in_force
 from bot.app.teams import TeamDirectory
 from bot.core.budget import sprint_at
 from bot.core.commands import is_muted
 from bot.core.nudges import Note, Nudge, NudgeState
+from bot.core.outbox import failure_kind, outcome_unknown
 from bot.core.playbook import Playbook
 from bot.core.reinforce import (
     FOLLOWUP_OUTBOX,
@@ -44,13 +45,11 @@ from bot.core.reinforce import (
 )
 from bot.core.relevance import GITHUB_FILES_CAP, PullFiles, files_from_api, relevance
 from bot.core.render import find_marker, render_followup
-from bot.core.retry import RetryPolicy, backoff
 from bot.github import GitHubApp
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-RETRY = RetryPolicy(base_seconds=60, cap_seconds=3600)
 
 
 def relevant_playbooks(
@@ -77,7 +76,11 @@ class FollowUps:
         rng: random.Random,
         marker_key: bytes,
         bot_login: str,
+        claims: NudgeClaims,
+        clock: Callable[[], dt.datetime],
     ):
+        self.claims = claims
+        self.clock = clock
         self.store = store
         self.github = github
         self.config = config
@@ -244,33 +247,48 @@ class FollowUps:
 
     # 3. posting ----------------------------------------------------------------------------
     async def flush(self, now: dt.datetime) -> int:
+        """Post the follow-ups due, one at a time under a renewed claim; one that fails, for
+        whatever reason, is recorded and the ones behind it still go."""
         done = 0
         for followup in await self.store.followups(FOLLOWUP_OUTBOX, due_by=now):  # type: ignore[attr-defined]
-            name = f"followup:{followup.key}"
-            if not await self.store.try_lease(name, self.holder, now, CLAIM):
-                continue
-            try:
+            async with self.claims.hold(f"followup:{followup.key}", now) as held:
+                if not held:
+                    continue  # another process has it
                 claimed = await self.store.followup(followup.key)  # type: ignore[attr-defined]
                 if claimed is None or claimed.state != FollowUpState.PLANNED:
                     continue
                 try:
                     await self.post(claimed, now)
                     done += 1
-                except GITHUB_ERRORS as exc:
-                    await self._postpone(claimed, describe(exc), now)
-            finally:
-                await self.store.try_lease(name, self.holder, now, dt.timedelta(0))
+                except asyncio.CancelledError:
+                    interrupted = TimeoutError("interrupted by a shutdown mid-write")
+                    await asyncio.shield(self._postpone(claimed, interrupted, self.clock()))
+                    raise
+                except Exception as exc:  # this follow-up only
+                    if not isinstance(exc, GITHUB_ERRORS):
+                        log.exception("followup=%s write failed with an error of ours", claimed.key)
+                    try:
+                        await self._postpone(claimed, exc, self.clock())
+                    except Exception:
+                        log.exception("followup=%s failure could not be recorded; retried later", claimed.key)
         return done
 
-    async def _postpone(self, followup: FollowUp, reason: str, now: dt.datetime) -> None:
-        moved = after_followup_failure(followup, reason, now, 0)
-        if moved.state == FollowUpState.FAILED:
-            await self.store.update_followup(moved, now)  # type: ignore[attr-defined]
+    async def _postpone(self, followup: FollowUp, exc: BaseException, seen: dt.datetime) -> None:
+        """Record a failed write as the core decides; ``seen`` is when the failure was seen."""
+        reason = describe(exc)  # type: ignore[arg-type]
+        from_github = isinstance(exc, GITHUB_ERRORS)
+        status = status_of(exc)  # type: ignore[arg-type]
+        moved, retry_at = after_followup_failure(
+            followup, reason, seen, self.rng,
+            kind=failure_kind(status, from_github=from_github),
+            unknown=outcome_unknown(status, from_github=from_github),
+        )
+        if retry_at is None:
+            await self.store.update_followup(moved, seen)  # type: ignore[attr-defined]
             log.error("followup=%s failed for good: %s", followup.key, reason)
             return
-        wait = backoff(moved.attempts, RETRY, self.rng)
-        await self.store.postpone_followup(followup.key, reason, now + dt.timedelta(seconds=wait))  # type: ignore[attr-defined]
-        log.warning("followup=%s not posted (%s); retry in %.0fs", followup.key, reason, wait)
+        await self.store.postpone_followup(followup.key, reason, retry_at)  # type: ignore[attr-defined]
+        log.warning("followup=%s not posted (%s); retry at %s", followup.key, reason, retry_at.isoformat())
 
     async def post(self, followup: FollowUp, now: dt.datetime) -> FollowUp:
         config = self.config.current

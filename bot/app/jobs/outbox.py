@@ -99,29 +99,35 @@ class NudgeClaims:
         The claim is renewed while the block runs and released on every way out of it,
         cancellation (a shutdown) included.
         """
-        claimed = await self.claim(nudge, now)
-        if claimed is None:
-            yield None
+        async with self.hold(f"nudge:{nudge.key}", now) as held:
+            yield await self.store.nudge(nudge.key) if held else None
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str, now: dt.datetime) -> AsyncIterator[bool]:
+        """The named lease while the block runs (False: another process holds it), renewed every
+        few seconds and released on every way out, cancellation included."""
+        if not await self.store.try_lease(name, self.holder, self._now(now), HELD_CLAIM):
+            yield False
             return
-        renewing = asyncio.create_task(self._renew(nudge))
+        renewing = asyncio.create_task(self._renew_lease(name))
         try:
-            yield claimed
+            yield True
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
-            await asyncio.shield(self.release(nudge, self._now(now)))
+            await asyncio.shield(
+                self.store.try_lease(name, self.holder, self._now(now), dt.timedelta(0))
+            )
 
-    def _now(self, fallback: dt.datetime) -> dt.datetime:
-        return self.clock() if self.clock is not None else fallback
-
-    async def _renew(self, nudge: Nudge) -> None:
+    async def _renew_lease(self, name: str) -> None:
         while True:
             await asyncio.sleep(RENEW_EVERY_SECONDS)
             if self.clock is not None:
-                await self.store.try_lease(
-                    f"nudge:{nudge.key}", self.holder, self.clock(), HELD_CLAIM
-                )
+                await self.store.try_lease(name, self.holder, self.clock(), HELD_CLAIM)
+
+    def _now(self, fallback: dt.datetime) -> dt.datetime:
+        return self.clock() if self.clock is not None else fallback
 
     async def claim(self, nudge: Nudge, now: dt.datetime) -> Nudge | None:
         """This nudge as now on record, if this process may write for it; None if another does.
