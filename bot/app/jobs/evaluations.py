@@ -15,18 +15,18 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
+from functools import partial
 
 from bot.app.config import ConfigHolder
 from bot.app.jobs.outbox import GITHUB_ERRORS
 from bot.app.paused import histories
-from bot.core.evaluate import DEFAULT_RULES, Evaluation, Rules, evaluate_playbook
+from bot.core.evaluate import Evaluation, Rules
 from bot.core.evidence import rollout_scope
-from bot.core.feedback import FeedbackShare, feedback_shares
 from bot.core.evidence_issue import evidence_write, find_evidence_issue, may_publish
-from bot.core.killswitch import Window, due_window, resume
-from bot.core.nudges import Nudge, Signal
-from bot.core.outcome import Review, measure_outcomes
-from bot.core.playbook import Playbook
+from bot.core.feedback import FeedbackShare, feedback_shares
+from bot.core.killswitch import due_window, evaluate_due, resume
+from bot.core.nudges import Nudge
+from bot.core.outcome import ReviewIndex
 from bot.github import GitHubApp
 from bot.store import Store
 from bot.store.base import EvaluationRecord
@@ -44,13 +44,13 @@ class EvaluationJob:
         github: GitHubApp,
         config: ConfigHolder,
         every: dt.timedelta = dt.timedelta(days=1),
-        rules: Rules = DEFAULT_RULES,
+        rules: Rules | None = None,
     ):
         self.store = store
         self.github = github
         self.config = config
         self.every = every
-        self.rules = rules
+        self.rules = rules  # None: the org settings' evaluation rules
         self.last_run: dt.datetime | None = None
 
     async def run_if_due(self, now: dt.datetime) -> list[Evaluation]:
@@ -93,9 +93,16 @@ class EvaluationJob:
                 )
             reviews, signals, assignments = data
             # The statistics are CPU work: off the loop that answers webhooks.
+            org = self.config.current.org
             evaluation = await asyncio.to_thread(
-                _evaluate_window, playbook, installation, window, reviews, signals, nudges, assignments, now, self.rules
+                partial(
+                    evaluate_due, playbook, history, nudges=nudges, reviews=ReviewIndex(reviews),
+                    signals=signals, assignments=assignments, org=org, installation_id=installation,
+                    now=now, rules=self.rules,
+                )
             )
+            if evaluation is None:
+                continue
             if await self.store.add_evaluation(evaluation):
                 added.append(evaluation)
                 log.info(
@@ -159,35 +166,3 @@ class EvaluationJob:
             )
             log.info("playbook=%s evidence issue #%s updated in %s", playbook_id, issue["number"], repo)
         return int(issue["number"])
-
-
-def _evaluate_window(
-    playbook: Playbook,
-    installation: int,
-    window: Window,
-    reviews: list[Review],
-    signals: list[Signal],
-    nudges: list[Nudge],
-    assignments: dict[tuple[str, str], str],
-    now: dt.datetime,
-    rules: Rules,
-) -> Evaluation:
-    outcomes = measure_outcomes(
-        playbook.id,
-        reviews=reviews,
-        signals=signals,
-        nudges=nudges,
-        assignments=assignments,
-        since=window.start,
-        until=window.end,
-        lookback=dt.timedelta(days=playbook.evaluation_window_days),
-    )
-    return evaluate_playbook(
-        outcomes,
-        installation_id=installation,
-        playbook_id=playbook.id,
-        window_start=window.start,
-        window_end=window.end,
-        at=now,
-        rules=rules,
-    )
