@@ -56,14 +56,22 @@ def one_run(args: tuple[Scenario, int, int]) -> dict[str, int]:
     sim = simulate(dataclasses.replace(scenario, seed=seed))
     verdicts = sim.verdicts()
     kept = {pid: pid in verdicts and verdicts[pid].verdict == Verdict.EFFECTIVE for pid in EFFECTS}
-    early = len({
-        e.playbook_id for e in sim.evaluations if e.playbook_id in (USELESS, USELESS_2) and e.verdict == Verdict.FUTILE
-    })  # paused early at least once
+    early = len(
+        {
+            e.playbook_id
+            for e in sim.evaluations
+            if e.playbook_id in (USELESS, USELESS_2) and e.verdict == Verdict.FUTILE
+        }
+    )  # paused early at least once
     undecided = sum(1 for pid in EFFECTS if pid not in verdicts)
     resumed = sum(1 for e in sim.evaluations if e.verdict == Verdict.RESUMED)
     return {
-        "strong": kept[STRONG], "weak": kept[WEAK], "false": kept[USELESS] + kept[USELESS_2],
-        "early": early, "undecided": undecided, "resumed": resumed,
+        "strong": kept[STRONG],
+        "weak": kept[WEAK],
+        "false": kept[USELESS] + kept[USELESS_2],
+        "early": early,
+        "undecided": undecided,
+        "resumed": resumed,
     }
 
 
@@ -86,21 +94,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-rate", type=float, nargs="+", default=[0.1, 0.3])
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--window-days", type=int, default=60)
-    parser.add_argument("--backfill-days", type=int, default=90, help="0: no history, observe-only first")
+    parser.add_argument(
+        "--backfill-days", type=int, default=90, help="0: no history, observe-only first"
+    )
     parser.add_argument("--alpha", type=float, default=Rules().alpha, help="the one-sided level")
     parser.add_argument("--method", default=POISSON, choices=[POISSON, "welch"])
-    parser.add_argument("--min-prs", type=int, default=None, help="default 1 (poisson) or 3 (welch)")
+    parser.add_argument(
+        "--min-prs", type=int, default=None, help="default 1 (poisson) or 3 (welch)"
+    )
     parser.add_argument("--no-stop-early", action="store_true", help="no halfway look")
-    parser.add_argument("--resumes", type=int, default=0, help="resume each pause a week on, N times")
+    parser.add_argument(
+        "--resumes", type=int, default=0, help="resume each pause a week on, N times"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="processes (the machine's cores)")
     parser.add_argument("--holdout-share", type=float, default=Scenario().holdout_share)
-    parser.add_argument("--cosign", action="store_true", help="the nudging playbooks need a co-sign")
-    parser.add_argument("--retest-from-scratch", action="store_true",
-                        help="with --resumes: every test at the full level (no alpha spent per resume)")
+    parser.add_argument(
+        "--cosign", action="store_true", help="the nudging playbooks need a co-sign"
+    )
+    parser.add_argument(
+        "--retest-from-scratch",
+        action="store_true",
+        help="with --resumes: every test at the full level (no alpha spent per resume)",
+    )
     args = parser.parse_args(argv)
     min_prs = args.min_prs or (1 if args.method == POISSON else 3)
-    rules = Rules(alpha=args.alpha, method=args.method, min_prs=min_prs,
-                  halve_per_resume=not args.retest_from_scratch)
+    rules = Rules(
+        alpha=args.alpha,
+        method=args.method,
+        min_prs=min_prs,
+        halve_per_resume=not args.retest_from_scratch,
+    )
     print(
         f"Kill switch, {args.runs} seeded runs per row, {args.days} days, window {args.window_days} "
         f"days, backfill {args.backfill_days} days, holdout {args.holdout_share:.0%} while evaluated, method {args.method}, one-sided "
@@ -114,16 +137,24 @@ def main(argv: list[str] | None = None) -> int:
         + " a co-sign (70 % approved, 10 % vetoed, 20 % expire)."
     )
     print()
-    print("| engineers | base rate | power, effect 30 % | power, effect 15 % | false keeps (effect 0) "
-          "| useless paused early | time |")
+    print(
+        "| engineers | base rate | power, effect 30 % | power, effect 15 % | false keeps (effect 0) "
+        "| useless paused early | time |"
+    )
     print("| ---: | ---: | --- | --- | --- | --- | ---: |")
     for base_rate in args.base_rate:
         for engineers in args.engineers:
             scenario = Scenario(
-                days=args.days, engineers=engineers, effects=EFFECTS, base_rate=base_rate,
-                window_days=args.window_days, backfill_days=args.backfill_days, rules=rules,
+                days=args.days,
+                engineers=engineers,
+                effects=EFFECTS,
+                base_rate=base_rate,
+                window_days=args.window_days,
+                backfill_days=args.backfill_days,
+                rules=rules,
                 stop_early=not args.no_stop_early,
-                resume_after_days=7 if args.resumes else None, max_resumes=args.resumes,
+                resume_after_days=7 if args.resumes else None,
+                max_resumes=args.resumes,
                 holdout_share=args.holdout_share,
                 significant=(STRONG, WEAK, USELESS) if args.cosign else SIGNIFICANT,
             )
@@ -136,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             if m["undecided"]:
-                print(f"({int(m['undecided'])} playbooks decided nothing within {args.days} days: counted as not kept)")
+                print(
+                    f"({int(m['undecided'])} playbooks decided nothing within {args.days} days: counted as not kept)"
+                )
     return 0
 
 

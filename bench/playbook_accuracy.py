@@ -72,7 +72,9 @@ def load_comments(path: Path | str) -> list[Comment]:
             if not isinstance(text, str) or not isinstance(labels, list):
                 raise ValueError(f"{path}:{number}: text must be a string, playbooks a list")
             comments.append(
-                Comment(text, frozenset(labels), number, item.get("kind", ""), item.get("source", ""))
+                Comment(
+                    text, frozenset(labels), number, item.get("kind", ""), item.get("source", "")
+                )
             )
     return comments
 

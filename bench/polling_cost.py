@@ -29,8 +29,12 @@ from bot.testing.clock import ManualClock  # noqa: E402
 from bot.testing.fakegithub import FakeGitHub, app_keypair  # noqa: E402
 
 START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-ORG = OrgSettings(roles={"dev": Role("dev", nudges=5, members=("ana",))}, default_role="dev",
-                  leads={"lee": ("ana",)}, holdout_share=0.0)
+ORG = OrgSettings(
+    roles={"dev": Role("dev", nudges=5, members=("ana",))},
+    default_role="dev",
+    leads={"lee": ("ana",)},
+    holdout_share=0.0,
+)
 
 
 async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
@@ -42,9 +46,15 @@ async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
     fake.add_pull("acme", "shop", 1, author="ana")
     url = await fake.start()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(webhook_secret="x", app_id="1", private_key=private, github_api_url=url,
-                            database_url=f"sqlite:///{tmp}/b.db", playbooks_dir=ROOT / "playbooks",
-                            run_worker=False)
+        settings = Settings(
+            webhook_secret="x",
+            app_id="1",
+            private_key=private,
+            github_api_url=url,
+            database_url=f"sqlite:///{tmp}/b.db",
+            playbooks_dir=ROOT / "playbooks",
+            run_worker=False,
+        )
         async with build_service(settings, clock=clock, sleep=clock.sleep) as service:
             service.config.replace(org=ORG)
             if not etags:
@@ -53,8 +63,20 @@ async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
             from bot.core.nudges import Nudge, nudge_key
 
             key = nudge_key(1, "acme/shop", "ana", "secrets-in-code", 1)
-            nudge = Nudge(key, 1, "acme/shop", 1, "ana", "secrets-in-code", NudgeState.AWAITING_COSIGN,
-                          "waiting", START, START, None, leads=("lee",))
+            nudge = Nudge(
+                key,
+                1,
+                "acme/shop",
+                1,
+                "ana",
+                "secrets-in-code",
+                NudgeState.AWAITING_COSIGN,
+                "waiting",
+                START,
+                START,
+                None,
+                leads=("lee",),
+            )
             await service.store.save_decision(CommentDecision(nudges=[nudge]), None, START)
             await service.outbox.flush(clock())
             [request] = fake.issue_comments("acme", "shop", 1)
@@ -62,7 +84,9 @@ async def run(minutes: int, days: float, etags: bool) -> tuple[int, int]:
             ticks = int(days * 24 * 60 / minutes)
             for i in range(ticks):
                 if i == ticks - 1:  # the lead answers at the end of the period
-                    fake.add_reaction("issue_comment", "acme", "shop", request["id"], user="lee", content="+1")
+                    fake.add_reaction(
+                        "issue_comment", "acme", "shop", request["id"], user="lee", content="+1"
+                    )
                 await service.reactions.poll_cosigns(clock())
                 clock.advance(minutes=minutes)
     await fake.close()
@@ -78,8 +102,10 @@ async def main() -> None:
     for etags in (True, False):
         made, free = await run(args.minutes, args.days, etags)
         label = "with ETags (If-None-Match)" if etags else "without ETags [baseline]"
-        print(f"{label:<28}: {made} polls while waiting {args.days:g} day(s); {free} answered 304 "
-              f"(free), {made - free} counted against the rate limit")
+        print(
+            f"{label:<28}: {made} polls while waiting {args.days:g} day(s); {free} answered 304 "
+            f"(free), {made - free} counted against the rate limit"
+        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,10 @@ def run(engineers: int, playbooks: int, days: int) -> dict:
     began = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(engineers), str(playbooks), str(days)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return {**json.loads(out.strip().splitlines()[-1]), "wall": time.perf_counter() - began}
 
@@ -57,11 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90)
     args = parser.parse_args(argv)
     floor = run(0, args.playbooks, args.days)
-    print(f"python -m bot simulate --playbooks {args.playbooks} --days {args.days} (plus the 90-day backfill), seed 1")
-    print(f"floor (start-up, nothing simulated): {floor['start']:.2f} s, peak memory {floor['rss_mb']:.0f} MB")
+    print(
+        f"python -m bot simulate --playbooks {args.playbooks} --days {args.days} (plus the 90-day backfill), seed 1"
+    )
+    print(
+        f"floor (start-up, nothing simulated): {floor['start']:.2f} s, peak memory {floor['rss_mb']:.0f} MB"
+    )
     print()
-    print("| engineers | simulation (CPU) | whole command | peak memory | memory above the floor, per engineer "
-          "| reviews | matching comments | nudge decisions |")
+    print(
+        "| engineers | simulation (CPU) | whole command | peak memory | memory above the floor, per engineer "
+        "| reviews | matching comments | nudge decisions |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for engineers in args.engineers:
         m = run(engineers, args.playbooks, args.days)

@@ -59,16 +59,28 @@ async def run(processes: int, deliveries: int, database_url: str) -> dict[str, f
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--deliveries", type=int, default=500)
-    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"),
+    )
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith(("postgres://", "postgresql://")):
-        print("two_processes: give a PostgreSQL URL (--database-url or TEST_DATABASE_URL)", file=sys.stderr)
+        print(
+            "two_processes: give a PostgreSQL URL (--database-url or TEST_DATABASE_URL)",
+            file=sys.stderr,
+        )
         return 2
-    print(f"{args.deliveries} review-comment deliveries, ~10 % sent twice, 4 organisations, 24 engineers")
-    header = f"{'processes':>9}  {'sent':>5}  {'stored':>6}  {'done':>5}  {'processed twice':>15}  " \
-             f"{'nudges posted':>13}  {'posted twice':>12}  {'API violations':>14}  {'time to drain':>13}"
+    print(
+        f"{args.deliveries} review-comment deliveries, ~10 % sent twice, 4 organisations, 24 engineers"
+    )
+    header = (
+        f"{'processes':>9}  {'sent':>5}  {'stored':>6}  {'done':>5}  {'processed twice':>15}  "
+        f"{'nudges posted':>13}  {'posted twice':>12}  {'API violations':>14}  {'time to drain':>13}"
+    )
     print(header)
     for processes in (2, 1):
         r = await run(processes, args.deliveries, args.database_url)

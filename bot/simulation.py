@@ -213,8 +213,12 @@ def simulate(scenario: Scenario) -> Simulation:
     )
     rules = scenario.rules or settings.evaluation_rules()
     teams = {TEAM: frozenset(people)}
-    recorded_since = {pid: scenario.start - dt.timedelta(days=scenario.backfill_days) for pid in pids}
-    pulls = [PullRequestRef(INSTALLATION, REPO, 0, Actor(e, False)) for e in people]  # number set per PR
+    recorded_since = {
+        pid: scenario.start - dt.timedelta(days=scenario.backfill_days) for pid in pids
+    }
+    pulls = [
+        PullRequestRef(INSTALLATION, REPO, 0, Actor(e, False)) for e in people
+    ]  # number set per PR
 
     reviews = ReviewIndex()
     signals = {pid: SignalIndex(pid) for pid in pids}
@@ -222,7 +226,9 @@ def simulate(scenario: Scenario) -> Simulation:
     # of the quiet period after a decided nudge, the last nudge that reached the engineer.
     # (A signal in the window is kept as (seconds, comment id, reviewer, PR, moment), and made a
     # Signal only when a decision needs the engineer's history.)
-    recent: dict[tuple[int, int], deque[tuple[float, int, str, int, dt.datetime]]] = defaultdict(deque)
+    recent: dict[tuple[int, int], deque[tuple[float, int, str, int, dt.datetime]]] = defaultdict(
+        deque
+    )
     quiet_until: dict[tuple[int, int], float] = {}
     nudges: list[list[Nudge]] = [[] for _ in people]
     by_playbook: dict[str, list[Nudge]] = {pid: [] for pid in pids}
@@ -242,7 +248,8 @@ def simulate(scenario: Scenario) -> Simulation:
     within = [86400.0 * playbooks[p].trigger.within_days for p in pids]
     cooldown = [86400.0 * playbooks[p].trigger.cooldown_days for p in pids]
     observing = [
-        (recorded_since[p] - scenario.start).total_seconds() + 86400.0 * scenario.observe_days for p in pids
+        (recorded_since[p] - scenario.start).total_seconds() + 86400.0 * scenario.observe_days
+        for p in pids
     ]
     minutes = [playbooks[p].nudge.minutes for p in pids]
     needed = [playbooks[p].trigger.comments for p in pids]
@@ -267,7 +274,9 @@ def simulate(scenario: Scenario) -> Simulation:
 
     first_day = -scenario.backfill_days
     effective = playbooks
-    ctx = DecisionConfig(playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since)
+    ctx = DecisionConfig(
+        playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since
+    )
     for day in range(first_day, scenario.days):
         today = scenario.start + dt.timedelta(days=day)
         live = day >= 0
@@ -277,11 +286,13 @@ def simulate(scenario: Scenario) -> Simulation:
                     window.popleft()
         if live:
             effective = in_force(playbooks, histories, today)
-            ctx = DecisionConfig(playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since)
+            ctx = DecisionConfig(
+                playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since
+            )
             paused = [effective[p].paused for p in pids]
             kept = [effective[p].kept_since is not None for p in pids]
-        authors, pr_of_review, review_at, _review_by, pr_of, kind, comment_at, comment_by, luck = _day_events(
-            scenario, org, rng, day, k
+        authors, pr_of_review, review_at, _review_by, pr_of, kind, comment_at, comment_by, luck = (
+            _day_events(scenario, org, rng, day, k)
         )
         base_pr = next_pr
         next_pr += len(authors)
@@ -289,19 +300,37 @@ def simulate(scenario: Scenario) -> Simulation:
             # History before installation, as the backfill records it: reviews and signals,
             # nothing decided. (The same records as the loop below would make, faster.)
             comment_count += _record_history(
-                scenario, people, pids, authors, pr_of_review, review_at, pr_of, kind, comment_at,
-                comment_by, base_pr, ids, reviews, signals, recent,
+                scenario,
+                people,
+                pids,
+                authors,
+                pr_of_review,
+                review_at,
+                pr_of,
+                kind,
+                comment_at,
+                comment_by,
+                base_pr,
+                ids,
+                reviews,
+                signals,
+                recent,
             )
             continue
         # One time line: reviews first at a tie (a review's comments are submitted with it).
         at_all = np.concatenate([review_at, comment_at])
-        is_comment = np.concatenate([np.zeros(len(review_at), bool), np.ones(len(comment_at), bool)])
+        is_comment = np.concatenate(
+            [np.zeros(len(review_at), bool), np.ones(len(comment_at), bool)]
+        )
         order = np.lexsort((is_comment, at_all)).tolist()
         seconds_of = at_all.tolist()
         author_of = authors.tolist()
         review_pr = pr_of_review.tolist()
         comment_pr, comment_kind, comment_reviewer, comment_luck = (
-            pr_of.tolist(), kind.tolist(), comment_by.tolist(), luck.tolist()
+            pr_of.tolist(),
+            kind.tolist(),
+            comment_by.tolist(),
+            luck.tolist(),
         )
         reviewed = len(review_pr)
         moments: dict[float, dt.datetime] = {}
@@ -351,7 +380,9 @@ def simulate(scenario: Scenario) -> Simulation:
                 not kept[j]
                 and groups[i].get(pid) == NUDGED
                 and (i, j) in has_record
-                and not check_budget(roles[i], sprint_at(at, settings), minutes[j], nudges[i]).allowed
+                and not check_budget(
+                    roles[i], sprint_at(at, settings), minutes[j], nudges[i]
+                ).allowed
             ):
                 # The budget would refuse again, for a playbook the engineer already has a record
                 # of: the refusal changes nothing later (it is retryable, uncharged, not a first
@@ -371,7 +402,9 @@ def simulate(scenario: Scenario) -> Simulation:
                 thread_id=cid,
             )
             earlier = tuple(
-                Signal(INSTALLATION, REPO, pr_number, people[i], pid, c_id, "review_comment", by, when)
+                Signal(
+                    INSTALLATION, REPO, pr_number, people[i], pid, c_id, "review_comment", by, when
+                )
                 for _, c_id, by, pr_number, when in window
             )
             history = History(earlier, nudges[i], groups[i])
@@ -387,7 +420,9 @@ def simulate(scenario: Scenario) -> Simulation:
                 nudges[i].append(nudge)
                 by_playbook[pid].append(nudge)
                 if nudge.state not in RETRYABLE_STATES:
-                    quiet_until[(i, j)] = (nudge.trigger_at - scenario.start).total_seconds() + cooldown[j]
+                    quiet_until[(i, j)] = (
+                        nudge.trigger_at - scenario.start
+                    ).total_seconds() + cooldown[j]
                 if nudge.state != NudgeState.HELD_OUT:
                     decided[pid].add(i)
                 if nudge.state in DELIVERED:
@@ -397,25 +432,62 @@ def simulate(scenario: Scenario) -> Simulation:
                     expiry = dt.timedelta(days=settings.cosign_expiry_days)
                     if draw < approve + veto:
                         answer = APPROVE if draw < approve else VETO
-                        when = at + dt.timedelta(days=float(rng.uniform(0.05, 0.8)) * settings.cosign_expiry_days)
+                        when = at + dt.timedelta(
+                            days=float(rng.uniform(0.05, 0.8)) * settings.cosign_expiry_days
+                        )
                     else:
                         answer, when = "", at + expiry
                     heapq.heappush(pending, (when, next(ids), i, len(nudges[i]) - 1, answer))
         if live:
             night = today + dt.timedelta(days=1)
             settle(night)
-            _nightly(scenario, playbooks, histories, by_playbook, signals, assignments, reviews, settings, rules, night)
+            _nightly(
+                scenario,
+                playbooks,
+                histories,
+                by_playbook,
+                signals,
+                assignments,
+                reviews,
+                settings,
+                rules,
+                night,
+            )
 
     every_nudge = sorted((n for ns in nudges for n in ns), key=lambda n: n.created_at)
-    evaluations = sorted((e for h in histories.values() for e in h), key=lambda e: (e.at, e.playbook_id))
+    evaluations = sorted(
+        (e for h in histories.values() for e in h), key=lambda e: (e.at, e.playbook_id)
+    )
     return Simulation(
-        scenario, playbooks, evaluations, every_nudge, len(reviews), comment_count,
-        {pid: len(ever[pid]) for pid in pids}, {pid: len(decided[pid]) for pid in pids}, refusals,
+        scenario,
+        playbooks,
+        evaluations,
+        every_nudge,
+        len(reviews),
+        comment_count,
+        {pid: len(ever[pid]) for pid in pids},
+        {pid: len(decided[pid]) for pid in pids},
+        refusals,
     )
 
 
-def _record_history(scenario, people, pids, authors, pr_of_review, review_at, pr_of, kind, comment_at,
-                    comment_by, base_pr, ids, reviews, signals, recent) -> int:
+def _record_history(
+    scenario,
+    people,
+    pids,
+    authors,
+    pr_of_review,
+    review_at,
+    pr_of,
+    kind,
+    comment_at,
+    comment_by,
+    base_pr,
+    ids,
+    reviews,
+    signals,
+    recent,
+) -> int:
     """One day of the backfilled history: every review and matching comment recorded in time order."""
     start = scenario.start
     moments: dict[float, dt.datetime] = {}
@@ -431,8 +503,12 @@ def _record_history(scenario, people, pids, authors, pr_of_review, review_at, pr
     for pr, seconds in zip(pr_of_review[order].tolist(), review_at[order].tolist()):
         reviews.add(people[author_of[pr]], moment(seconds), REPO, base_pr + pr)
     order = np.argsort(comment_at, kind="stable")
-    for pr, j, by, seconds in zip(pr_of[order].tolist(), kind[order].tolist(), comment_by[order].tolist(),
-                                  comment_at[order].tolist()):
+    for pr, j, by, seconds in zip(
+        pr_of[order].tolist(),
+        kind[order].tolist(),
+        comment_by[order].tolist(),
+        comment_at[order].tolist(),
+    ):
         at = moment(seconds)
         i = author_of[pr]
         signals[pids[j]].add(people[i], at)
@@ -440,7 +516,9 @@ def _record_history(scenario, people, pids, authors, pr_of_review, review_at, pr
     return len(order)
 
 
-def _nightly(scenario, playbooks, histories, nudges, signals, assignments, reviews, org, rules, now):
+def _nightly(
+    scenario, playbooks, histories, nudges, signals, assignments, reviews, org, rules, now
+):
     """The worker's daily evaluation job, without the store: resumes, then the decisions due."""
     for pid, playbook in playbooks.items():
         history = histories[pid]
@@ -453,7 +531,9 @@ def _nightly(scenario, playbooks, histories, nudges, signals, assignments, revie
             and sum(e.verdict == Verdict.RESUMED for e in history) < scenario.max_resumes
         ):
             # The author writes evaluation: {resumed_on: ...} into the playbook.
-            playbook = playbooks[pid] = dataclasses.replace(playbook, evaluation_resumed_on=now.date())
+            playbook = playbooks[pid] = dataclasses.replace(
+                playbook, evaluation_resumed_on=now.date()
+            )
         resumed = resume(playbook, history, INSTALLATION, now)
         if resumed is not None:
             history.append(resumed)
@@ -465,8 +545,16 @@ def _nightly(scenario, playbooks, histories, nudges, signals, assignments, revie
         if due_window(playbook, history, mine[first : first + 1], now) is None:
             continue
         evaluation = evaluate_due(
-            playbook, history, nudges=nudges[pid], reviews=reviews, signals=signals[pid],
-            assignments=assignments, org=org, installation_id=INSTALLATION, now=now, rules=rules,
+            playbook,
+            history,
+            nudges=nudges[pid],
+            reviews=reviews,
+            signals=signals[pid],
+            assignments=assignments,
+            org=org,
+            installation_id=INSTALLATION,
+            now=now,
+            rules=rules,
         )
         if evaluation is not None:
             history.append(evaluation)
@@ -476,8 +564,10 @@ def report(sim: Simulation, *, evidence: bool = True) -> str:
     """What the kill switch decided and when, with the figures; and one paused playbook's issue."""
     s = sim.scenario
     effects = ", ".join(f"{pid} {effect:g}" for pid, effect in s.effects.items())
-    history = f"{s.backfill_days} days of history backfilled" if s.backfill_days else (
-        f"no history: {s.observe_days} days observe-only"
+    history = (
+        f"{s.backfill_days} days of history backfilled"
+        if s.backfill_days
+        else (f"no history: {s.observe_days} days observe-only")
     )
     lines = [
         (
@@ -487,7 +577,11 @@ def report(sim: Simulation, *, evidence: bool = True) -> str:
             f"removes, varying between engineers, half-life {s.fade_days:g} days): {effects}."
         ),
         f"{sim.reviews} reviews, {sim.comments} matching comments, {len(sim.nudges)} nudge decisions"
-        + (f" (and {sim.refusals} repeated budget refusals, counted, not recorded)." if sim.refusals else "."),
+        + (
+            f" (and {sim.refusals} repeated budget refusals, counted, not recorded)."
+            if sim.refusals
+            else "."
+        ),
         "",
     ]
     for pid in s.effects:
@@ -495,7 +589,11 @@ def report(sim: Simulation, *, evidence: bool = True) -> str:
         states: dict[str, int] = defaultdict(int)
         for n in mine:
             states[n.state.value] += 1
-        first = f"days {sim.day(mine[0].created_at)} to {sim.day(mine[-1].created_at)}" if mine else "none"
+        first = (
+            f"days {sim.day(mine[0].created_at)} to {sim.day(mine[-1].created_at)}"
+            if mine
+            else "none"
+        )
         significant = ", significant (co-sign)" if pid in s.significant else ""
         lines.append(
             f"{pid}{significant}: nudge decisions {len(mine)} ({first}; "
@@ -511,7 +609,9 @@ def report(sim: Simulation, *, evidence: bool = True) -> str:
             lines += [f"  {line}" for line in rest]
         lines.append("")
     # Show the pause of the least effective playbook: the one the switch is for.
-    paused = sorted((e for e in sim.verdicts().values() if e.pauses), key=lambda e: s.effects[e.playbook_id])
+    paused = sorted(
+        (e for e in sim.verdicts().values() if e.pauses), key=lambda e: s.effects[e.playbook_id]
+    )
     if evidence and paused:
         e = paused[0]
         playbook = sim.playbooks[e.playbook_id]

@@ -72,7 +72,9 @@ class Traffic:
     repo: str = "app"
 
 
-def review_traffic(fake: FakeGitHub, count: int, *, orgs: int = 4, engineers: int = 24, seed: int = 7) -> Traffic:
+def review_traffic(
+    fake: FakeGitHub, count: int, *, orgs: int = 4, engineers: int = 24, seed: int = 7
+) -> Traffic:
     """``count`` review-comment deliveries, with the pull requests and comments seeded in the fake."""
     rng = random.Random(seed)
     texts = [json.loads(line)["text"] for line in DATA.read_text().splitlines() if line.strip()]
@@ -99,18 +101,33 @@ def review_traffic(fake: FakeGitHub, count: int, *, orgs: int = 4, engineers: in
         body = rng.choice(texts)
         fake.add_review_comment(org, "app", number, comment_id=comment_id, user=reviewer, body=body)
         payload = copy.deepcopy(template)
-        payload["installation"] = {"id": 900 + org_index, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u"}
+        payload["installation"] = {
+            "id": 900 + org_index,
+            "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u",
+        }
         payload["repository"].update(full_name=f"{org}/app", name="app")
         payload["repository"]["owner"] = {**payload["repository"]["owner"], "login": org}
         payload["pull_request"].update(number=number)
-        payload["pull_request"]["user"] = {**payload["pull_request"]["user"], "login": engineer, "type": "User"}
+        payload["pull_request"]["user"] = {
+            **payload["pull_request"]["user"],
+            "login": engineer,
+            "type": "User",
+        }
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         comment = payload["comment"]
-        comment.update(id=comment_id, body=body, created_at=now, updated_at=now, pull_request_review_id=comment_id)
+        comment.update(
+            id=comment_id,
+            body=body,
+            created_at=now,
+            updated_at=now,
+            pull_request_review_id=comment_id,
+        )
         comment.pop("in_reply_to_id", None)
         comment["user"] = {**comment["user"], "login": reviewer, "type": "User"}
         payload["sender"] = {**payload["sender"], "login": reviewer, "type": "User"}
-        deliveries.append(Delivery(str(uuid.uuid4()), "pull_request_review_comment", json.dumps(payload).encode()))
+        deliveries.append(
+            Delivery(str(uuid.uuid4()), "pull_request_review_comment", json.dumps(payload).encode())
+        )
     return Traffic(deliveries, names)
 
 
@@ -141,7 +158,11 @@ class Cluster:
     def start_server(self) -> Server:
         port = free_port()
         env = {
-            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH", "SYSTEMROOT")},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if k in ("PATH", "HOME", "LANG", "PYTHONPATH", "SYSTEMROOT")
+            },
             "WEBHOOK_SECRET": SECRET,
             "APP_ID": str(APP_ID),
             "PRIVATE_KEY": self.private_key,
@@ -153,8 +174,11 @@ class Cluster:
         }
         log = self.workdir / f"serve-{len(self.servers)}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "bot", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         server = Server(port, process, log)
         self.servers.append(server)
@@ -165,13 +189,17 @@ class Cluster:
         for server in self.servers:
             while True:
                 if server.process.poll() is not None:
-                    raise RuntimeError(f"serve exited with {server.process.returncode}:\n{server.log.read_text()}")
+                    raise RuntimeError(
+                        f"serve exited with {server.process.returncode}:\n{server.log.read_text()}"
+                    )
                 with contextlib.suppress(aiohttp.ClientError):
                     async with session.get(server.url + "/healthz") as response:
                         if response.status == 200:
                             break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"serve on port {server.port} did not answer /healthz:\n{server.log.read_text()}")
+                    raise TimeoutError(
+                        f"serve on port {server.port} did not answer /healthz:\n{server.log.read_text()}"
+                    )
                 await asyncio.sleep(0.1)
 
     def kill(self, server: Server) -> None:
@@ -202,12 +230,19 @@ class Cluster:
             "x-hub-signature-256": signature,
             "user-agent": "GitHub-Hookshot/cluster",
         }
-        async with session.post(server.url + "/webhooks", data=delivery.body, headers=headers) as response:
+        async with session.post(
+            server.url + "/webhooks", data=delivery.body, headers=headers
+        ) as response:
             return response.status
 
     async def send_all(
-        self, session: aiohttp.ClientSession, deliveries: list[Delivery], *, twice: float = 0.1,
-        seed: int = 11, parallel: int = 16,
+        self,
+        session: aiohttp.ClientSession,
+        deliveries: list[Delivery],
+        *,
+        twice: float = 0.1,
+        seed: int = 11,
+        parallel: int = 16,
     ) -> int:
         """Each delivery to a random live server; a share of them sent again, to either. Returns sends."""
         rng = random.Random(seed)

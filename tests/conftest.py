@@ -93,10 +93,16 @@ class Bot:
         return self.service.config.current.playbooks
 
     @contextlib.asynccontextmanager
-    async def another_process(self, name: str, *, org: OrgSettings | None = None) -> AsyncIterator[Service]:
+    async def another_process(
+        self, name: str, *, org: OrgSettings | None = None
+    ) -> AsyncIterator[Service]:
         """A second process of the same deployment: its own jobs and worker, the same store."""
         async with build_service(
-            self.service.settings, clock=self.clock, sleep=self.clock.sleep, store=self.store, name=name
+            self.service.settings,
+            clock=self.clock,
+            sleep=self.clock.sleep,
+            store=self.store,
+            name=name,
         ) as other:
             if org is not None:
                 other.config.replace(org=org)
@@ -126,7 +132,9 @@ class Bot:
         if signature is not None:
             sent["x-hub-signature-256"] = signature
         elif secret is not None:
-            sent["x-hub-signature-256"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            sent["x-hub-signature-256"] = (
+                "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            )
         sent.update(headers or {})
         return await self.client.post("/webhooks", data=body, headers=sent)
 
@@ -151,14 +159,23 @@ class Bot:
         self.pull(pr, author)
         comment_id = comment_id or next(self.ids)
         self.github.add_review_comment(
-            OWNER, REPO, pr, comment_id=comment_id, user=reviewer, body=body, user_type=reviewer_type,
+            OWNER,
+            REPO,
+            pr,
+            comment_id=comment_id,
+            user=reviewer,
+            body=body,
+            user_type=reviewer_type,
             in_reply_to_id=in_reply_to,
         )
         payload = copy.deepcopy(fixture_payload("pull_request_review_comment.created"))
         _retarget(payload, pr, author)
         comment = payload["comment"]
         comment.update(
-            id=comment_id, body=body, created_at=_iso(self.clock()), updated_at=_iso(self.clock()),
+            id=comment_id,
+            body=body,
+            created_at=_iso(self.clock()),
+            updated_at=_iso(self.clock()),
             pull_request_review_id=comment_id + 1,
         )
         comment["user"] = {**comment["user"], "login": reviewer, "type": reviewer_type}
@@ -184,11 +201,18 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def _retarget(payload: dict[str, Any], pr: int, author: str) -> None:
-    payload["installation"] = {"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc="}
+    payload["installation"] = {
+        "id": INSTALLATION,
+        "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=",
+    }
     payload["repository"].update(full_name=f"{OWNER}/{REPO}", name=REPO)
     payload["repository"]["owner"] = {**payload["repository"]["owner"], "login": OWNER}
     payload["pull_request"].update(number=pr)
-    payload["pull_request"]["user"] = {**payload["pull_request"]["user"], "login": author, "type": "User"}
+    payload["pull_request"]["user"] = {
+        **payload["pull_request"]["user"],
+        "login": author,
+        "type": "User",
+    }
 
 
 @pytest.fixture
@@ -197,10 +221,16 @@ async def bot(tmp_path, github, clock, rsa_key) -> AsyncIterator[Bot]:
         yield b
 
 
-
 @contextlib.asynccontextmanager
 async def running_bot(
-    tmp_path, github, clock, rsa_key, *, org: OrgSettings | None = None, name: str | None = None, **overrides
+    tmp_path,
+    github,
+    clock,
+    rsa_key,
+    *,
+    org: OrgSettings | None = None,
+    name: str | None = None,
+    **overrides,
 ):
     settings = make_settings(tmp_path, github, rsa_key, **overrides)
     async with build_service(settings, clock=clock, sleep=clock.sleep, name=name) as service:

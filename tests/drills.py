@@ -831,7 +831,7 @@ async def kill_drill(
         async with aiohttp.ClientSession() as session:
             await c.wait_ready(session)
             pending = list(traffic.deliveries)
-            for run in range(runs):
+            for _run in range(runs):
                 batch, pending = (
                     pending[: max(1, len(traffic.deliveries) // runs)],
                     pending[max(1, len(traffic.deliveries) // runs) :],

@@ -18,7 +18,11 @@ def test_app_manifest_subscribes_to_exactly_the_events_the_app_handles():
 
 def test_procfile_migrates_on_release_then_runs_the_web_and_the_worker_processes():
     lines = (PACKAGE_ROOT / "Procfile").read_text().splitlines()
-    assert lines == ["release: python -m bot migrate", "web: python -m bot serve", "worker: python -m bot worker"]
+    assert lines == [
+        "release: python -m bot migrate",
+        "web: python -m bot serve",
+        "worker: python -m bot worker",
+    ]
     from bot.cli import COMMANDS
 
     commands = {name for name, _ in COMMANDS}

@@ -13,11 +13,18 @@ import pytest
 from bot.app.settings import PACKAGE_ROOT, Settings, SettingsError
 
 
-def run(*args: str, env: dict[str, str] | None = None, stdin: str = "", cwd=None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str = "", cwd=None
+) -> subprocess.CompletedProcess:
     base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-        env={**base, **(env or {})}, cwd=cwd or PACKAGE_ROOT, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd or PACKAGE_ROOT,
+        timeout=60,
     )
 
 
@@ -39,10 +46,32 @@ def test_serve_names_the_missing_key_without_printing_secrets():
     ("env", "names"),
     [
         ({"WEBHOOK_SECRET": "x"}, "APP_ID"),
-        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY": "not a key"}, "PRIVATE_KEY does not look"),
-        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY_PATH": "/nope.pem"}, "PRIVATE_KEY_PATH=/nope.pem cannot be read"),
-        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----", "PORT": "http"}, "PORT"),
-        ({"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----", "GITHUB_API_URL": "api.github.com"}, "GITHUB_API_URL"),
+        (
+            {"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY": "not a key"},
+            "PRIVATE_KEY does not look",
+        ),
+        (
+            {"WEBHOOK_SECRET": "x", "APP_ID": "1", "PRIVATE_KEY_PATH": "/nope.pem"},
+            "PRIVATE_KEY_PATH=/nope.pem cannot be read",
+        ),
+        (
+            {
+                "WEBHOOK_SECRET": "x",
+                "APP_ID": "1",
+                "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----",
+                "PORT": "http",
+            },
+            "PORT",
+        ),
+        (
+            {
+                "WEBHOOK_SECRET": "x",
+                "APP_ID": "1",
+                "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----",
+                "GITHUB_API_URL": "api.github.com",
+            },
+            "GITHUB_API_URL",
+        ),
     ],
 )
 def test_each_unusable_setting_is_named(env, names):
@@ -53,7 +82,11 @@ def test_each_unusable_setting_is_named(env, names):
 
 def test_settings_repr_hides_secrets():
     settings = Settings.from_env(
-        {"WEBHOOK_SECRET": "hush", "APP_ID": "7", "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nAAAA"}
+        {
+            "WEBHOOK_SECRET": "hush",
+            "APP_ID": "7",
+            "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nAAAA",
+        }
     )
     assert "hush" not in repr(settings) and "AAAA" not in repr(settings)
     assert settings.github_api_url == "https://api.github.com"
@@ -78,7 +111,9 @@ def test_validate_passes_on_the_shipped_playbooks_and_warns_that_nobody_can_co_s
     result = run("validate")
     assert result.returncode == 0, result.stdout  # a warning alone is not a failure
     org = PACKAGE_ROOT / "playbooks" / "org.yml"
-    line = next(n for n, text in enumerate(org.read_text().splitlines(), 1) if text.startswith("leads:"))
+    line = next(
+        n for n, text in enumerate(org.read_text().splitlines(), 1) if text.startswith("leads:")
+    )
     assert result.stdout.splitlines() == [
         f"{org}:{line}: warning: leads: nobody can co-sign, so the significant playbook "
         "secrets-in-code is never sent; name each lead with the logins or teams they co-sign for, "
@@ -101,16 +136,28 @@ def test_validate_is_quiet_once_the_example_lead_is_written_in(tmp_path):
 def test_validate_reports_a_huge_day_count_and_deep_nesting_instead_of_crashing(tmp_path):
     shutil.copy(PACKAGE_ROOT / "playbooks" / "sql-injection.yml", tmp_path)
     text = (tmp_path / "sql-injection.yml").read_text()
-    (tmp_path / "sql-injection.yml").write_text(text.replace("within_days: 30", "within_days: 99999999999"))
+    (tmp_path / "sql-injection.yml").write_text(
+        text.replace("within_days: 30", "within_days: 99999999999")
+    )
     (tmp_path / "deep.yml").write_text("id: deep\ntitle: " + "[" * 50_000 + "]" * 50_000 + "\n")
-    (tmp_path / "org.yml").write_text("sprint:\n  days: 1000000000\nleads:\n  carol: [team:backend]\n")
+    (tmp_path / "org.yml").write_text(
+        "sprint:\n  days: 1000000000\nleads:\n  carol: [team:backend]\n"
+    )
     result = run("validate", str(tmp_path))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     out = result.stdout
-    assert f"{tmp_path / 'deep.yml'}:2: (yaml): sections and lists are nested more than 20 levels deep" in out
-    assert "trigger.within_days: must be at most 365 days (a year), found 99999999999; write a number from 1 to 365, like 30" in out
-    assert f"{tmp_path / 'org.yml'}:2: sprint.days: must be at most 90 days, found 1000000000" in out
+    assert (
+        f"{tmp_path / 'deep.yml'}:2: (yaml): sections and lists are nested more than 20 levels deep"
+        in out
+    )
+    assert (
+        "trigger.within_days: must be at most 365 days (a year), found 99999999999; write a number from 1 to 365, like 30"
+        in out
+    )
+    assert (
+        f"{tmp_path / 'org.yml'}:2: sprint.days: must be at most 90 days, found 1000000000" in out
+    )
     assert "0 playbooks OK, 1 org settings file checked; 3 files with problems" in out
 
 
@@ -123,14 +170,20 @@ def test_classify_reads_json_lines_and_adds_the_matching_playbooks():
     stdin = "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"
     result = run("classify", stdin=stdin)
     out = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(o["id"], o["playbooks"]) for o in out] == [(1, ["sql-injection"]), (2, []), (3, ["swallowed-errors"])]
+    assert [(o["id"], o["playbooks"]) for o in out] == [
+        (1, ["sql-injection"]),
+        (2, []),
+        (3, ["swallowed-errors"]),
+    ]
     assert "line 4: skipped" in result.stderr
     assert result.returncode == 1
 
 
 def test_report_on_an_empty_store(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    assert run("migrate", env={"DATABASE_URL": url}).returncode == 0  # report itself creates nothing
+    assert (
+        run("migrate", env={"DATABASE_URL": url}).returncode == 0
+    )  # report itself creates nothing
     result = run("report", "--database-url", url)
     assert result.returncode == 0
     assert "Nudge decisions per playbook" in result.stdout and "(nothing yet)" in result.stdout
@@ -140,7 +193,15 @@ def test_demo_tells_the_story_and_ends_with_a_summary():
     result = run("demo")
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("Summary: 14 webhooks; 3 nudges posted (1 after a lead's co-sign), 1 held out, 1 over budget")
+    assert last.startswith(
+        "Summary: 14 webhooks; 3 nudges posted (1 after a lead's co-sign), 1 held out, 1 over budget"
+    )
     assert "0 duplicate posts" in last
-    for expected in ("held out", "401 refused", "recorded as failed", "does not count", "budget spent"):
+    for expected in (
+        "held out",
+        "401 refused",
+        "recorded as failed",
+        "does not count",
+        "budget spent",
+    ):
         assert expected in result.stdout

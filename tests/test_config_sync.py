@@ -43,21 +43,44 @@ class ConfigRepo:
         for path, content in self.files.items():
             self.github.add_file(OWNER, CONFIG_REPO, path, content)
             self.github.add_file(OWNER, CONFIG_REPO, path, content, ref=self.head)
-        return push_payload(before, self.head, added=added, modified=[p for p in changes if p not in added])
+        return push_payload(
+            before, self.head, added=added, modified=[p for p in changes if p not in added]
+        )
 
 
-def push_payload(before: str, after: str, *, added=(), modified=(), ref: str = "refs/heads/main") -> dict:
+def push_payload(
+    before: str, after: str, *, added=(), modified=(), ref: str = "refs/heads/main"
+) -> dict:
     payload = copy.deepcopy(fixture_payload("push.with-installation"))
     commit = {
-        "id": after, "tree_id": after, "distinct": True, "message": "Update playbooks",
-        "timestamp": "2026-03-02T09:00:00Z", "url": f"https://github.com/{OWNER}/{CONFIG_REPO}/commit/{after}",
+        "id": after,
+        "tree_id": after,
+        "distinct": True,
+        "message": "Update playbooks",
+        "timestamp": "2026-03-02T09:00:00Z",
+        "url": f"https://github.com/{OWNER}/{CONFIG_REPO}/commit/{after}",
         "author": {"name": "Lee", "email": "lee@example.com", "username": "lee"},
         "committer": {"name": "Lee", "email": "lee@example.com", "username": "lee"},
-        "added": list(added), "removed": [], "modified": list(modified),
+        "added": list(added),
+        "removed": [],
+        "modified": list(modified),
     }
-    payload.update(ref=ref, before=before, after=after, created=False, deleted=False, commits=[commit], head_commit=commit)
-    payload["installation"] = {"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc="}
-    payload["repository"].update(full_name=f"{OWNER}/{CONFIG_REPO}", name=CONFIG_REPO, default_branch="main")
+    payload.update(
+        ref=ref,
+        before=before,
+        after=after,
+        created=False,
+        deleted=False,
+        commits=[commit],
+        head_commit=commit,
+    )
+    payload["installation"] = {
+        "id": INSTALLATION,
+        "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=",
+    }
+    payload["repository"].update(
+        full_name=f"{OWNER}/{CONFIG_REPO}", name=CONFIG_REPO, default_branch="main"
+    )
     payload["repository"]["owner"] = {**payload["repository"]["owner"], "login": OWNER}
     return payload
 
@@ -86,12 +109,14 @@ def local_dir(tmp_path):
 @pytest.fixture
 def config_repo(github):
     repo = ConfigRepo(github)
-    repo.commit({
-        "playbooks/sql-injection.yml": shipped("sql-injection"),
-        "playbooks/swallowed-errors.yml": shipped("swallowed-errors"),
-        "playbooks/org.yml": REMOTE_ORG,
-        "README.md": "Our playbooks\n",
-    })
+    repo.commit(
+        {
+            "playbooks/sql-injection.yml": shipped("sql-injection"),
+            "playbooks/swallowed-errors.yml": shipped("swallowed-errors"),
+            "playbooks/org.yml": REMOTE_ORG,
+            "README.md": "Our playbooks\n",
+        }
+    )
     return repo
 
 
@@ -108,7 +133,9 @@ async def test_playbooks_and_org_settings_are_read_from_the_repository_at_start(
 ):
     async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=local_dir) as bot:
         assert ids(bot) == ["sql-injection", "swallowed-errors"]
-        assert bot.service.config.current.org.cosign_expiry_days == 3, "org.yml of the repository is in force"
+        assert bot.service.config.current.org.cosign_expiry_days == 3, (
+            "org.yml of the repository is in force"
+        )
         await two_sql_comments(bot)
         assert len(bot_comments(github, 7)) == 1
 
@@ -118,25 +145,35 @@ async def test_a_push_with_a_broken_file_keeps_its_last_good_version_and_annotat
 ):
     async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=local_dir) as bot:
         broken, line = broken_sql_playbook()
-        push = config_repo.commit({
-            "playbooks/sql-injection.yml": broken,
-            "playbooks/missing-tests.yml": shipped("missing-tests"),
-            "playbooks/org.yml": REMOTE_ORG + "cosign_expiry_days: 5\nholdout: 0.1\n",
-        })
+        push = config_repo.commit(
+            {
+                "playbooks/sql-injection.yml": broken,
+                "playbooks/missing-tests.yml": shipped("missing-tests"),
+                "playbooks/org.yml": REMOTE_ORG + "cosign_expiry_days: 5\nholdout: 0.1\n",
+            }
+        )
         await bot.deliver("push", push)
         await bot.worker.drain()
 
         assert ids(bot) == ["missing-tests", "sql-injection", "swallowed-errors"]
-        assert bot.service.config.current.org.cosign_expiry_days == 3, "the broken org.yml is not in force"
+        assert bot.service.config.current.org.cosign_expiry_days == 3, (
+            "the broken org.yml is not in force"
+        )
         [run] = github.check_runs(OWNER, CONFIG_REPO)
         assert (run["name"], run["head_sha"], run["status"], run["conclusion"]) == (
-            CHECK_NAME, push["after"], "completed", "failure",
+            CHECK_NAME,
+            push["after"],
+            "completed",
+            "failure",
         )
         annotations = {(a["path"], a["start_line"]): a for a in run["output"]["annotations"]}
         sql = annotations[("playbooks/sql-injection.yml", line)]
         assert sql["end_line"] == line and sql["annotation_level"] == "failure"
         assert sql["message"].startswith("match.patterns[0]: is not a valid pattern")
-        assert any(path == "playbooks/org.yml" and "appears twice" in a["message"] for (path, _), a in annotations.items())
+        assert any(
+            path == "playbooks/org.yml" and "appears twice" in a["message"]
+            for (path, _), a in annotations.items()
+        )
         assert any("unknown field" in a["message"] for a in annotations.values())
         # The last good SQL playbook still nudges.
         await two_sql_comments(bot)
@@ -152,7 +189,9 @@ async def test_a_clean_push_reloads_and_gets_a_success_check_run(
         push = config_repo.commit({"playbooks/swallowed-errors.yml": stricter})
         await bot.deliver("push", push)
         await bot.worker.drain()
-        assert bot.service.config.current.playbooks.get("swallowed-errors").trigger.cooldown_days == 45
+        assert (
+            bot.service.config.current.playbooks.get("swallowed-errors").trigger.cooldown_days == 45
+        )
         [run] = github.check_runs(OWNER, CONFIG_REPO)
         assert (run["head_sha"], run["conclusion"]) == (push["after"], "success")
         assert run["output"]["annotations"] == []
@@ -184,14 +223,20 @@ async def test_another_process_catches_up_without_the_push_and_unchanged_costs_n
         before = len(github.requests)
         await sync.refresh_if_due(clock())
         listing = [r for r in github.requests[before:] if "/contents/" in r.path]
-        assert [r.status for r in listing] == [304], "an unchanged folder is one conditional request"
-        config_repo.commit({"playbooks/missing-tests.yml": shipped("missing-tests")})  # handled elsewhere
+        assert [r.status for r in listing] == [304], (
+            "an unchanged folder is one conditional request"
+        )
+        config_repo.commit(
+            {"playbooks/missing-tests.yml": shipped("missing-tests")}
+        )  # handled elsewhere
         await sync.refresh_if_due(clock())
         assert "missing-tests" not in ids(other), "not due yet"
         clock.advance(minutes=1)
         await sync.refresh_if_due(clock())
         assert ids(other) == ["missing-tests", "sql-injection", "swallowed-errors"]
-        assert github.check_runs(OWNER, CONFIG_REPO) == [], "only the process handling the push reports"
+        assert github.check_runs(OWNER, CONFIG_REPO) == [], (
+            "only the process handling the push reports"
+        )
 
 
 async def test_a_push_that_cannot_be_read_is_retried_then_reported_as_failed(
@@ -210,11 +255,23 @@ async def test_a_push_that_cannot_be_read_is_retried_then_reported_as_failed(
             await bot.worker.drain()
         [record] = await bot.store.deliveries()
         assert (record.status, record.attempts) == ("failed", 5)
-        assert "acme/learning/playbooks at" in record.error and "GitHub answered 502" in record.error
+        assert (
+            "acme/learning/playbooks at" in record.error and "GitHub answered 502" in record.error
+        )
         assert ids(bot) == ["sql-injection", "swallowed-errors"], "the playbooks in force are kept"
         report = subprocess.run(
-            [sys.executable, "-m", "bot", "report", "--database-url", bot.service.settings.database_url],
-            capture_output=True, text=True, timeout=60, cwd=PACKAGE_ROOT,
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "report",
+                "--database-url",
+                bot.service.settings.database_url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=PACKAGE_ROOT,
         )
         assert report.returncode == 0, report.stderr
         assert f"failed push-during-outage (push, 5 attempts): {record.error}" in report.stdout

@@ -17,8 +17,8 @@ from bot.core.cosign import (
     leads_for,
 )
 from bot.core.evaluate import Evaluation, Verdict
-from bot.core.evidence_issue import evidence_write, find_evidence_issue, may_publish
 from bot.core.evidence import evidence_marker
+from bot.core.evidence_issue import evidence_write, find_evidence_issue, may_publish
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.org import OrgSettings
 from bot.core.outbox import (
@@ -39,9 +39,17 @@ T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 def nudge(state: NudgeState = NudgeState.PLANNED, **changes) -> Nudge:
     base = Nudge(
-        key="k1", installation_id=77, repo="acme/shop", pr_number=7, engineer="Alice",
-        playbook_id="sql-injection", state=state, reason="2 matching comments", created_at=T0,
-        trigger_at=T0, thread_id=11,
+        key="k1",
+        installation_id=77,
+        repo="acme/shop",
+        pr_number=7,
+        engineer="Alice",
+        playbook_id="sql-injection",
+        state=state,
+        reason="2 matching comments",
+        created_at=T0,
+        trigger_at=T0,
+        thread_id=11,
     )
     return base.moved(state, base.reason, **changes)
 
@@ -75,7 +83,9 @@ def test_which_nudges_owe_github_a_write(state, changes, owed, is_request):
 @pytest.mark.parametrize("attempts_before", range(MAX_ATTEMPTS - 1))
 def test_a_failed_write_is_retried_later_from_the_moment_it_failed(attempts_before):
     seen = T0 + dt.timedelta(hours=3)
-    outcome = after_failure(nudge(attempts=attempts_before), "502 Bad Gateway", seen, random.Random(1))
+    outcome = after_failure(
+        nudge(attempts=attempts_before), "502 Bad Gateway", seen, random.Random(1)
+    )
     assert isinstance(outcome, RetryLater)
     assert outcome.at > seen, "never scheduled in the past, whatever clock reading came before"
     assert outcome.at == seen + dt.timedelta(seconds=outcome.wait_seconds)
@@ -209,40 +219,60 @@ nudge:
 
 def test_a_broken_file_keeps_its_last_good_version_and_a_removed_one_is_gone():
     first = apply_folder(
-        FolderState(), {"p/aaa.yml": "1", "p/bbb.yml": "1"},
-        {"p/aaa.yml": GOOD.format(id="aaa", title="A"), "p/bbb.yml": GOOD.format(id="bbb", title="B")},
+        FolderState(),
+        {"p/aaa.yml": "1", "p/bbb.yml": "1"},
+        {
+            "p/aaa.yml": GOOD.format(id="aaa", title="A"),
+            "p/bbb.yml": GOOD.format(id="bbb", title="B"),
+        },
     )
     assert [p.id for p in first.playbook_list()] == ["aaa", "bbb"] and first.problems() == []
-    broken = apply_folder(first, {"p/aaa.yml": "2", "p/bbb.yml": "1"}, {"p/aaa.yml": "id: [unclosed"})
+    broken = apply_folder(
+        first, {"p/aaa.yml": "2", "p/bbb.yml": "1"}, {"p/aaa.yml": "id: [unclosed"}
+    )
     assert [p.title for p in broken.playbook_list()] == ["A", "B"], "the last good a.yml stays"
     assert [p.file for p in broken.problems()] == ["p/aaa.yml"]
-    assert broken.to_read({"p/aaa.yml": "2", "p/bbb.yml": "1"}) == ([], set()), "nothing new to read"
+    assert broken.to_read({"p/aaa.yml": "2", "p/bbb.yml": "1"}) == ([], set()), (
+        "nothing new to read"
+    )
     removed = apply_folder(broken, {"p/bbb.yml": "1"}, {})
     assert [p.id for p in removed.playbook_list()] == ["bbb"] and removed.problems() == []
 
 
 def test_a_duplicate_id_is_a_problem_of_the_changed_file():
-    first = apply_folder(FolderState(), {"p/aaa.yml": "1"}, {"p/aaa.yml": GOOD.format(id="aaa", title="A")})
+    first = apply_folder(
+        FolderState(), {"p/aaa.yml": "1"}, {"p/aaa.yml": GOOD.format(id="aaa", title="A")}
+    )
     # another folder of the same repository: the file name matches, the id clashes
     clash = apply_folder(
         first, {"p/aaa.yml": "1", "q/aaa.yml": "1"}, {"q/aaa.yml": GOOD.format(id="aaa", title="C")}
     )
     assert [p.title for p in clash.playbook_list()] == ["A"]
     [problem] = clash.problems()
-    assert (problem.file, problem.field) == ("q/aaa.yml", "id") and "already used by p/aaa.yml" in problem.message
+    assert (problem.file, problem.field) == (
+        "q/aaa.yml",
+        "id",
+    ) and "already used by p/aaa.yml" in problem.message
 
 
 def test_an_org_file_replaces_the_org_settings_and_removing_it_drops_them():
-    state = apply_folder(FolderState(), {"p/org.yml": "1"}, {"p/org.yml": "cosign_expiry_days: 3\n"})
+    state = apply_folder(
+        FolderState(), {"p/org.yml": "1"}, {"p/org.yml": "cosign_expiry_days: 3\n"}
+    )
     assert state.org is not None and state.org.cosign_expiry_days == 3
     assert apply_folder(state, {}, {}).org is None
 
 
 def test_an_unreadable_file_is_reported_where_it_is():
     state = apply_folder(
-        FolderState(), {"p/x.yml": "1"}, {}, {"p/x.yml": Problem("p/x.yml", 1, "(file)", "not UTF-8")}
+        FolderState(),
+        {"p/x.yml": "1"},
+        {},
+        {"p/x.yml": Problem("p/x.yml", 1, "(file)", "not UTF-8")},
     )
-    assert state.seen["p/x.yml"] == FileVersion("1", (Problem("p/x.yml", 1, "(file)", "not UTF-8"),))
+    assert state.seen["p/x.yml"] == FileVersion(
+        "1", (Problem("p/x.yml", 1, "(file)", "not UTF-8"),)
+    )
 
 
 def test_the_check_run_says_success_or_lists_each_problem_in_batches_github_accepts():
@@ -253,7 +283,11 @@ def test_the_check_run_says_success_or_lists_each_problem_in_batches_github_acce
     assert bad.conclusion == "failure" and bad.title == "51 problems in 51 files"
     assert [len(b) for b in bad.annotations] == [50, 1]
     first = bad.annotations[0][0]
-    assert (first["path"], first["start_line"], first["message"]) == ("p/00.yml", 1, "match.patterns: not RE2")
+    assert (first["path"], first["start_line"], first["message"]) == (
+        "p/00.yml",
+        1,
+        "match.patterns: not RE2",
+    )
     assert "`p/00.yml`" in bad.summary and "python -m bot validate" in bad.summary
 
 
@@ -263,11 +297,16 @@ def test_the_classifier_budget_counts_the_kept_playbooks_with_the_changed_ones()
     one = pattern_info("\\bbind param").instructions
     budget = SetBudget(instructions=one * 2 - 1)  # room for one playbook, not two
     first = apply_folder(
-        FolderState(), {"p/aaa.yml": "1"}, {"p/aaa.yml": GOOD.format(id="aaa", title="A")}, budget=budget
+        FolderState(),
+        {"p/aaa.yml": "1"},
+        {"p/aaa.yml": GOOD.format(id="aaa", title="A")},
+        budget=budget,
     )
     assert [p.id for p in first.playbook_list()] == ["aaa"]
     second = apply_folder(
-        first, {"p/aaa.yml": "1", "p/bbb.yml": "1"}, {"p/bbb.yml": GOOD.format(id="bbb", title="B")},
+        first,
+        {"p/aaa.yml": "1", "p/bbb.yml": "1"},
+        {"p/bbb.yml": GOOD.format(id="bbb", title="B")},
         budget=budget,
     )
     assert [p.id for p in second.playbook_list()] == ["aaa"], "the new one does not fit beside it"
@@ -280,7 +319,10 @@ def test_a_set_of_playbooks_too_large_for_the_classifier_leaves_one_out_with_a_p
     from bot.core.playbook import parse_playbook
 
     text = GOOD.replace("\\bbind param", "\\d\\dx?")  # no word every match contains
-    parsed = [parse_playbook(text.format(id=f"p{i:02}", title=f"P{i}"), f"p{i:02}.yml")[0] for i in range(40)]
+    parsed = [
+        parse_playbook(text.format(id=f"p{i:02}", title=f"P{i}"), f"p{i:02}.yml")[0]
+        for i in range(40)
+    ]
     assert all(parsed)
     loaded = PlaybookSet(tuple(parsed))
     assert 0 < len(loaded.playbooks) < 40, "the set is still usable"

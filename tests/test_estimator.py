@@ -35,9 +35,18 @@ T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 # (group, PRs before, comments before, PRs after, comments after): thirteen engineers, fixed.
 FIXED = [
-    (NUDGED, 30, 9, 22, 2), (NUDGED, 12, 2, 10, 1), (NUDGED, 40, 14, 35, 6), (NUDGED, 8, 3, 9, 0),
-    (NUDGED, 25, 4, 20, 2), (NUDGED, 18, 6, 15, 2), (NUDGED, 0, 0, 6, 1), (NUDGED, 33, 7, 30, 4),
-    (HOLDOUT, 28, 8, 25, 7), (HOLDOUT, 15, 3, 12, 3), (HOLDOUT, 36, 10, 30, 9), (HOLDOUT, 10, 2, 11, 3),
+    (NUDGED, 30, 9, 22, 2),
+    (NUDGED, 12, 2, 10, 1),
+    (NUDGED, 40, 14, 35, 6),
+    (NUDGED, 8, 3, 9, 0),
+    (NUDGED, 25, 4, 20, 2),
+    (NUDGED, 18, 6, 15, 2),
+    (NUDGED, 0, 0, 6, 1),
+    (NUDGED, 33, 7, 30, 4),
+    (HOLDOUT, 28, 8, 25, 7),
+    (HOLDOUT, 15, 3, 12, 3),
+    (HOLDOUT, 36, 10, 30, 9),
+    (HOLDOUT, 10, 2, 11, 3),
     (HOLDOUT, 22, 5, 18, 5),
 ]
 
@@ -51,8 +60,14 @@ def outcomes_of(rows) -> list[Outcome]:
 
 def evaluate(outcomes, rules=DEFAULT_RULES, **kw):
     return evaluate_playbook(
-        outcomes, installation_id=7, playbook_id="sql-injection", window_start=T0,
-        window_end=T0 + dt.timedelta(days=60), at=T0 + dt.timedelta(days=61), rules=rules, **kw,
+        outcomes,
+        installation_id=7,
+        playbook_id="sql-injection",
+        window_start=T0,
+        window_end=T0 + dt.timedelta(days=60),
+        at=T0 + dt.timedelta(days=61),
+        rules=rules,
+        **kw,
     )
 
 
@@ -72,7 +87,10 @@ def test_the_estimate_is_statsmodels_poisson_glm_with_exposure_covariate_and_rob
     assert fit.coefficient == pytest.approx(theirs.params[1], rel=1e-7)
     assert fit.standard_error == pytest.approx(theirs.bse[1], rel=1e-6)
     low, high = theirs.conf_int(alpha=0.10)[1]
-    assert (fit.low, fit.high) == (pytest.approx(math.exp(low) - 1), pytest.approx(math.exp(high) - 1))
+    assert (fit.low, fit.high) == (
+        pytest.approx(math.exp(low) - 1),
+        pytest.approx(math.exp(high) - 1),
+    )
     assert fit.effect == pytest.approx(math.exp(theirs.params[1]) - 1)
     assert fit.effect < -0.4, "the nudged engineers clearly received fewer matching comments"
     # An engineer with no reviewed PR before gets the pooled rate, not an undefined one.
@@ -85,7 +103,9 @@ def test_the_randomization_test_is_exact_over_every_relabelling_when_they_are_fe
     assert fit.exact, "13 engineers, 5 held out: 1,287 relabellings, all enumerated"
     # By hand: the null model (no group), its residuals, and every choice of 8 nudged engineers.
     y, offset, treated, before = design(outcomes)
-    null = sm.GLM(y, np.column_stack([np.ones_like(y), before]), family=sm.families.Poisson(), offset=offset).fit()
+    null = sm.GLM(
+        y, np.column_stack([np.ones_like(y), before]), family=sm.families.Poisson(), offset=offset
+    ).fit()
     residual = y - null.fittedvalues
     observed = residual[treated == 1].mean() - residual[treated == 0].mean()
     as_low = total = 0
@@ -128,7 +148,9 @@ def test_the_same_counts_in_both_groups_pause_for_no_effect():
 def test_every_engineer_with_a_reviewed_pr_after_counts_and_only_they_do():
     rows = FIXED[:8] + [(HOLDOUT, 0, 0, 3, 1), (HOLDOUT, 20, 4, 0, 0), *FIXED[8:11]]
     result = evaluate(outcomes_of(rows))
-    assert result.holdout.engineers == 5 and result.holdout.counted == 4, "no reviewed PR after: not counted"
+    assert result.holdout.engineers == 5 and result.holdout.counted == 4, (
+        "no reviewed PR after: not counted"
+    )
     thin = evaluate(outcomes_of(FIXED[:8] + [(HOLDOUT, 20, 4, 0, 0)] + FIXED[8:11]))
     assert thin.verdict == Verdict.NO_DATA and thin.estimate is None
     assert thin.reason == (
@@ -143,7 +165,10 @@ def test_each_resume_halves_the_level_and_the_evidence_says_why():
     assert result.verdict == (Verdict.EFFECTIVE if result.p_value < 0.0125 else Verdict.NO_EFFECT)
     assert "the level after 2 resumes" in result.reason
     body = render_evidence("SQL injection", [result])
-    assert "paused and resumed twice, so this test had to clear a stricter level: p < 0.0125 instead of 0.05" in body
+    assert (
+        "paused and resumed twice, so this test had to clear a stricter level: p < 0.0125 instead of 0.05"
+        in body
+    )
     assert "at most 10%" in body
     assert DEFAULT_RULES.level(0) == 0.05 and DEFAULT_RULES.level(1) == 0.025
 
@@ -162,11 +187,19 @@ def test_the_halfway_look_pauses_early_only_when_there_is_no_reduction():
 
 def _null_outcomes(rng: np.random.Generator, engineers: int) -> list[Outcome]:
     rows = []
-    for i in range(engineers):
+    for _i in range(engineers):
         rate = rng.gamma(2.0, 0.15 / 2)  # engineers differ; the nudge does nothing
         before, after = rng.poisson(35), rng.poisson(20) + 1
         group = HOLDOUT if rng.random() < 0.35 else NUDGED
-        rows.append((group, before, rng.poisson(rate * before), after, rng.poisson(rate * after * rng.gamma(4, 0.25))))
+        rows.append(
+            (
+                group,
+                before,
+                rng.poisson(rate * before),
+                after,
+                rng.poisson(rate * after * rng.gamma(4, 0.25)),
+            )
+        )
     return outcomes_of(rows)
 
 
@@ -174,7 +207,10 @@ def test_calibration_a_useless_playbook_is_kept_within_the_level():
     """Seeded null data sets, overdispersed (engineers' rates drift): false keeps stay within α."""
     rng = np.random.default_rng(20260301)
     runs = 300
-    kept = sum(evaluate(_null_outcomes(rng, 60), Rules(resamples=499)).verdict == Verdict.EFFECTIVE for _ in range(runs))
+    kept = sum(
+        evaluate(_null_outcomes(rng, 60), Rules(resamples=499)).verdict == Verdict.EFFECTIVE
+        for _ in range(runs)
+    )
     low = stats.binomtest(kept, runs).proportion_ci(0.95).low
     assert low <= 0.05, f"{kept} of {runs} useless playbooks kept: more than the level"
     assert kept / runs <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / runs)
@@ -183,7 +219,9 @@ def test_calibration_a_useless_playbook_is_kept_within_the_level():
 def test_evaluations_round_trip_through_json_and_unbounded_ends_become_null():
     result = evaluate(outcomes_of(FIXED), resumes=1)
     assert evaluation_from_json(json.loads(json.dumps(evaluation_to_json(result)))) == result
-    unbounded = Evaluation(7, "p", Verdict.NO_EFFECT, T0, T0, T0, "r", estimate=0.1, low=-0.2, high=math.inf)
+    unbounded = Evaluation(
+        7, "p", Verdict.NO_EFFECT, T0, T0, T0, "r", estimate=0.1, low=-0.2, high=math.inf
+    )
     data = evaluation_to_json(unbounded)
     assert data["high"] is None
     assert evaluation_from_json(json.loads(json.dumps(data, allow_nan=False))).high is None
@@ -191,21 +229,49 @@ def test_evaluations_round_trip_through_json_and_unbounded_ends_become_null():
 
 def test_an_evaluation_stored_before_the_regression_still_loads_and_reads_as_it_did():
     stored = {
-        "installation_id": 7, "playbook_id": "sql-injection", "verdict": "no_effect",
-        "window_start": "2026-01-05T09:00:00+00:00", "window_end": "2026-03-06T09:00:00+00:00",
-        "at": "2026-03-07T00:00:00+00:00", "reason": "the nudged group's rate changed by -0.066",
-        "nudged": {"group": "nudged", "engineers": 35, "counted": 26, "prs_before": 189, "prs_after": 609,
-                   "comments_before": 52, "comments_after": 235, "rate_before": 0.412, "rate_after": 0.346},
-        "holdout": {"group": "holdout", "engineers": 13, "counted": 9, "prs_before": 63, "prs_after": 147,
-                    "comments_before": 19, "comments_after": 57, "rate_before": 0.378, "rate_after": 0.377},
-        "estimate": -0.066, "low": -0.206, "high": 0.074, "p_value": 0.27,
+        "installation_id": 7,
+        "playbook_id": "sql-injection",
+        "verdict": "no_effect",
+        "window_start": "2026-01-05T09:00:00+00:00",
+        "window_end": "2026-03-06T09:00:00+00:00",
+        "at": "2026-03-07T00:00:00+00:00",
+        "reason": "the nudged group's rate changed by -0.066",
+        "nudged": {
+            "group": "nudged",
+            "engineers": 35,
+            "counted": 26,
+            "prs_before": 189,
+            "prs_after": 609,
+            "comments_before": 52,
+            "comments_after": 235,
+            "rate_before": 0.412,
+            "rate_after": 0.346,
+        },
+        "holdout": {
+            "group": "holdout",
+            "engineers": 13,
+            "counted": 9,
+            "prs_before": 63,
+            "prs_after": 147,
+            "comments_before": 19,
+            "comments_after": 57,
+            "rate_before": 0.378,
+            "rate_after": 0.377,
+        },
+        "estimate": -0.066,
+        "low": -0.206,
+        "high": 0.074,
+        "p_value": 0.27,
         "rules": {"min_engineers": 5, "min_prs": 3, "alpha": 0.1},
     }
     old = evaluation_from_json(stored)
     assert old.rules == Rules(min_engineers=5, min_prs=3, alpha=0.1, method=WELCH)
     assert (old.resumes, old.level, old.applied_level, old.mid_window) == (0, None, 0.1, False)
     assert old.nudged == GroupFigures("nudged", 35, 26, 189, 609, 52, 235, 0.412, 0.346)
-    assert describe(old)[3] == "  estimate −0.066 per reviewed PR (80% interval −0.206 to +0.074), one-sided p = 0.270"
+    assert (
+        describe(old)[3]
+        == "  estimate −0.066 per reviewed PR (80% interval −0.206 to +0.074), one-sided p = 0.270"
+    )
     body = render_evidence("Swallowed errors", [old])
     assert "| counted (3+ reviewed PRs before and after) | 26 | 9 |" in body
     assert "One-sided Welch test: p = 0.270; the nudge beats the holdout when p < 0.1." in body

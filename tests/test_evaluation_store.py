@@ -70,7 +70,9 @@ async def test_assignments_are_read_per_installation_with_lower_case_logins(stor
 async def test_an_evaluation_keeps_its_figures_and_its_place_in_the_history(store: Store):
     paused = evaluation()
     assert await store.add_evaluation(paused)
-    assert not await store.add_evaluation(paused), "the same decision on the same window is kept once"
+    assert not await store.add_evaluation(paused), (
+        "the same decision on the same window is kept once"
+    )
     kept = evaluation(Verdict.EFFECTIVE, days=120)
     assert await store.add_evaluation(kept)
     records = await store.evaluations(INSTALLATION)
@@ -92,7 +94,11 @@ async def test_reviews_already_seen_as_signals_are_carried_into_version_4(fresh_
         statements += migration(dialect(fresh_store))
         statements.append(f"INSERT INTO schema_version (version) VALUES ({version})")
     await run_statements(fresh_store, statements)
-    both = [signal(5, T0), signal(5, T0, playbook="sql-injection"), signal(6, T0 + dt.timedelta(hours=1))]
+    both = [
+        signal(5, T0),
+        signal(5, T0, playbook="sql-injection"),
+        signal(6, T0 + dt.timedelta(hours=1)),
+    ]
     await _save_without_reviews(fresh_store, both)
     await fresh_store.migrate()
     kept = await fresh_store.reviews(INSTALLATION)
@@ -109,13 +115,29 @@ async def _save_without_reviews(store: Store, signals) -> None:
             store.db.execute(  # type: ignore[attr-defined]
                 "INSERT INTO signals (installation_id, repo, pr_number, engineer, playbook_id, comment_id,"
                 " source, reviewer, at, quote, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')",
-                (s.installation_id, s.repo, s.pr_number, s.engineer, s.playbook_id, s.comment_id,
-                 s.source, s.reviewer, s.at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")),
+                (
+                    s.installation_id,
+                    s.repo,
+                    s.pr_number,
+                    s.engineer,
+                    s.playbook_id,
+                    s.comment_id,
+                    s.source,
+                    s.reviewer,
+                    s.at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"),
+                ),
             )
         else:
             await store.pool.execute(  # type: ignore[attr-defined]
                 "INSERT INTO signals (installation_id, repo, pr_number, engineer, playbook_id, comment_id,"
                 " source, reviewer, at, quote, url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', '')",
-                s.installation_id, s.repo, s.pr_number, s.engineer, s.playbook_id, s.comment_id,
-                s.source, s.reviewer, s.at,
+                s.installation_id,
+                s.repo,
+                s.pr_number,
+                s.engineer,
+                s.playbook_id,
+                s.comment_id,
+                s.source,
+                s.reviewer,
+                s.at,
             )

@@ -272,11 +272,31 @@ def test_a_bot_reviewer_in_a_payload_is_a_bot():
         pytest.param(False, "payload is false, not a JSON object", id="false"),
         pytest.param("created", "payload is a string, not a JSON object", id="string"),
         pytest.param([{"action": "created"}], "payload is a list, not a JSON object", id="list"),
-        pytest.param({"action": 1}, "payload's action is a number, not the name of an action", id="action-number"),
-        pytest.param({"action": True}, "payload's action is true, not the name of an action", id="action-bool"),
-        pytest.param({"action": ["created"]}, "payload's action is a list, not the name of an action", id="action-list"),
-        pytest.param({"action": {"x": 1}}, "payload's action is an object, not the name of an action", id="action-object"),
-        pytest.param({"action": ""}, "payload's action is empty text, not the name of an action", id="action-empty"),
+        pytest.param(
+            {"action": 1},
+            "payload's action is a number, not the name of an action",
+            id="action-number",
+        ),
+        pytest.param(
+            {"action": True},
+            "payload's action is true, not the name of an action",
+            id="action-bool",
+        ),
+        pytest.param(
+            {"action": ["created"]},
+            "payload's action is a list, not the name of an action",
+            id="action-list",
+        ),
+        pytest.param(
+            {"action": {"x": 1}},
+            "payload's action is an object, not the name of an action",
+            id="action-object",
+        ),
+        pytest.param(
+            {"action": ""},
+            "payload's action is empty text, not the name of an action",
+            id="action-empty",
+        ),
     ],
 )
 def test_a_signed_body_of_the_wrong_shape_is_a_payload_error_with_its_reason(data, reason):
@@ -289,8 +309,11 @@ def test_a_signed_body_of_the_wrong_shape_is_a_payload_error_with_its_reason(dat
 @pytest.mark.parametrize(
     "event, data, expected",
     [
-        ("pull_request_review_comment", payload("pull_request_review_comment.created"),
-         ("pull_request_review_comment", "created")),
+        (
+            "pull_request_review_comment",
+            payload("pull_request_review_comment.created"),
+            ("pull_request_review_comment", "created"),
+        ),
         ("push", payload("push"), ("push", None)),  # a push has no action
         ("ping", {"action": None, "zen": "Keep it logically awesome."}, ("ping", None)),
     ],

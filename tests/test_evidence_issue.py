@@ -18,13 +18,18 @@ from bot.core.holdout import assign_holdout
 from bot.core.org import OrgSettings
 
 EVIDENCE = "learning-evidence"
-SQL = ["Please use bind params here.", "Concatenating user input into SQL again; use a parameterized query."]
+SQL = [
+    "Please use bind params here.",
+    "Concatenating user input into SQL again; use a parameterized query.",
+]
 
 
 def seed_where(nudged: str, held_out: str) -> str:
     for i in range(10_000):
         seed = f"seed-{i}"
-        if [assign_holdout(seed, INSTALLATION, e, "sql-injection", 0.2) for e in (nudged, held_out)] == [
+        if [
+            assign_holdout(seed, INSTALLATION, e, "sql-injection", 0.2) for e in (nudged, held_out)
+        ] == [
             "nudged",
             "holdout",
         ]:
@@ -32,7 +37,9 @@ def seed_where(nudged: str, held_out: str) -> str:
     raise AssertionError("no seed found")
 
 
-ORG = OrgSettings(evidence_repo=f"{OWNER}/{EVIDENCE}", holdout_seed=seed_where("ada", "hal"), holdout_share=0.2)
+ORG = OrgSettings(
+    evidence_repo=f"{OWNER}/{EVIDENCE}", holdout_seed=seed_where("ada", "hal"), holdout_share=0.2
+)
 
 
 @pytest.fixture
@@ -47,12 +54,19 @@ async def bot(tmp_path, github, clock, rsa_key):
 async def comments(bot, engineer: str, texts: list[str], pr: int) -> None:
     for text in texts:
         bot.clock.advance(hours=1)
-        await bot.deliver("pull_request_review_comment", bot.review_comment(pr=pr, author=engineer, reviewer="rita", body=text))
+        await bot.deliver(
+            "pull_request_review_comment",
+            bot.review_comment(pr=pr, author=engineer, reviewer="rita", body=text),
+        )
     await bot.worker.drain()
 
 
 def evidence_issues(github):
-    return [i for i in github.issues(OWNER, EVIDENCE) if evidence_marker("sql-injection") in (i["body"] or "")]
+    return [
+        i
+        for i in github.issues(OWNER, EVIDENCE)
+        if evidence_marker("sql-injection") in (i["body"] or "")
+    ]
 
 
 def nudges_on(github, pr: int):
@@ -62,12 +76,26 @@ def nudges_on(github, pr: int):
 
 async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bot):
     # Reviews by colleagues are kept, approvals without a word too; the author's own and bots' are not.
-    await bot.deliver("pull_request_review", bot.review(pr=10, author="ada", reviewer="rita", body=None))
-    await bot.deliver("pull_request_review", bot.review(pr=10, author="ada", reviewer="ada", body="fixed"))
-    await bot.deliver("pull_request_review_comment", bot.review_comment(
-        pr=10, author="ada", reviewer="ci[bot]", reviewer_type="Bot", body="lint: SQL string concatenation"))
+    await bot.deliver(
+        "pull_request_review", bot.review(pr=10, author="ada", reviewer="rita", body=None)
+    )
+    await bot.deliver(
+        "pull_request_review", bot.review(pr=10, author="ada", reviewer="ada", body="fixed")
+    )
+    await bot.deliver(
+        "pull_request_review_comment",
+        bot.review_comment(
+            pr=10,
+            author="ada",
+            reviewer="ci[bot]",
+            reviewer_type="Bot",
+            body="lint: SQL string concatenation",
+        ),
+    )
     await bot.worker.drain()
-    assert [(r.pr_number, r.reviewer) for r in await bot.store.reviews(INSTALLATION)] == [(10, "rita")]
+    assert [(r.pr_number, r.reviewer) for r in await bot.store.reviews(INSTALLATION)] == [
+        (10, "rita")
+    ]
 
     await comments(bot, "ada", SQL, pr=11)
     await comments(bot, "hal", SQL, pr=12)
@@ -75,7 +103,9 @@ async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bo
 
     # Ten days later both are reviewed again; only the held-out engineer gets the same comment.
     bot.clock.advance(days=10)
-    await bot.deliver("pull_request_review", bot.review(pr=15, author="ada", reviewer="rita", body="LGTM"))
+    await bot.deliver(
+        "pull_request_review", bot.review(pr=15, author="ada", reviewer="rita", body="LGTM")
+    )
     await comments(bot, "hal", SQL[:1], pr=16)
 
     # The daily job runs from the tick; nothing to decide until the 60-day window closes.
@@ -86,15 +116,22 @@ async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bo
     [record] = await bot.store.evaluations()
     assert record.evaluation.verdict.value == "no_data"
     [issue] = evidence_issues(bot.github)
-    assert issue["title"] == "Learning nudge evidence: SQL injection (paused: too little data to tell)"
+    assert (
+        issue["title"] == "Learning nudge evidence: SQL injection (paused: too little data to tell)"
+    )
     body = issue["body"]
     assert (
         "(1 nudged engineer with 1+ reviewed PRs after their first (would-be) nudge (of 1); 1 held-out "
         "engineer with 1+ reviewed PRs after their first (would-be) nudge (of 1); 2 per group are needed)"
     ) in body
-    for row in ("| engineers with a first (would-be) nudge | 1 | 1 |", "| reviewed PRs before | 2 | 1 |",
-                "| reviewed PRs after | 1 | 1 |", "| matching comments before | 2 | 2 |",
-                "| matching comments after | 0 | 1 |", "| change | −1.000 | −1.000 |"):
+    for row in (
+        "| engineers with a first (would-be) nudge | 1 | 1 |",
+        "| reviewed PRs before | 2 | 1 |",
+        "| reviewed PRs after | 1 | 1 |",
+        "| matching comments before | 2 | 2 |",
+        "| matching comments after | 0 | 1 |",
+        "| change | −1.000 | −1.000 |",
+    ):
         assert row in body
     assert "xychart-beta" in body and "bar [1, 0, 2, 1]" in body
     assert "write `resumed_on: 2026-05-02` (or a later date) under `evaluation:`" in body
@@ -112,10 +149,16 @@ async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bo
 
     # An L&D author resumes it in the YAML: from then on it nudges, and the issue says so.
     today = bot.clock().date()
-    bot.service.config.replace(playbooks=PlaybookSet(tuple(
-        dataclasses.replace(p, evaluation_resumed_on=today) if p.id == "sql-injection" else p
-        for p in bot.service.config.current.playbooks.playbooks
-    )))
+    bot.service.config.replace(
+        playbooks=PlaybookSet(
+            tuple(
+                dataclasses.replace(p, evaluation_resumed_on=today)
+                if p.id == "sql-injection"
+                else p
+                for p in bot.service.config.current.playbooks.playbooks
+            )
+        )
+    )
     await comments(bot, "ada", SQL, pr=14)
     assert len(nudges_on(bot.github, 14)) == 1, "a resume takes effect at once"
     bot.clock.advance(days=1)
@@ -130,8 +173,14 @@ async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bo
     assert verdicts == ["no_data", "resumed", "no_data"]
     [same] = evidence_issues(bot.github)
     assert same["number"] == issue["number"]
-    assert sum(line.startswith("| 20") for line in same["body"].splitlines()) == 3, "the history is kept"
-    writes = [r for r in bot.github.requests if r.path.startswith(f"/repos/{OWNER}/{EVIDENCE}/issues") and r.method != "GET"]
+    assert sum(line.startswith("| 20") for line in same["body"].splitlines()) == 3, (
+        "the history is kept"
+    )
+    writes = [
+        r
+        for r in bot.github.requests
+        if r.path.startswith(f"/repos/{OWNER}/{EVIDENCE}/issues") and r.method != "GET"
+    ]
     assert [r.method for r in writes] == ["POST", "PATCH", "PATCH"]
     assert len(bot.github.issues(OWNER, EVIDENCE)) == 1
 
@@ -142,7 +191,9 @@ async def test_a_pause_opens_one_evidence_issue_and_later_decisions_update_it(bo
 
 
 async def test_without_an_evidence_repo_decisions_are_still_kept(tmp_path, github, clock, rsa_key):
-    async with running_bot(tmp_path, github, clock, rsa_key, org=dataclasses.replace(ORG, evidence_repo=None)) as bot:
+    async with running_bot(
+        tmp_path, github, clock, rsa_key, org=dataclasses.replace(ORG, evidence_repo=None)
+    ) as bot:
         await comments(bot, "ada", SQL, pr=11)
         bot.clock.advance(days=61)
         await bot.worker.tick()

@@ -21,4 +21,6 @@ def test_every_vendored_payload_is_a_webhook_example():
 def test_vendored_copies_equal_the_shared_fixtures():
     for path in FIXTURES.glob("*.json"):
         assert path.read_bytes() == (SHARED / "github-webhooks" / path.name).read_bytes(), path.name
-    assert DESCRIPTION_FILE.read_bytes() == (SHARED / "github-rest-openapi-extended.json").read_bytes()
+    assert (
+        DESCRIPTION_FILE.read_bytes() == (SHARED / "github-rest-openapi-extended.json").read_bytes()
+    )

@@ -370,7 +370,9 @@ async def next_due(bot):
     return series.due_at
 
 
-async def test_a_locked_conversation_fails_the_follow_up_with_githubs_reason_and_others_still_go(bot):
+async def test_a_locked_conversation_fails_the_follow_up_with_githubs_reason_and_others_still_go(
+    bot,
+):
     """GitHub will never accept it (422): failed at once, with the reason, never retried."""
     await nudged(bot)
     bot.clock.advance(days=3)

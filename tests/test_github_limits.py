@@ -63,7 +63,9 @@ async def test_too_many_requests_without_retry_after_backs_off_and_retries(bot):
 async def test_an_exhausted_rate_limit_waits_until_the_reset(bot):
     reset = int(bot.clock().timestamp()) + 3 * 24 * 3600 + 120  # two_sql_comments moves 3 days on
     bot.github.inject_fault(
-        "GET", COMMENTS, status=403,
+        "GET",
+        COMMENTS,
+        status=403,
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
         body={"message": "API rate limit exceeded for installation ID 77."},
     )
@@ -76,7 +78,9 @@ async def test_a_rate_limit_reset_hours_away_gives_the_nudge_back_to_the_outbox(
     """The worker does not sit for hours on one request: the nudge waits in the outbox instead."""
     reset = int(bot.clock().timestamp()) + 3 * 24 * 3600 + 2 * 3600
     bot.github.inject_fault(
-        "GET", COMMENTS, status=403,
+        "GET",
+        COMMENTS,
+        status=403,
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
         body={"message": "API rate limit exceeded for installation ID 77."},
     )

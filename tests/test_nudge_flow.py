@@ -17,7 +17,9 @@ SQL_2 = "Same problem as before: concatenating user input into SQL; use a parame
 
 def bot_comments(github, pr):
     """What this app posted in the pull request's review threads."""
-    return [c for c in github.review_comments(OWNER, REPO, pr) if c["user"]["login"] == github.bot_login]
+    return [
+        c for c in github.review_comments(OWNER, REPO, pr) if c["user"]["login"] == github.bot_login
+    ]
 
 
 async def two_sql_comments(bot, *, pr=7, first_pr=6):
@@ -71,7 +73,9 @@ async def test_crash_between_post_and_record_does_not_post_twice(bot):
     await two_sql_comments(bot)
     [nudge] = await bot.store.nudges()
     # As if the process died after GitHub accepted the reply but before the store knew.
-    await bot.store.update_nudge(nudge.moved(NudgeState.PLANNED, "planned", comment_id=None, posted_at=None), bot.clock())
+    await bot.store.update_nudge(
+        nudge.moved(NudgeState.PLANNED, "planned", comment_id=None, posted_at=None), bot.clock()
+    )
     await bot.worker.tick()
     assert len(bot_comments(bot.github, 7)) == 1
     [after] = await bot.store.nudges()
@@ -79,7 +83,9 @@ async def test_crash_between_post_and_record_does_not_post_twice(bot):
 
 
 async def test_server_error_on_post_is_retried_later_and_posts_once(bot):
-    bot.github.inject_fault("POST", "/repos/acme/shop/pulls/7/comments/*/replies", status=502, times=1)
+    bot.github.inject_fault(
+        "POST", "/repos/acme/shop/pulls/7/comments/*/replies", status=502, times=1
+    )
     await two_sql_comments(bot)
     assert bot_comments(bot.github, 7) == []
     [nudge] = await bot.store.nudges()
@@ -93,8 +99,11 @@ async def test_server_error_on_post_is_retried_later_and_posts_once(bot):
 
 async def test_secondary_rate_limit_waits_as_told(bot):
     bot.github.inject_fault(
-        "GET", "/repos/acme/shop/pulls/7/comments", status=403,
-        headers={"retry-after": "42"}, body={"message": "You have exceeded a secondary rate limit."},
+        "GET",
+        "/repos/acme/shop/pulls/7/comments",
+        status=403,
+        headers={"retry-after": "42"},
+        body={"message": "You have exceeded a secondary rate limit."},
     )
     await two_sql_comments(bot)
     assert 42.0 in bot.clock.slept
@@ -106,10 +115,20 @@ async def test_expired_token_is_refreshed_once(bot):
     tokens_before = bot.service.github.token_requests
     bot.github.expire_tokens()
     bot.clock.advance(days=1)
-    third = bot.review_comment(pr=9, author="alice", reviewer="bob", body="Swallowing the exception here hides failures; at least log it.")
+    third = bot.review_comment(
+        pr=9,
+        author="alice",
+        reviewer="bob",
+        body="Swallowing the exception here hides failures; at least log it.",
+    )
     await bot.deliver("pull_request_review_comment", third)
     bot.clock.advance(days=1)
-    fourth = bot.review_comment(pr=9, author="alice", reviewer="erin", body="This bare except: pass silently swallows errors.")
+    fourth = bot.review_comment(
+        pr=9,
+        author="alice",
+        reviewer="erin",
+        body="This bare except: pass silently swallows errors.",
+    )
     await bot.deliver("pull_request_review_comment", fourth)
     await bot.worker.drain()
     assert bot.service.github.token_requests == tokens_before + 1
@@ -118,14 +137,19 @@ async def test_expired_token_is_refreshed_once(bot):
 
 async def test_comments_by_bots_and_by_the_author_are_ignored(bot):
     for body in (SQL_1, SQL_2):
-        payload = bot.review_comment(pr=3, author="alice", reviewer="lint-bot[bot]", reviewer_type="Bot", body=body)
+        payload = bot.review_comment(
+            pr=3, author="alice", reviewer="lint-bot[bot]", reviewer_type="Bot", body=body
+        )
         await bot.deliver("pull_request_review_comment", payload)
         own = bot.review_comment(pr=3, author="alice", reviewer="alice", body=body)
         await bot.deliver("pull_request_review_comment", own)
     await bot.worker.drain()
     assert await bot.store.signals() == []
     reasons = {r.note.reason for r in await bot.store.notes()}
-    assert reasons == {"comment by a bot (lint-bot[bot])", "the author commenting on their own pull request"}
+    assert reasons == {
+        "comment by a bot (lint-bot[bot])",
+        "the author commenting on their own pull request",
+    }
     assert bot_comments(bot.github, 3) == []
 
 
@@ -133,7 +157,11 @@ async def test_our_own_nudge_delivered_back_is_ignored(bot):
     await two_sql_comments(bot)
     [reply] = bot_comments(bot.github, 7)
     echo = bot.review_comment(
-        pr=7, author="alice", reviewer=reply["user"]["login"], reviewer_type="Bot", body=reply["body"],
+        pr=7,
+        author="alice",
+        reviewer=reply["user"]["login"],
+        reviewer_type="Bot",
+        body=reply["body"],
         comment_id=reply["id"] + 100000,
     )
     await bot.deliver("pull_request_review_comment", echo)
@@ -148,7 +176,11 @@ async def test_review_body_signal_posts_nudge_as_pr_comment(bot):
     second = bot.review(pr=11, author="dana", reviewer="erin", body=SQL_2)
     await bot.deliver("pull_request_review", second)
     await bot.worker.drain()
-    posted = [c for c in bot.github.issue_comments(OWNER, REPO, 11) if c["user"]["login"] == bot.github.bot_login]
+    posted = [
+        c
+        for c in bot.github.issue_comments(OWNER, REPO, 11)
+        if c["user"]["login"] == bot.github.bot_login
+    ]
     assert len(posted) == 1 and "learning-nudge:" in posted[0]["body"]
 
 
@@ -183,7 +215,9 @@ async def test_broken_playbook_is_reported_with_file_and_line_and_others_keep_wo
     folder = tmp_path / "playbooks"
     folder.mkdir()
     shutil.copy(PACKAGE_ROOT / "playbooks" / "sql-injection.yml", folder)
-    (folder / "broken.yml").write_text("id: broken\ntitle: Broken\nmatch:\n  patterns:\n    - '(a)\\1'\nnudge:\n  play: hi\n")
+    (folder / "broken.yml").write_text(
+        "id: broken\ntitle: Broken\nmatch:\n  patterns:\n    - '(a)\\1'\nnudge:\n  play: hi\n"
+    )
     caplog.set_level(logging.ERROR)
     async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=folder) as bot:
         assert [p.id for p in bot.service.config.current.playbooks.playbooks] == ["sql-injection"]

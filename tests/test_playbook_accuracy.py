@@ -130,7 +130,9 @@ def test_labels_name_shipped_playbooks(path, playbooks):
         assert comment.labels <= known, f"{path.name}:{comment.line}: unknown label"
 
 
-@pytest.mark.parametrize("tuning, holdout", [(TUNING, HOLDOUT), (REAL_TUNING, REAL_HOLDOUT)], ids=["written", "real"])
+@pytest.mark.parametrize(
+    "tuning, holdout", [(TUNING, HOLDOUT), (REAL_TUNING, REAL_HOLDOUT)], ids=["written", "real"]
+)
 def test_holdout_shares_no_comment_with_the_tuning_set(tuning, holdout):
     tuned = {c.text for c in bench.load_comments(tuning)}
     held = {c.text for c in bench.load_comments(holdout)}
@@ -167,7 +169,9 @@ def test_the_real_set_has_hard_negatives_and_every_kind():
 def test_data_sets_are_big_enough_to_mean_something(playbooks):
     for path, per_playbook, negatives in ((TUNING, 20, 100), (HOLDOUT, 8, 50)):
         result = _score(Classifier(playbooks), playbooks, path)
-        small = {pid: t.positives for pid, t in result.per_playbook.items() if t.positives < per_playbook}
+        small = {
+            pid: t.positives for pid, t in result.per_playbook.items() if t.positives < per_playbook
+        }
         assert not small, f"{path.name}: too few labelled comments: {small}"
         assert result.negatives >= negatives, path.name
 
@@ -198,7 +202,9 @@ def test_the_playbooks_generalise_to_the_holdout_set(classifier, playbooks):
 def test_the_playbooks_recognise_the_real_tuning_comments(classifier, playbooks):
     result = _score(classifier, playbooks, REAL_TUNING)
     micro = result.micro
-    assert micro.precision >= REAL_TUNING_MIN_PRECISION and micro.recall >= REAL_TUNING_MIN_RECALL, (
+    assert (
+        micro.precision >= REAL_TUNING_MIN_PRECISION and micro.recall >= REAL_TUNING_MIN_RECALL
+    ), (
         f"real tuning micro precision {micro.precision:.2f}, recall {micro.recall:.2f}:\n\n"
         f"{bench.markdown_table(result)}"
     )
@@ -224,9 +230,7 @@ def test_the_real_holdout_does_not_regress(classifier, playbooks):
 def test_comments_about_nothing_rarely_match_anything(path, share, classifier, playbooks):
     result = _score(classifier, playbooks, path)
     budget = math.ceil(share * result.negatives)
-    matched = [
-        f"{c.text!r} -> {classifier.classify(c.text)}" for c in result.negatives_matched
-    ]
+    matched = [f"{c.text!r} -> {classifier.classify(c.text)}" for c in result.negatives_matched]
     assert len(matched) <= budget, (
         f"{len(matched)} of {result.negatives} comments that raise no issue matched a playbook "
         f"(budget {budget}):\n" + "\n".join(matched)
@@ -251,7 +255,10 @@ def test_the_benchmark_reports_inline_comments_and_explains_false_matches(tmp_pa
     assert bench.main(["--data", str(data), "--show-errors"]) == 0
     out = capsys.readouterr().out
     assert "**Inline review comments only** (2 comments)" in out
-    assert "- FALSE `resource-leaks` (line 2, o/r#2, labelled none): This file handle is never closed." in out
+    assert (
+        "- FALSE `resource-leaks` (line 2, o/r#2, labelled none): This file handle is never closed."
+        in out
+    )
     assert "matched `never closed` with pattern `" in out
 
 

@@ -19,7 +19,9 @@ from bot.app.jobs.config_sync import PR_CHECK_NAME, labelled_comments
 WIDER = "    - '\\bback\\s+(this|it)\\s+with\\s+a\\s+test'\n"
 
 
-def propose(github, config_repo, changes: dict[str, str], *, number: int = 12, action: str = "opened") -> dict:
+def propose(
+    github, config_repo, changes: dict[str, str], *, number: int = 12, action: str = "opened"
+) -> dict:
     """A branch with ``changes`` on top of the default branch, and the pull_request payload for it."""
     base = config_repo.head
     head = hashlib.sha1((base + repr(sorted(changes.items()))).encode()).hexdigest()
@@ -35,7 +37,10 @@ def propose(github, config_repo, changes: dict[str, str], *, number: int = 12, a
     pull["head"].update(sha=head, ref="new-playbook", repo=copy.deepcopy(repo))
     pull["base"].update(sha=base, ref="main", repo=copy.deepcopy(repo))
     payload["action"] = action
-    payload["installation"] = {"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc="}
+    payload["installation"] = {
+        "id": INSTALLATION,
+        "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=",
+    }
     return payload
 
 
@@ -43,7 +48,7 @@ def wider_missing_tests() -> tuple[str, str]:
     text = shipped("missing-tests")
     lines = text.splitlines(keepends=True)
     first = next(i for i, line in enumerate(lines) if line.strip().startswith("- '"))
-    return text, "".join(lines[: first] + [WIDER] + lines[first:])
+    return text, "".join(lines[:first] + [WIDER] + lines[first:])
 
 
 async def test_a_pull_request_with_a_good_and_a_broken_playbook_gets_annotations_and_a_match_diff(
@@ -55,27 +60,38 @@ async def test_a_pull_request_with_a_good_and_a_broken_playbook_gets_annotations
         in_force = bot.service.config.current
         broken, line = broken_sql_playbook()
         bad_yaml = "id: unvalidated-input\ntitle: Unvalidated input\nmatch:\n  patterns:\n    - 'x\n  - y\n"
-        payload = propose(github, config_repo, {
-            "playbooks/missing-tests.yml": wider,
-            "playbooks/sql-injection.yml": broken,
-            "playbooks/unvalidated-input.yml": bad_yaml,
-        })
+        payload = propose(
+            github,
+            config_repo,
+            {
+                "playbooks/missing-tests.yml": wider,
+                "playbooks/sql-injection.yml": broken,
+                "playbooks/unvalidated-input.yml": bad_yaml,
+            },
+        )
         await bot.deliver("pull_request", payload)
         await bot.worker.drain()
 
         assert bot.service.config.current is in_force, "nothing is put in force before the merge"
         [run] = github.check_runs(OWNER, CONFIG_REPO)
         assert (run["name"], run["head_sha"], run["status"], run["conclusion"]) == (
-            PR_CHECK_NAME, payload["pull_request"]["head"]["sha"], "completed", "failure",
+            PR_CHECK_NAME,
+            payload["pull_request"]["head"]["sha"],
+            "completed",
+            "failure",
         )
-        annotations = {(a["path"], a["start_line"]): a["message"] for a in run["output"]["annotations"]}
+        annotations = {
+            (a["path"], a["start_line"]): a["message"] for a in run["output"]["annotations"]
+        }
         assert annotations[("playbooks/sql-injection.yml", line)].startswith(
             "match.patterns[0]: is not a valid pattern"
         )
         [(yaml_line, yaml_message)] = [
             (ln, m) for (p, ln), m in annotations.items() if p == "playbooks/unvalidated-input.yml"
         ]
-        assert yaml_message.startswith("(yaml): the quoted text that starts on this line is never closed")
+        assert yaml_message.startswith(
+            "(yaml): the quoted text that starts on this line is never closed"
+        )
         assert yaml_line == 5, "the line of the unclosed quote, not the end of the file"
         assert not any(p == "playbooks/missing-tests.yml" for p, _ in annotations)
 
@@ -98,7 +114,9 @@ async def test_a_clean_pull_request_succeeds_and_a_merged_push_still_reloads(
     tmp_path, github, clock, rsa_key, local_dir, config_repo
 ):
     async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=local_dir) as bot:
-        payload = propose(github, config_repo, {"playbooks/missing-tests.yml": shipped("missing-tests")})
+        payload = propose(
+            github, config_repo, {"playbooks/missing-tests.yml": shipped("missing-tests")}
+        )
         await bot.deliver("pull_request", payload)
         await bot.worker.drain()
         [run] = github.check_runs(OWNER, CONFIG_REPO)

@@ -29,7 +29,9 @@ def test_a_changed_playbook_shows_the_comments_it_gains_and_loses():
     assert [c.text for c in diff.lost] == ["parameterized query please"]
     [diff] = match_diff({"sql-injection": sql}, {"sql-injection": wider}, LABELLED)
     assert [c.text for c in diff.gained] == ["the SQL migration name should be dated"]
-    assert match_diff({"sql-injection": sql}, {"sql-injection": sql}, LABELLED) == [], "unchanged: nothing"
+    assert match_diff({"sql-injection": sql}, {"sql-injection": sql}, LABELLED) == [], (
+        "unchanged: nothing"
+    )
     [added] = match_diff({}, {"sql-injection": sql}, LABELLED)
     assert added.change == "added" and added.matched_before == 0 and added.matched_after == 2
     [removed] = match_diff({"sql-injection": sql}, {}, LABELLED)
@@ -42,7 +44,10 @@ def test_the_summary_stays_within_githubs_limit_however_much_changes():
     assert len(text) < 65_535 and text.endswith("python -m bot classify` locally for the rest.")
     folder = ROOT / "playbooks"
     base = {f"playbooks/{p.name}": p.read_text() for p in folder.glob("*.yml")}
-    head = {path: text.replace("  patterns:\n", "  patterns:\n    - '\\b[a-z]{4}\\b'\n", 1) for path, text in base.items()}
+    head = {
+        path: text.replace("  patterns:\n", "  patterns:\n    - '\\b[a-z]{4}\\b'\n", 1)
+        for path, text in base.items()
+    }
     check = pull_request_check(base, head, labelled_comments())
     assert len(check.summary) < 65_535
     assert check.conclusion == "failure", "examples that must not match now do"

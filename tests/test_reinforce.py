@@ -434,8 +434,8 @@ def test_an_alert_a_person_dismissed_counts_for_nothing():
 # the decision and its gates ------------------------------------------------------------------
 
 
-def due_series(now: dt.datetime = day(5)):
-    return replay(SQL, nudge(), [], [], now)
+def due_series(now: dt.datetime | None = None):
+    return replay(SQL, nudge(), [], [], now or day(5))
 
 
 def test_a_due_follow_up_goes_on_the_next_relevant_pull_request():
@@ -669,18 +669,40 @@ def test_a_follow_ups_failed_write_is_judged_like_a_nudges():
     import random
 
     from bot.core.outbox import UNKNOWN_OUTCOME_WAIT_SECONDS, FailureKind
-    from bot.core.reinforce import MAX_FOLLOWUP_ATTEMPTS, FollowUp, FollowUpState, after_followup_failure
+    from bot.core.reinforce import (
+        MAX_FOLLOWUP_ATTEMPTS,
+        FollowUp,
+        FollowUpState,
+        after_followup_failure,
+    )
 
     seen = dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC)
     f = FollowUp(
-        "f1", 77, "acme/shop", 8, "alice", "sql-injection", "n1", 1, FollowUpState.PLANNED, "due",
-        seen, seen,
+        "f1",
+        77,
+        "acme/shop",
+        8,
+        "alice",
+        "sql-injection",
+        "n1",
+        1,
+        FollowUpState.PLANNED,
+        "due",
+        seen,
+        seen,
     )
     moved, at = after_followup_failure(f, "502 Bad Gateway", seen, random.Random(1))
-    assert moved.state == FollowUpState.PLANNED and moved.attempts == 1 and at is not None and at > seen
+    assert (
+        moved.state == FollowUpState.PLANNED
+        and moved.attempts == 1
+        and at is not None
+        and at > seen
+    )
     moved, at = after_followup_failure(f, "timed out", seen, random.Random(1), unknown=True)
     assert at is not None and (at - seen).total_seconds() >= UNKNOWN_OUTCOME_WAIT_SECONDS
-    moved, at = after_followup_failure(f, "422 locked", seen, random.Random(1), kind=FailureKind.REFUSED)
+    moved, at = after_followup_failure(
+        f, "422 locked", seen, random.Random(1), kind=FailureKind.REFUSED
+    )
     assert at is None and moved.state == FollowUpState.FAILED and "will not accept" in moved.reason
     last = f.moved(f.state, f.reason, attempts=MAX_FOLLOWUP_ATTEMPTS - 1)
     moved, at = after_followup_failure(last, "502", seen, random.Random(1), kind=FailureKind.FAULT)

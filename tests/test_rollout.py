@@ -22,7 +22,10 @@ def with_rollout(**rollout) -> object:
 
 
 def two_comments(author: str, repo_pr: int = 7):
-    return [(comment(at=T0, author=author, pr=repo_pr), None), (comment(at=T0 + DAY, author=author, pr=repo_pr), None)]
+    return [
+        (comment(at=T0, author=author, pr=repo_pr), None),
+        (comment(at=T0 + DAY, author=author, pr=repo_pr), None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -96,9 +99,21 @@ nudge:
 @pytest.mark.parametrize(
     ("block", "line", "message"),
     [
-        ("rollout:\n  mode: shadw\n", 8, "rollout.mode: 'shadw' is not known; did you mean 'shadow'?"),
-        ("rollout:\n  teams: ['pay ments']\n", 8, "rollout.teams[0]: 'pay ments' is not a team slug"),
-        ("rollout:\n  repos: [payments]\n", 8, "rollout.repos[0]: 'payments' is not a repository; write owner/name"),
+        (
+            "rollout:\n  mode: shadw\n",
+            8,
+            "rollout.mode: 'shadw' is not known; did you mean 'shadow'?",
+        ),
+        (
+            "rollout:\n  teams: ['pay ments']\n",
+            8,
+            "rollout.teams[0]: 'pay ments' is not a team slug",
+        ),
+        (
+            "rollout:\n  repos: [payments]\n",
+            8,
+            "rollout.repos[0]: 'payments' is not a repository; write owner/name",
+        ),
         ("rollout:\n  team: [payments]\n", 8, "rollout.team: unknown field"),
     ],
 )
@@ -106,7 +121,9 @@ def test_rollout_mistakes_name_the_line_and_what_to_write(block, line, message):
     playbook, problems = parse_playbook(BASE + block, "playbooks/sql-injection.yml")
     assert playbook is None
     [problem] = problems
-    assert problem.line == line and f"{problem.field}: {problem.message}".startswith(message), str(problem)
+    assert problem.line == line and f"{problem.field}: {problem.message}".startswith(message), str(
+        problem
+    )
 
 
 def test_rollout_settings_are_read_and_described():

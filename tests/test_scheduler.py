@@ -52,7 +52,9 @@ def reaction_reads(github) -> int:
     return sum(1 for r in github.requests if r.method == "GET" and r.path.endswith("/reactions"))
 
 
-async def test_only_the_process_holding_the_scheduler_lease_polls(tmp_path, github, clock, rsa_key, shared_url):
+async def test_only_the_process_holding_the_scheduler_lease_polls(
+    tmp_path, github, clock, rsa_key, shared_url
+):
     async with running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url) as bot:
         await two_sql_comments(bot)
         [nudge] = await bot.store.nudges()
@@ -90,14 +92,18 @@ async def test_two_processes_flushing_the_outbox_at_once_post_a_nudge_once(
 ):
     """Both look for the marker at the same moment (GitHub is slow); only one may then post."""
     async with running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url) as bot:
-        github.inject_fault("POST", "/repos/acme/shop/pulls/7/comments/*/replies", status=502, times=1)
+        github.inject_fault(
+            "POST", "/repos/acme/shop/pulls/7/comments/*/replies", status=502, times=1
+        )
         await two_sql_comments(bot)
         [nudge] = await bot.store.nudges()
         assert nudge.state == NudgeState.PLANNED, "the first attempt failed and waits for a retry"
         clock.advance(hours=2)
         github.inject_delay("GET", "/repos/acme/shop/pulls/7/comments", seconds=0.2, times=2)
         async with bot.another_process("second-process") as second:
-            posted = await asyncio.gather(bot.service.outbox.flush(clock()), second.outbox.flush(clock()))
+            posted = await asyncio.gather(
+                bot.service.outbox.flush(clock()), second.outbox.flush(clock())
+            )
         assert sorted(posted) == [0, 1]
         assert len(bot_comments(github, 7)) == 1
         [after] = await bot.store.nudges()
@@ -118,10 +124,16 @@ async def test_a_delivery_left_by_a_stopped_process_is_taken_over_after_the_leas
     async with running_bot(
         tmp_path, github, clock, rsa_key, database_url=shared_url, delivery_lease_seconds=5
     ) as bot:
-        payload = bot.review_comment(pr=6, author="alice", reviewer="bob", body="Please use bind params here.")
+        payload = bot.review_comment(
+            pr=6, author="alice", reviewer="bob", body="Please use bind params here."
+        )
         await bot.deliver("pull_request_review_comment", payload, delivery_id="left-behind")
         # Another process claims it and stops before finishing (its lease is the same setting).
-        claimed = await bot.store.claim_delivery(clock(), dt.timedelta(seconds=bot.service.settings.delivery_lease_seconds), "stopped-process")
+        claimed = await bot.store.claim_delivery(
+            clock(),
+            dt.timedelta(seconds=bot.service.settings.delivery_lease_seconds),
+            "stopped-process",
+        )
         assert claimed is not None and claimed.id == "left-behind"
         assert await bot.worker.drain() == 0
         clock.advance(seconds=6)
@@ -135,10 +147,14 @@ async def test_two_processes_deciding_for_one_engineer_at_once_send_one_nudge(
     tmp_path, github, clock, rsa_key, shared_url
 ):
     """Two comments on the same engineer's code, taken by two processes at the same moment."""
-    org, problems = parse_org_settings("roles:\n  engineer:\n    nudges: 2\n    members: [team:reviewers]\n", "org.yml")
+    org, problems = parse_org_settings(
+        "roles:\n  engineer:\n    nudges: 2\n    members: [team:reviewers]\n", "org.yml"
+    )
     assert problems == []
     github.add_team(OWNER, "reviewers", ["zed"])
-    async with running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url, org=org) as bot:
+    async with running_bot(
+        tmp_path, github, clock, rsa_key, database_url=shared_url, org=org
+    ) as bot:
         first = bot.review_comment(pr=6, author="alice", reviewer="bob", body=SQL_1)
         await bot.deliver("pull_request_review_comment", first)
         async with bot.another_process("earlier-process", org=org) as earlier:
@@ -159,17 +175,23 @@ async def test_two_processes_deciding_for_one_engineer_at_once_send_one_nudge(
         assert len(await bot.store.nudges()) == 1, "the second decision saw the first one's nudge"
 
 
-async def test_writes_to_one_installation_are_paced_across_processes(tmp_path, github, clock, rsa_key, shared_url):
+async def test_writes_to_one_installation_are_paced_across_processes(
+    tmp_path, github, clock, rsa_key, shared_url
+):
     """GitHub asks for about one write a second per installation, however many processes write."""
     (tmp_path / "b").mkdir()
     async with (
         running_bot(tmp_path, github, clock, rsa_key, database_url=shared_url) as a,
-        running_bot(tmp_path / "b", github, clock, rsa_key, database_url=shared_url, name="second-process") as b,
+        running_bot(
+            tmp_path / "b", github, clock, rsa_key, database_url=shared_url, name="second-process"
+        ) as b,
     ):
         await a.service.github.pace(INSTALLATION)
         started, slept = clock(), len(clock.slept)
         await b.service.github.pace(INSTALLATION)
-        assert clock() - started >= dt.timedelta(seconds=1), "the second process waited for the first's write"
+        assert clock() - started >= dt.timedelta(seconds=1), (
+            "the second process waited for the first's write"
+        )
         assert len(clock.slept) > slept
         started = clock()
         await b.service.github.pace(INSTALLATION + 1)

@@ -40,7 +40,9 @@ def test_every_shipped_playbook_and_the_org_settings_fit_their_schema():
     for path in files:
         data = as_an_editor_reads(yaml.safe_load(path.read_text()))
         schema = json_schema("org") if path.name == "org.yml" else json_schema("playbook")
-        validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.FormatChecker()
+        )
         errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(data)]
         assert errors == [], path
 
@@ -51,20 +53,31 @@ def test_every_shipped_playbook_and_the_org_settings_fit_their_schema():
         ({"trigger": {"within_days": 400}}, "400 is greater than the maximum of 365"),
         ({"rollout": {"mode": "shadw"}}, "'shadw' is not one of ['live', 'shadow']"),
         ({"titel": "x"}, "Additional properties are not allowed ('titel' was unexpected)"),
-        ({"nudge": {"play": "x", "link": {"title": "t", "url": "http://x.example"}}}, "does not match"),
+        (
+            {"nudge": {"play": "x", "link": {"title": "t", "url": "http://x.example"}}},
+            "does not match",
+        ),
     ],
 )
 def test_the_schema_flags_what_validate_flags(change, complaint):
-    data = as_an_editor_reads(yaml.safe_load((ROOT / "playbooks" / "sql-injection.yml").read_text()))
+    data = as_an_editor_reads(
+        yaml.safe_load((ROOT / "playbooks" / "sql-injection.yml").read_text())
+    )
     data.update(change)
-    messages = [e.message for e in jsonschema.Draft202012Validator(json_schema("playbook")).iter_errors(data)]
+    messages = [
+        e.message
+        for e in jsonschema.Draft202012Validator(json_schema("playbook")).iter_errors(data)
+    ]
     assert any(complaint in m for m in messages), messages
 
 
 def test_schema_command_rewrites_stale_files(tmp_path):
     run = lambda *a: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "bot", "schema", "--out", str(tmp_path), *a],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert run("--check").returncode == 1
     assert run().returncode == 0

@@ -26,8 +26,12 @@ def test_ninety_days_of_sixty_engineers_with_a_backfilled_baseline():
     for e in sim.evaluations:
         assert e.nudged.prs_before > 10 * e.nudged.counted
     full = [e for e in sim.evaluations if not e.mid_window]
-    assert full and all(60 <= sim.day(e.at) <= 65 for e in full), "decided when the 60-day window closed"
-    assert all(29 <= sim.day(e.at) <= 35 for e in sim.evaluations if e.mid_window), "the halfway look"
+    assert full and all(60 <= sim.day(e.at) <= 65 for e in full), (
+        "decided when the 60-day window closed"
+    )
+    assert all(29 <= sim.day(e.at) <= 35 for e in sim.evaluations if e.mid_window), (
+        "the halfway look"
+    )
 
 
 def test_the_switch_keeps_an_effective_playbook_and_pauses_an_ineffective_one():
@@ -39,7 +43,9 @@ def test_the_switch_keeps_an_effective_playbook_and_pauses_an_ineffective_one():
     paused = verdicts["swallowed-errors"]
     assert paused.pauses and paused.estimate is not None
     # From the pause on, the ineffective playbook sends nothing; the effective one keeps going.
-    assert not [n for n in sim.nudges if n.playbook_id == "swallowed-errors" and n.created_at > paused.at]
+    assert not [
+        n for n in sim.nudges if n.playbook_id == "swallowed-errors" and n.created_at > paused.at
+    ]
     later = [n for n in sim.nudges if n.playbook_id == "sql-injection" and n.created_at > kept.at]
     assert later, "the kept playbook keeps nudging"
     # Once kept, its holdout is the long-running 5 %: new would-be nudges are rarely held out.
@@ -50,8 +56,15 @@ def test_the_switch_keeps_an_effective_playbook_and_pauses_an_ineffective_one():
 def test_reach_is_below_one_hundred_percent_budgets_vetoes_and_expiries():
     sim = simulate(Scenario(engineers=120, effects=many_effects(6), seed=4))
     states = {n.state for n in sim.nudges}
-    assert {NudgeState.SUPPRESSED_BUDGET, NudgeState.VETOED, NudgeState.EXPIRED, NudgeState.COSIGNED} <= states
-    assert sim.reached["sql-injection"] < sim.decided["sql-injection"], "a co-signed playbook reaches fewer"
+    assert {
+        NudgeState.SUPPRESSED_BUDGET,
+        NudgeState.VETOED,
+        NudgeState.EXPIRED,
+        NudgeState.COSIGNED,
+    } <= states
+    assert sim.reached["sql-injection"] < sim.decided["sql-injection"], (
+        "a co-signed playbook reaches fewer"
+    )
 
 
 def test_without_history_each_playbook_first_observes_for_thirty_days():
@@ -68,7 +81,9 @@ def test_a_small_team_is_paused_for_lack_of_data_not_for_no_effect():
         assert evaluation.reason.startswith("too little data: ")
         assert evaluation.estimate is None
     halfway = [e for e in sim.evaluations if e.mid_window]
-    assert halfway and all(e.verdict == Verdict.INTERIM for e in halfway), "too little data never stops early"
+    assert halfway and all(e.verdict == Verdict.INTERIM for e in halfway), (
+        "too little data never stops early"
+    )
 
 
 def test_the_same_seed_tells_the_same_story_and_another_seed_another():
@@ -78,10 +93,28 @@ def test_the_same_seed_tells_the_same_story_and_another_seed_another():
 
 
 def test_the_command_prints_the_decisions_and_one_paused_playbook_with_its_evidence(capsys):
-    assert main(["simulate", "--days", "90", "--engineers", "60", "--seed", "3",
-                 "--effect", "sql-injection=0.3", "--effect", "swallowed-errors=0"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--days",
+                "90",
+                "--engineers",
+                "60",
+                "--seed",
+                "3",
+                "--effect",
+                "sql-injection=0.3",
+                "--effect",
+                "swallowed-errors=0",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
-    assert "0.15 matching comments per reviewed PR and playbook, 90 days of history backfilled" in text
+    assert (
+        "0.15 matching comments per reviewed PR and playbook, 90 days of history backfilled" in text
+    )
     assert "sql-injection, significant (co-sign): nudge decisions" in text
     assert "day 31: halfway look" in text
     assert "The evidence issue the app opens for swallowed-errors" in text
@@ -90,10 +123,31 @@ def test_the_command_prints_the_decisions_and_one_paused_playbook_with_its_evide
 
 
 def test_the_command_takes_the_base_rate_pace_and_number_of_playbooks(capsys):
-    assert main(["simulate", "--engineers", "30", "--days", "20", "--playbooks", "5", "--base-rate", "0.1",
-                 "--prs-per-week", "2", "--backfill-days", "0"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--engineers",
+                "30",
+                "--days",
+                "20",
+                "--playbooks",
+                "5",
+                "--base-rate",
+                "0.1",
+                "--prs-per-week",
+                "2",
+                "--backfill-days",
+                "0",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
-    assert "30 engineers, seed 3, 2 PRs a week, 0.1 matching comments per reviewed PR and playbook" in text
+    assert (
+        "30 engineers, seed 3, 2 PRs a week, 0.1 matching comments per reviewed PR and playbook"
+        in text
+    )
     assert "no history: 30 days observe-only" in text
     assert "playbook-05" in text and "playbook-06" not in text
 
@@ -104,7 +158,11 @@ def test_calibration_seeded_null_simulations_keep_useless_playbooks_within_the_l
     verdicts = [
         e.verdict
         for seed in range(25)
-        for e in simulate(Scenario(engineers=80, effects=useless, significant=("useless-0",), seed=seed)).verdicts().values()
+        for e in simulate(
+            Scenario(engineers=80, effects=useless, significant=("useless-0",), seed=seed)
+        )
+        .verdicts()
+        .values()
     ]
     assert len(verdicts) == 100
     kept = verdicts.count(Verdict.EFFECTIVE)

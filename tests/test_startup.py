@@ -287,7 +287,9 @@ async def test_a_separate_worker_answers_health_and_metrics_on_health_port(tmp_p
                     await asyncio.sleep(0.1)
             else:
                 process.terminate()
-                raise AssertionError("worker did not start: " + (await process.stderr.read()).decode())
+                raise AssertionError(
+                    "worker did not start: " + (await process.stderr.read()).decode()
+                )
             async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
                 metrics = await response.text()
             async with http.post(f"http://127.0.0.1:{port}/webhooks", data=b"{}") as response:

@@ -147,8 +147,13 @@ def nudge_for(
     leads: tuple[str, ...] = (),
 ) -> Nudge:
     return Nudge(
-        key=nudge_key(trigger.installation_id, trigger.repo, trigger.engineer, trigger.playbook_id,
-                      trigger.comment_id),
+        key=nudge_key(
+            trigger.installation_id,
+            trigger.repo,
+            trigger.engineer,
+            trigger.playbook_id,
+            trigger.comment_id,
+        ),
         installation_id=trigger.installation_id,
         repo=trigger.repo,
         pr_number=trigger.pr_number,
@@ -171,7 +176,9 @@ def comment_decision(
 ) -> CommentDecision:
     notes = [Note(s.engineer, s.playbook_id, "signal", "counted") for s in signals]
     notes += [Note(n.engineer, n.playbook_id, n.state, n.reason) for n in nudges]
-    return CommentDecision(signals=signals, nudges=nudges, notes=notes, assignments=assignments or {})
+    return CommentDecision(
+        signals=signals, nudges=nudges, notes=notes, assignments=assignments or {}
+    )
 
 
 async def saved_nudge(store: Store, comment_id: int, when: dt.datetime, **kwargs: Any) -> Nudge:
@@ -198,8 +205,11 @@ async def test_migrate_applies_only_the_missing_versions(fresh_store: Store):
     version_one = dict(MIGRATIONS)[1](dialect(fresh_store))
     await run_statements(
         fresh_store,
-        ["CREATE TABLE schema_version (version INTEGER NOT NULL)", *version_one,
-         "INSERT INTO schema_version (version) VALUES (1)"],
+        [
+            "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+            *version_one,
+            "INSERT INTO schema_version (version) VALUES (1)",
+        ],
     )
     await run_statements(
         fresh_store,
@@ -224,7 +234,9 @@ async def test_migrate_applies_only_the_missing_versions(fresh_store: Store):
 async def test_a_redelivered_delivery_is_stored_once(store: Store):
     assert await store.add_delivery("d-1", "pull_request_review_comment", b'{"a": 1}', at(0))
     assert not await store.add_delivery("d-1", "pull_request_review_comment", b'{"a": 2}', at(5))
-    assert not await store.add_failed_delivery("d-1", "pull_request_review_comment", "not JSON", at(6))
+    assert not await store.add_failed_delivery(
+        "d-1", "pull_request_review_comment", "not JSON", at(6)
+    )
     records = await store.deliveries()
     assert [(r.id, r.status, r.received_at) for r in records] == [("d-1", "pending", at(0))]
     claimed = await store.claim_delivery(at(10), LEASE, "w1")
@@ -237,7 +249,12 @@ async def test_a_delivery_that_cannot_be_processed_is_kept_as_failed_with_its_re
     assert not await store.add_failed_delivery("bad", "issues", "body is not JSON", at(1))
     assert not await store.add_delivery("bad", "issues", b"{}", at(2))
     [record] = await store.deliveries("failed")
-    assert (record.id, record.event, record.error, record.attempts) == ("bad", "issues", "body is not JSON", 0)
+    assert (record.id, record.event, record.error, record.attempts) == (
+        "bad",
+        "issues",
+        "body is not JSON",
+        0,
+    )
     assert await store.claim_delivery(at(days=30), LEASE, "w1") is None
 
 
@@ -274,7 +291,12 @@ async def test_finishing_a_delivery_drops_its_body_and_keeps_the_record(store: S
     assert claimed is not None
     await store.finish_delivery("d-1", at(2))
     [record] = await store.deliveries("done")
-    assert (record.id, record.event, record.status, record.error) == ("d-1", "pull_request", "done", None)
+    assert (record.id, record.event, record.status, record.error) == (
+        "d-1",
+        "pull_request",
+        "done",
+        None,
+    )
     assert await raw(store, "SELECT body FROM deliveries WHERE id = 'd-1'") == [(None,)]
     assert await store.claim_delivery(at(days=1), LEASE, "w2") is None
     assert await store.deliveries("pending") == []
@@ -296,7 +318,11 @@ async def test_a_failure_without_retry_at_stays_failed_with_its_reason(store: St
     await store.claim_delivery(at(1), LEASE, "w1")
     await store.fail_delivery("d-1", "payload has no installation.id", at(2), None)
     [record] = await store.deliveries("failed")
-    assert (record.id, record.status, record.error) == ("d-1", "failed", "payload has no installation.id")
+    assert (record.id, record.status, record.error) == (
+        "d-1",
+        "failed",
+        "payload has no installation.id",
+    )
     assert await store.claim_delivery(at(days=30), LEASE, "w1") is None
     assert await store.deliveries("pending") == []
 
@@ -329,7 +355,9 @@ async def test_a_batch_of_deliveries_says_which_are_new(store: Store):
     assert await store.add_deliveries(batch) == [False, False, False, False]
     assert await store.add_deliveries([]) == []
     assert [(r.id, r.event, r.received_at) for r in await store.deliveries()] == [
-        ("old", "ping", at(0)), ("a", "ping", at(1)), ("b", "issues", at(3)),
+        ("old", "ping", at(0)),
+        ("a", "ping", at(1)),
+        ("b", "issues", at(3)),
     ]
     bodies = []
     while (claimed := await store.claim_delivery(at(10), LEASE, "w1")) is not None:
@@ -369,8 +397,12 @@ async def test_a_failed_transaction_does_not_take_a_concurrent_write_with_it(sto
     """A decision that fails half way keeps nothing, and webhooks stored meanwhile stay stored."""
     good = signal(801, at(0))
     bad_note = Note(None, PLAYBOOK, "signal", "counted")  # type: ignore[arg-type]
-    decision = CommentDecision(signals=[good], nudges=[nudge_for(good, (good,))], notes=[bad_note],
-                               assignments={PLAYBOOK: "treatment"})
+    decision = CommentDecision(
+        signals=[good],
+        nudges=[nudge_for(good, (good,))],
+        notes=[bad_note],
+        assignments={PLAYBOOK: "treatment"},
+    )
     results = await asyncio.gather(
         store.save_decision(decision, "d-1", at(1)),
         *(store.add_delivery(f"d-{i}", "ping", b"{}", at(i)) for i in range(2, 12)),
@@ -435,8 +467,12 @@ async def test_saving_the_same_decision_twice_adds_nothing_the_second_time(store
 
 async def test_a_later_decision_keeps_the_first_assignment(store: Store):
     s1, s2 = signal(101, at(0)), signal(102, at(60))
-    await store.save_decision(comment_decision([s1], [nudge_for(s1, (s1,))], {PLAYBOOK: "holdout"}), None, at(1))
-    await store.save_decision(comment_decision([s2], [nudge_for(s2, (s2,))], {PLAYBOOK: "treatment"}), None, at(61))
+    await store.save_decision(
+        comment_decision([s1], [nudge_for(s1, (s1,))], {PLAYBOOK: "holdout"}), None, at(1)
+    )
+    await store.save_decision(
+        comment_decision([s2], [nudge_for(s2, (s2,))], {PLAYBOOK: "treatment"}), None, at(61)
+    )
     assert (await store.history(INSTALLATION, "Alice", at(0))).assignments == {PLAYBOOK: "holdout"}
 
 
@@ -448,11 +484,16 @@ async def test_history_is_the_engineers_signals_since_a_time_nudges_and_assignme
     other_installation = signal(104, at(0), installation=88)
     nudge = nudge_for(recent, (recent,), state=NudgeState.HELD_OUT)
     await store.save_decision(comment_decision([old], []), None, at(days=-20))
-    await store.save_decision(comment_decision([recent], [nudge], {PLAYBOOK: "holdout"}), None, at(days=-2))
     await store.save_decision(
-        comment_decision([latest, other_engineer, other_installation],
-                         [nudge_for(other_engineer, (other_engineer,))]),
-        None, at(0),
+        comment_decision([recent], [nudge], {PLAYBOOK: "holdout"}), None, at(days=-2)
+    )
+    await store.save_decision(
+        comment_decision(
+            [latest, other_engineer, other_installation],
+            [nudge_for(other_engineer, (other_engineer,))],
+        ),
+        None,
+        at(0),
     )
     history = await store.history(INSTALLATION, "ALICE", at(days=-14))
     assert list(history.signals) == [recent, latest]
@@ -466,8 +507,10 @@ async def test_history_is_the_engineers_signals_since_a_time_nudges_and_assignme
 
 
 async def test_notes_are_kept_in_order(store: Store):
-    notes = [Note("alice", None, "no_match", "no playbook matched"),
-             Note("alice", PLAYBOOK, NudgeState.SUPPRESSED_BUDGET, "over budget")]
+    notes = [
+        Note("alice", None, "no_match", "no playbook matched"),
+        Note("alice", PLAYBOOK, NudgeState.SUPPRESSED_BUDGET, "over budget"),
+    ]
     await store.add_notes(notes, "d-9", at(5))
     records = await store.notes()
     assert [(r.delivery_id, r.at, r.note) for r in records] == [("d-9", at(5), n) for n in notes]
@@ -477,7 +520,9 @@ async def test_notes_are_kept_in_order(store: Store):
 
 async def test_nudges_filter_by_state_repo_pull_and_due_time(store: Store):
     planned = await saved_nudge(store, 201, at(0))
-    waiting = await saved_nudge(store, 202, at(10), state=NudgeState.AWAITING_COSIGN, leads=("lee",))
+    waiting = await saved_nudge(
+        store, 202, at(10), state=NudgeState.AWAITING_COSIGN, leads=("lee",)
+    )
     posted = await saved_nudge(store, 203, at(20), state=NudgeState.POSTED)
     elsewhere_trigger = replace(signal(204, at(30)), repo="acme/other", pr_number=9)
     elsewhere = nudge_for(elsewhere_trigger, (elsewhere_trigger,))
@@ -491,11 +536,18 @@ async def test_nudges_filter_by_state_repo_pull_and_due_time(store: Store):
     assert await store.nudges(pr_number=8) == []
 
     await store.postpone_nudge(planned.key, "GitHub answered 502", at(120))
-    assert [n.key for n in await store.nudges(OUTBOX_STATES, due_by=at(119))] == [waiting.key, elsewhere.key]
-    assert [n.key for n in await store.nudges(OUTBOX_STATES, due_by=at(120))] == [
-        planned.key, waiting.key, elsewhere.key,
+    assert [n.key for n in await store.nudges(OUTBOX_STATES, due_by=at(119))] == [
+        waiting.key,
+        elsewhere.key,
     ]
-    assert [n.key for n in await store.nudges(OUTBOX_STATES, repo=REPO, due_by=at(0))] == [waiting.key]
+    assert [n.key for n in await store.nudges(OUTBOX_STATES, due_by=at(120))] == [
+        planned.key,
+        waiting.key,
+        elsewhere.key,
+    ]
+    assert [n.key for n in await store.nudges(OUTBOX_STATES, repo=REPO, due_by=at(0))] == [
+        waiting.key
+    ]
 
 
 async def test_postponing_a_nudge_counts_attempts_until_it_is_updated(store: Store):
@@ -507,7 +559,9 @@ async def test_postponing_a_nudge_counts_attempts_until_it_is_updated(store: Sto
     assert stored is not None and stored.attempts == 2
     assert await store.nudges(OUTBOX_STATES, due_by=at(100)) == []
     # A successful call moves it on and clears the wait; the attempts made stay on record.
-    await store.update_nudge(stored.moved(NudgeState.POSTED, "posted", comment_id=9001, posted_at=at(200)), at(200))
+    await store.update_nudge(
+        stored.moved(NudgeState.POSTED, "posted", comment_id=9001, posted_at=at(200)), at(200)
+    )
     [posted] = await store.nudges((NudgeState.POSTED,), due_by=at(100))
     assert (posted.comment_id, posted.attempts) == (9001, 2)
 
@@ -529,8 +583,16 @@ async def test_update_nudge_round_trips_every_field(store: Store):
     await store.update_nudge(moved, at(300))
     assert await store.nudge(nudge.key) == moved
     assert await store.nudges((NudgeState.POSTED,)) == [moved]
-    vetoed = moved.moved(NudgeState.VETOED, "vetoed by Morgan", resolved_by="Morgan", posted_at=None,
-                         comment_id=None, cosign_comment_id=None, leads=(), evidence=())
+    vetoed = moved.moved(
+        NudgeState.VETOED,
+        "vetoed by Morgan",
+        resolved_by="Morgan",
+        posted_at=None,
+        comment_id=None,
+        cosign_comment_id=None,
+        leads=(),
+        evidence=(),
+    )
     await store.update_nudge(vetoed, at(400))
     assert await store.nudge(nudge.key) == vetoed
     assert await store.nudge("no-such-key") is None
@@ -550,7 +612,9 @@ async def test_reactions_are_recorded_once(store: Store):
 
 
 async def test_pulls_are_recorded_as_opened_then_closed(store: Store):
-    ref = PullRequestRef(installation_id=INSTALLATION, repo=REPO, number=7, author=Actor("alice", False))
+    ref = PullRequestRef(
+        installation_id=INSTALLATION, repo=REPO, number=7, author=Actor("alice", False)
+    )
     await store.record_pull(PullRequestEvent(ref, "opened", at(0)))
     await store.record_pull(PullRequestEvent(ref, "closed", at(100)))
     assert await raw(store, "SELECT author FROM pulls") == [("alice",)]
@@ -625,16 +689,22 @@ async def test_two_processes_never_claim_the_same_delivery(pg_schema: str):
     try:
         await asyncio.gather(*(s.migrate() for s in stores))
         for i in range(50):
-            assert await stores[0].add_delivery(f"d-{i:02d}", "ping", f'{{"n": {i}}}'.encode(), at(i))
+            assert await stores[0].add_delivery(
+                f"d-{i:02d}", "ping", f'{{"n": {i}}}'.encode(), at(i)
+            )
 
         async def drain(store: PostgresStore, worker: str) -> list[str]:
             taken = []
-            while (delivery := await store.claim_delivery(at(100), dt.timedelta(minutes=10), worker)):
+            while delivery := await store.claim_delivery(at(100), dt.timedelta(minutes=10), worker):
                 taken.append(delivery.id)
             return taken
 
         results = await asyncio.gather(
-            *(drain(store, f"proc-{n}-task-{t}") for n, store in enumerate(stores) for t in range(4))
+            *(
+                drain(store, f"proc-{n}-task-{t}")
+                for n, store in enumerate(stores)
+                for t in range(4)
+            )
         )
         counts = Counter(d for taken in results for d in taken)
         assert sorted(counts) == [f"d-{i:02d}" for i in range(50)]

@@ -12,13 +12,27 @@ from bot.core.holdout import assign_holdout
 from bot.core.nudges import NudgeState
 from bot.core.org import OrgSettings, Role
 
-SQL = ["Please use bind params here.", "Concatenating user input into SQL again; use a parameterized query."]
-SWALLOW = ["This bare except: pass silently swallows errors.", "Swallowing the exception here hides failures; log it."]
-TESTS = ["Please add a unit test for this branch.", "There are no tests covering this change, can you add some?"]
-SECRET = ["There's an AWS secret key hardcoded here; move it to the secret manager.", "Don't commit the API token; read it from an env var."]
+SQL = [
+    "Please use bind params here.",
+    "Concatenating user input into SQL again; use a parameterized query.",
+]
+SWALLOW = [
+    "This bare except: pass silently swallows errors.",
+    "Swallowing the exception here hides failures; log it.",
+]
+TESTS = [
+    "Please add a unit test for this branch.",
+    "There are no tests covering this change, can you add some?",
+]
+SECRET = [
+    "There's an AWS secret key hardcoded here; move it to the secret manager.",
+    "Don't commit the API token; read it from an env var.",
+]
 
 
-def _seed_where(pairs_in_nudged: list[tuple[str, str]], pairs_in_holdout: list[tuple[str, str]]) -> str:
+def _seed_where(
+    pairs_in_nudged: list[tuple[str, str]], pairs_in_holdout: list[tuple[str, str]]
+) -> str:
     """A holdout seed under which the story's engineers fall where the story needs them."""
     for i in range(10_000):
         seed = f"seed-{i}"
@@ -41,7 +55,10 @@ ORG = OrgSettings(
     leads={"lee": ("june", "sam", "hal")},
     holdout_share=0.2,
     holdout_seed=_seed_where(
-        [("june", p) for p in ("sql-injection", "swallowed-errors", "missing-tests", "secrets-in-code")]
+        [
+            ("june", p)
+            for p in ("sql-injection", "swallowed-errors", "missing-tests", "secrets-in-code")
+        ]
         + [("sam", p) for p in ("sql-injection", "swallowed-errors")],
         [("hal", "sql-injection")],
     ),
@@ -55,7 +72,9 @@ async def team(tmp_path, github, clock, rsa_key):
         yield bot
 
 
-async def trigger(bot, engineer: str, texts: list[str], pr: int, *, hours_between: float = 1) -> None:
+async def trigger(
+    bot, engineer: str, texts: list[str], pr: int, *, hours_between: float = 1
+) -> None:
     for i, text in enumerate(texts):
         if i:
             bot.clock.advance(hours=hours_between)
@@ -112,7 +131,9 @@ async def test_significant_nudge_waits_for_the_lead_and_ignores_others(team):
     assert re.findall(r"@([A-Za-z0-9-]+)", request["body"]) == ["lee"], "only the lead is mentioned"
     assert posted_nudges(team.github, 40) == []
 
-    team.github.add_reaction("issue_comment", OWNER, REPO, request["id"], user="mallory", content="+1")
+    team.github.add_reaction(
+        "issue_comment", OWNER, REPO, request["id"], user="mallory", content="+1"
+    )
     team.github.add_reaction("issue_comment", OWNER, REPO, request["id"], user="june", content="+1")
     await team.worker.tick()
     assert posted_nudges(team.github, 40) == []
@@ -189,7 +210,9 @@ async def test_report_counts_each_decision(team):
     def counts(name: str) -> list[str]:
         """The name's two rows (decided; not sent and feedback) in the order of the states."""
         width = len(name.split())
-        decided, not_sent = [line.split()[width:] for line in report.splitlines() if line.startswith(name + " ")][:2]
+        decided, not_sent = [
+            line.split()[width:] for line in report.splitlines() if line.startswith(name + " ")
+        ][:2]
         every, posted, awaiting, vetoed, expired, failed = decided
         held, over, no_lead = not_sent[:3]
         return [every, held, over, no_lead, awaiting, vetoed, expired, posted, failed]

@@ -99,22 +99,34 @@ async def test_health_and_metrics(bot):
     assert health.status == 200
     assert (await health.json())["inbox"]["depth"] == 1
     metrics = await (await bot.client.get("/metrics")).text()
-    assert 'learning_nudges_deliveries_received_total{event="pull_request_review_comment"} 1.0' in metrics
+    assert (
+        'learning_nudges_deliveries_received_total{event="pull_request_review_comment"} 1.0'
+        in metrics
+    )
     assert 'learning_nudges_deliveries_refused_total{reason="bad_signature"} 1.0' in metrics
     assert "learning_nudges_queue_depth 1.0" in metrics
 
 
-async def test_the_worker_in_the_same_process_handles_deliveries_by_itself(tmp_path, github, clock, rsa_key):
+async def test_the_worker_in_the_same_process_handles_deliveries_by_itself(
+    tmp_path, github, clock, rsa_key
+):
     import asyncio
 
     from conftest import running_bot
 
     async with running_bot(tmp_path, github, clock, rsa_key, run_worker=True) as live:
-        for body in ("Please use bind params here.", "Concatenating input into SQL again; use a parameterized query."):
+        for body in (
+            "Please use bind params here.",
+            "Concatenating input into SQL again; use a parameterized query.",
+        ):
             payload = live.review_comment(pr=8, author="alice", reviewer="bob", body=body)
             response = await live.deliver("pull_request_review_comment", payload)
             assert response.status == 202
         await asyncio.wait_for(live.worker.idle.wait(), timeout=10)
         assert {d.status for d in await live.store.deliveries()} == {"done"}
-        posted = [c for c in github.review_comments("acme", "shop", 8) if c["user"]["login"] == github.bot_login]
+        posted = [
+            c
+            for c in github.review_comments("acme", "shop", 8)
+            if c["user"]["login"] == github.bot_login
+        ]
         assert len(posted) == 1

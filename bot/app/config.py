@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.core.classify import Classifier
-from bot.core.patterns import PatternSetTooLarge
 from bot.core.org import ORG_FILE, OrgSettings, parse_org_settings
+from bot.core.patterns import PatternSetTooLarge
 from bot.core.playbook import Playbook, load_playbooks
 from bot.core.yamlcheck import Problem
 
@@ -35,7 +35,9 @@ class PlaybookSet:
                 classifier = Classifier(playbooks)
                 break
             except PatternSetTooLarge as exc:  # never a crash: that playbook is left out, reported
-                problems.append(Problem(exc.source or exc.owner, 1, "match", f"not loaded: {exc.reason}"))
+                problems.append(
+                    Problem(exc.source or exc.owner, 1, "match", f"not loaded: {exc.reason}")
+                )
                 playbooks = [p for p in playbooks if p.id != exc.owner]
         object.__setattr__(self, "playbooks", tuple(playbooks))
         object.__setattr__(self, "problems", tuple(problems))
@@ -66,7 +68,9 @@ class ConfigHolder:
     def current(self) -> InForce:
         return self._current
 
-    def replace(self, *, playbooks: PlaybookSet | None = None, org: OrgSettings | None = None) -> InForce:
+    def replace(
+        self, *, playbooks: PlaybookSet | None = None, org: OrgSettings | None = None
+    ) -> InForce:
         self._current = replace(
             self._current,
             **({"playbooks": playbooks} if playbooks is not None else {}),
@@ -82,7 +86,9 @@ def load_config(directory: Path) -> tuple[InForce, list[Problem]]:
     org = OrgSettings()
     org_file = directory / ORG_FILE
     if org_file.exists():
-        parsed, org_problems = parse_org_settings(org_file.read_text(encoding="utf-8"), str(org_file))
+        parsed, org_problems = parse_org_settings(
+            org_file.read_text(encoding="utf-8"), str(org_file)
+        )
         problems += org_problems
         if parsed is not None:
             org = parsed

@@ -41,11 +41,17 @@ class TeamDirectory:
                 try:
                     gh = await self._github.installation(installation_id)
                     members = await gh.getiter(
-                        "/orgs/{org}/teams/{slug}/members?per_page=100", url_vars={"org": org, "slug": slug}
+                        "/orgs/{org}/teams/{slug}/members?per_page=100",
+                        url_vars={"org": org, "slug": slug},
                     )
                     self._cache[key] = frozenset(m["login"].lower() for m in members)
                 except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
-                    log.warning("team %s/%s could not be read (%s); treating it as empty for now", org, slug, exc)
+                    log.warning(
+                        "team %s/%s could not be read (%s); treating it as empty for now",
+                        org,
+                        slug,
+                        exc,
+                    )
                     continue
             teams[slug] = self._cache[key]
         return teams

@@ -219,7 +219,9 @@ def create_app(
     pressure = pressure or AckPressure()
 
     @web.middleware
-    async def counted(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def counted(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         with pressure.answering():  # the worker gives way meanwhile
             return await handler(request)
 

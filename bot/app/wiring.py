@@ -23,8 +23,8 @@ from aiohttp import web
 from bot.app.config import ConfigHolder, load_config
 from bot.app.deps import HandlerDeps, Touched
 from bot.app.health import Health, check_app_jwt
-from bot.app.jobs.backfill import BackfillJob
 from bot.app.jobs.answers import Answers
+from bot.app.jobs.backfill import BackfillJob
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.dry_run import dry_run_for_checks
 from bot.app.jobs.evaluations import EvaluationJob
@@ -97,7 +97,9 @@ async def build_service(
     metrics = Metrics()
     in_force, _problems = await asyncio.to_thread(load_config, settings.playbooks_dir)
     config = ConfigHolder(in_force)
-    log.info("loaded %d playbooks from %s", len(in_force.playbooks.playbooks), settings.playbooks_dir)
+    log.info(
+        "loaded %d playbooks from %s", len(in_force.playbooks.playbooks), settings.playbooks_dir
+    )
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             github = GitHubApp(
@@ -107,7 +109,9 @@ async def build_service(
                 base_url=settings.github_api_url,
                 clock=clock,
                 sleep=sleep,
-                on_response=lambda method, status: metrics.github_requests.labels(method, status).inc(),
+                on_response=lambda method, status: metrics.github_requests.labels(
+                    method, status
+                ).inc(),
                 rng=rng,
                 # Writes are paced per installation across every process sharing the store.
                 shared_pace=lambda installation, now, spacing: store.try_lease(
@@ -118,60 +122,114 @@ async def build_service(
             pressure = AckPressure()
             claims = NudgeClaims(store, name, clock)
             outbox = Outbox(
-                store=store, github=github, config=config, metrics=metrics, claims=claims, rng=rng,
-                marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
+                store=store,
+                github=github,
+                config=config,
+                metrics=metrics,
+                claims=claims,
+                rng=rng,
+                marker_key=marker_secret(settings.webhook_secret),
+                bot_login=settings.bot_login,
                 clock=clock,
             )
             reactions = ReactionPolls(
-                store=store, github=github, config=config, metrics=metrics, teams=teams, claims=claims, outbox=outbox
+                store=store,
+                github=github,
+                config=config,
+                metrics=metrics,
+                teams=teams,
+                claims=claims,
+                outbox=outbox,
             )
             evaluations = EvaluationJob(store=store, github=github, config=config)
             followups = FollowUps(
-                store=store, github=github, config=config, teams=teams, holder=name, rng=rng,
-                marker_key=marker_secret(settings.webhook_secret), bot_login=settings.bot_login,
-                claims=claims, clock=clock,
+                store=store,
+                github=github,
+                config=config,
+                teams=teams,
+                holder=name,
+                rng=rng,
+                marker_key=marker_secret(settings.webhook_secret),
+                bot_login=settings.bot_login,
+                claims=claims,
+                clock=clock,
             )
             backfills = BackfillJob(store=store, github=github, config=config)
             sync = None
             org = in_force.org
             if org.playbooks_repo:
                 sync = ConfigSync(
-                    github=github, holder=config, clock=clock, repo=org.playbooks_repo,
-                    folder=org.playbooks_folder, local_org=org,
+                    github=github,
+                    holder=config,
+                    clock=clock,
+                    repo=org.playbooks_repo,
+                    folder=org.playbooks_folder,
+                    local_org=org,
                     dry_run=dry_run_for_checks(store, clock, org),
                 )
                 await sync.start()
             deps = HandlerDeps(
-                store=store, config=config, clock=clock, metrics=metrics, teams=teams, touched=Touched(),
-                holder=name, lease=dt.timedelta(seconds=settings.delivery_lease_seconds),
+                store=store,
+                config=config,
+                clock=clock,
+                metrics=metrics,
+                teams=teams,
+                touched=Touched(),
+                holder=name,
+                lease=dt.timedelta(seconds=settings.delivery_lease_seconds),
                 repo_settings=RepoSettingsCache(github=github, config=config, clock=clock),
             )
             answers = Answers(
-                store=store, github=github, holder=name, marker_key=marker_secret(settings.webhook_secret),
-                bot_login=settings.bot_login, rng=rng,
+                store=store,
+                github=github,
+                holder=name,
+                marker_key=marker_secret(settings.webhook_secret),
+                bot_login=settings.bot_login,
+                rng=rng,
             )
             scheduler = Scheduler(
-                store=store, holder=name, poll_every=poll_every, metrics=metrics, outbox=outbox,
-                reactions=reactions, evaluations=evaluations, config_sync=sync, followups=followups,
+                store=store,
+                holder=name,
+                poll_every=poll_every,
+                metrics=metrics,
+                outbox=outbox,
+                reactions=reactions,
+                evaluations=evaluations,
+                config_sync=sync,
+                followups=followups,
                 redelivery=RedeliverySweep(store=store, github=github),
                 backfills=backfills,
                 answers=answers,
             )
             worker = Worker(
-                store=store, router=build_router([router_for(sync)] if sync else []), deps=deps,
-                scheduler=scheduler, clock=clock, metrics=metrics, rng=rng, poll_every=poll_every,
+                store=store,
+                router=build_router([router_for(sync)] if sync else []),
+                deps=deps,
+                scheduler=scheduler,
+                clock=clock,
+                metrics=metrics,
+                rng=rng,
+                poll_every=poll_every,
                 pressure=pressure,
             )
             health = Health(
-                store=store, clock=clock, metrics=metrics, started=clock(),
+                store=store,
+                clock=clock,
+                metrics=metrics,
+                started=clock(),
                 playbooks=lambda: _playbook_health(config),
                 github_check=lambda: check_app_jwt(
                     session, settings.github_api_url, settings.app_id, settings.private_key
                 ),
             )
             app = create_app(
-                secret=settings.webhook_secret, store=store, clock=clock, metrics=metrics,
-                on_stored=worker.notify, pressure=pressure, health=health,
+                secret=settings.webhook_secret,
+                store=store,
+                clock=clock,
+                metrics=metrics,
+                on_stored=worker.notify,
+                pressure=pressure,
+                health=health,
             )
             if settings.run_worker:
                 app.cleanup_ctx.append(_worker_loop(worker))
@@ -179,8 +237,19 @@ async def build_service(
             logging.getLogger("bot.app.worker").addHandler(loop_errors)
             try:
                 yield Service(
-                    settings, store, github, config, metrics, outbox, reactions, evaluations, sync, worker, app,
-                    health, backfills=backfills,
+                    settings,
+                    store,
+                    github,
+                    config,
+                    metrics,
+                    outbox,
+                    reactions,
+                    evaluations,
+                    sync,
+                    worker,
+                    app,
+                    health,
+                    backfills=backfills,
                 )
             finally:
                 logging.getLogger("bot.app.worker").removeHandler(loop_errors)

@@ -248,15 +248,25 @@ def build_parser() -> argparse.ArgumentParser:
         "will be posted (Markdown), for a made-up engineer whose review comments are the "
         "playbook's examples.match; exit 1 when the playbook does not load.",
     )
-    pre.add_argument("playbook", type=Path, help="a playbook file, like playbooks/sql-injection.yml")
-    pre.add_argument("--html", type=Path, metavar="FILE", help="also write them as a page of GitHub comments")
+    pre.add_argument(
+        "playbook", type=Path, help="a playbook file, like playbooks/sql-injection.yml"
+    )
+    pre.add_argument(
+        "--html", type=Path, metavar="FILE", help="also write them as a page of GitHub comments"
+    )
     sch = command(
         "schema",
         "Write playbook.schema.json and org.schema.json, made from the checks of validate, so "
         "that an editor completes and checks the YAML.",
     )
-    sch.add_argument("--out", type=Path, default=DEFAULT_PLAYBOOKS / "schema", help="default: playbooks/schema")
-    sch.add_argument("--check", action="store_true", help="only say whether the files are up to date (exit 1 if not)")
+    sch.add_argument(
+        "--out", type=Path, default=DEFAULT_PLAYBOOKS / "schema", help="default: playbooks/schema"
+    )
+    sch.add_argument(
+        "--check",
+        action="store_true",
+        help="only say whether the files are up to date (exit 1 if not)",
+    )
     back = command(
         "backfill",
         "Read the last days of review comments and reviews of an installation's repositories "
@@ -273,11 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
         "posted and nothing is written.",
         ["DATABASE_URL", "PLAYBOOKS_DIR"],
     )
-    rpl.add_argument("--since", default="90d", help="how far back: 90d, 12w or a date (default 90d)")
-    rpl.add_argument("--playbooks", type=Path, help="folder of proposed playbooks and org.yml (default PLAYBOOKS_DIR)")
+    rpl.add_argument(
+        "--since", default="90d", help="how far back: 90d, 12w or a date (default 90d)"
+    )
+    rpl.add_argument(
+        "--playbooks",
+        type=Path,
+        help="folder of proposed playbooks and org.yml (default PLAYBOOKS_DIR)",
+    )
     rpl.add_argument("--database-url", help="defaults to DATABASE_URL")
     rpl.add_argument("--installation", type=int, metavar="ID", help="only this installation")
-    rpl.add_argument("--markdown", action="store_true", help="print the Markdown summary (as in a check run)")
+    rpl.add_argument(
+        "--markdown", action="store_true", help="print the Markdown summary (as in a check run)"
+    )
     return parser
 
 
@@ -317,7 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.serve import _logging, _settings
 
         _logging()
-        return asyncio.run(run_backfill(_settings(), sys.stdout, days=max(args.days, 1), installation=args.installation))
+        return asyncio.run(
+            run_backfill(
+                _settings(), sys.stdout, days=max(args.days, 1), installation=args.installation
+            )
+        )
     if args.command == "replay":
         import sys
 

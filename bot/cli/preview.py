@@ -49,20 +49,35 @@ def preview_comments(playbook: Playbook, org: OrgSettings) -> list[Shown]:
     comments = [examples[i % len(examples)] for i in range(wanted)]
     signals = tuple(
         Signal(
-            installation_id=1, repo=REPO, pr_number=40 + i, engineer=ENGINEER,
-            playbook_id=playbook.id, comment_id=1000 + i, source="review_comment",
+            installation_id=1,
+            repo=REPO,
+            pr_number=40 + i,
+            engineer=ENGINEER,
+            playbook_id=playbook.id,
+            comment_id=1000 + i,
+            source="review_comment",
             reviewer=f"reviewer-{i + 1}",
-            at=NOW - dt.timedelta(days=(len(comments) - 1 - i) * 3), quote=text,
+            at=NOW - dt.timedelta(days=(len(comments) - 1 - i) * 3),
+            quote=text,
             url=f"https://github.com/{REPO}/pull/{40 + i}#discussion_r{1000 + i}",
         )
         for i, text in enumerate(comments)
     )
     last = signals[-1]
     nudge = Nudge(
-        key=nudge_key(1, REPO, ENGINEER, playbook.id, last.comment_id), installation_id=1,
-        repo=REPO, pr_number=last.pr_number, engineer=ENGINEER, playbook_id=playbook.id,
-        state=NudgeState.PLANNED, reason="preview", created_at=NOW, trigger_at=last.at,
-        thread_id=last.comment_id, minutes=playbook.nudge.minutes, evidence=signals,
+        key=nudge_key(1, REPO, ENGINEER, playbook.id, last.comment_id),
+        installation_id=1,
+        repo=REPO,
+        pr_number=last.pr_number,
+        engineer=ENGINEER,
+        playbook_id=playbook.id,
+        state=NudgeState.PLANNED,
+        reason="preview",
+        created_at=NOW,
+        trigger_at=last.at,
+        thread_id=last.comment_id,
+        minutes=playbook.nudge.minutes,
+        evidence=signals,
     )
     shown = [
         Shown(
@@ -75,7 +90,10 @@ def preview_comments(playbook: Playbook, org: OrgSettings) -> list[Shown]:
     asking = replace(nudge, state=NudgeState.AWAITING_COSIGN, leads=leads)
     shown.append(
         Shown(
-            "The co-sign request" + ("" if playbook.significant else " (only for significant playbooks; this one is not)"),
+            "The co-sign request"
+            + (
+                "" if playbook.significant else " (only for significant playbooks; this one is not)"
+            ),
             f"a comment on #{nudge.pr_number} mentioning the lead; the nudge follows their 👍",
             render_cosign_request(asking, playbook, org, PREVIEW_SECRET),
         )
@@ -83,10 +101,19 @@ def preview_comments(playbook: Playbook, org: OrgSettings) -> list[Shown]:
     if playbook.reinforcement.enabled:
         for index in range(1, playbook.reinforcement.max_followups + 1):
             followup = FollowUp(
-                key=followup_key(nudge.key, index), installation_id=1, repo=REPO,
-                pr_number=nudge.pr_number + 10 * index, engineer=ENGINEER, playbook_id=playbook.id,
-                nudge_key=nudge.key, index=index, state=FollowUpState.PLANNED, reason="preview",
-                due_at=NOW, created_at=NOW, minutes=playbook.reinforcement.minutes,
+                key=followup_key(nudge.key, index),
+                installation_id=1,
+                repo=REPO,
+                pr_number=nudge.pr_number + 10 * index,
+                engineer=ENGINEER,
+                playbook_id=playbook.id,
+                nudge_key=nudge.key,
+                index=index,
+                state=FollowUpState.PLANNED,
+                reason="preview",
+                due_at=NOW,
+                created_at=NOW,
+                minutes=playbook.reinforcement.minutes,
                 files=_example_file(playbook),
             )
             shown.append(
@@ -104,7 +131,9 @@ def _org_beside(path: Path) -> OrgSettings:
     for name in sorted(NOT_PLAYBOOKS):
         candidate = path.parent / name
         if candidate.exists():
-            org, _problems = parse_org_settings(candidate.read_text(encoding="utf-8"), str(candidate))
+            org, _problems = parse_org_settings(
+                candidate.read_text(encoding="utf-8"), str(candidate)
+            )
             if org is not None:
                 return org
     return OrgSettings()

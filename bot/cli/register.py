@@ -109,9 +109,10 @@ async def convert(api_url: str, code: str) -> dict[str, Any]:
 
     url = f"{api_url}/app-manifests/{code}/conversions"
     headers = {"Accept": "application/vnd.github+json", "User-Agent": "learning-nudges"}
-    async with aiohttp.ClientSession() as session, session.post(
-        url, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, headers=headers, timeout=aiohttp.ClientTimeout(total=30)) as response,
+    ):
         if response.status == 404:
             raise RegisterError(
                 "GitHub no longer knows this code (it works once, for an hour); run register again"

@@ -143,7 +143,11 @@ def rollout_report(
     for pid in ids:
         playbook = playbooks.get(pid)
         scope = rollout_scope(playbook.rollout) if playbook else "(no longer loaded)"
-        would = Counter(n.reason.split(":", 1)[0].removeprefix("shadow mode, would be ") for n in shadow if n.playbook_id == pid)
+        would = Counter(
+            n.reason.split(":", 1)[0].removeprefix("shadow mode, would be ")
+            for n in shadow
+            if n.playbook_id == pid
+        )
         engineers = len({n.engineer.lower() for n in shadow if n.playbook_id == pid})
         lines.append(f"  {pid}: {scope or 'full rollout'}")
         if would:
@@ -288,13 +292,15 @@ def main(database_url: str | None, color: str = "auto", out: TextIO = sys.stdout
 
     async def run() -> None:
         in_force, _problems = (
-            await asyncio.to_thread(load_config, playbooks) if playbooks.is_dir() else (None, [])
+            await asyncio.to_thread(load_config, playbooks) if playbooks.is_dir() else (None, [])  # noqa: ASYNC240  (a CLI command; no webhook waits on this loop)
         )
         store = await open_checked(url)
         try:
             org = in_force.org if in_force else None
             in_force_ids = {p.id: p for p in in_force.playbooks.playbooks} if in_force else {}
-            out.write(await build_report(store, org, in_force_ids, color=colored, wrap=out.isatty()))
+            out.write(
+                await build_report(store, org, in_force_ids, color=colored, wrap=out.isatty())
+            )
         finally:
             await store.close()
 

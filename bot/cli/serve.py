@@ -138,9 +138,8 @@ async def _serve(settings: Settings) -> None:
 async def _work(settings: Settings) -> None:
     from aiohttp import web
 
-    from bot.app.worker import stop_gracefully
-
     from bot.app.health import health_routes
+    from bot.app.worker import stop_gracefully
 
     async with _checked_service(settings) as service:
         runner = None

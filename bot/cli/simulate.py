@@ -12,9 +12,13 @@ def _effect(text: str) -> tuple[str, float]:
     try:
         effect = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"write PLAYBOOK=EFFECT, like sql-injection=0.3; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"write PLAYBOOK=EFFECT, like sql-injection=0.3; got {text!r}"
+        ) from None
     if not name or not 0 <= effect <= 1:
-        raise argparse.ArgumentTypeError(f"the effect is a share between 0 and 1, like sql-injection=0.3; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"the effect is a share between 0 and 1, like sql-injection=0.3; got {text!r}"
+        )
     return name, effect
 
 
@@ -32,19 +36,41 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     """The ``simulate`` command's options (``bot.cli`` builds the parser)."""
     sim.add_argument("--days", type=int, default=90)
     sim.add_argument("--engineers", type=int, default=60)
-    sim.add_argument("--effect", type=_effect, action="append", metavar="PLAYBOOK=EFFECT",
-                     help="true share of matching comments a nudge removes (default: sql-injection=0.3 "
-                          "swallowed-errors=0); repeat for more playbooks")
-    sim.add_argument("--playbooks", type=int, default=None, metavar="N",
-                     help="N playbooks instead: true effects 0.3, 0, 0.15, 0.3, 0 … (with --effect: "
-                          "those first)")
-    sim.add_argument("--base-rate", type=_share, default=0.15,
-                     help="matching comments per reviewed PR and playbook, mean over engineers (0.15)")
+    sim.add_argument(
+        "--effect",
+        type=_effect,
+        action="append",
+        metavar="PLAYBOOK=EFFECT",
+        help="true share of matching comments a nudge removes (default: sql-injection=0.3 "
+        "swallowed-errors=0); repeat for more playbooks",
+    )
+    sim.add_argument(
+        "--playbooks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N playbooks instead: true effects 0.3, 0, 0.15, 0.3, 0 … (with --effect: "
+        "those first)",
+    )
+    sim.add_argument(
+        "--base-rate",
+        type=_share,
+        default=0.15,
+        help="matching comments per reviewed PR and playbook, mean over engineers (0.15)",
+    )
     sim.add_argument("--prs-per-week", type=_share, default=3.0, help="per engineer, mean (3)")
-    sim.add_argument("--backfill-days", type=int, default=90,
-                     help="history recorded at installation (90); 0: none, observe-only first")
-    sim.add_argument("--fade-days", type=float, default=90.0,
-                     help="half-life of a nudge's effect (90); 0: it never fades")
+    sim.add_argument(
+        "--backfill-days",
+        type=int,
+        default=90,
+        help="history recorded at installation (90); 0: none, observe-only first",
+    )
+    sim.add_argument(
+        "--fade-days",
+        type=float,
+        default=90.0,
+        help="half-life of a nudge's effect (90); 0: it never fades",
+    )
     sim.add_argument("--seed", type=int, default=3, help="another seed, another organisation")
 
 
@@ -59,15 +85,22 @@ def simulate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     effects = dict(args.effect) if args.effect else dict(DEFAULT_EFFECTS)
     if args.playbooks:
         extra = many_effects(max(args.playbooks, 2))
-        effects = dict(list(effects.items()) + [(k, v) for k, v in extra.items() if k not in effects])
+        effects = dict(
+            list(effects.items()) + [(k, v) for k, v in extra.items() if k not in effects]
+        )
         effects = dict(list(effects.items())[: args.playbooks])
     if args.engineers < 4:
         (out or sys.stderr).write("the simulation needs at least 4 engineers\n")
         return 2
     scenario = Scenario(
-        days=args.days, engineers=args.engineers, effects=effects, seed=args.seed,
-        base_rate=args.base_rate, prs_per_week=args.prs_per_week,
-        backfill_days=max(args.backfill_days, 0), fade_days=max(args.fade_days, 0.0),
+        days=args.days,
+        engineers=args.engineers,
+        effects=effects,
+        seed=args.seed,
+        base_rate=args.base_rate,
+        prs_per_week=args.prs_per_week,
+        backfill_days=max(args.backfill_days, 0),
+        fade_days=max(args.fade_days, 0.0),
     )
     (out or sys.stdout).write(report(simulate(scenario)))
     return 0

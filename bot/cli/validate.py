@@ -49,7 +49,9 @@ def validate(paths: Sequence[Path], out: TextIO = sys.stdout) -> int:
     problems = list(result.problems)
     for repo_file in repo_files:
         known = [p.id for p in load_playbooks(DEFAULT_PLAYBOOKS).playbooks]
-        problems += parse_repo_settings(repo_file.read_text(encoding="utf-8"), str(repo_file), known)[1]
+        problems += parse_repo_settings(
+            repo_file.read_text(encoding="utf-8"), str(repo_file), known
+        )[1]
     significant = [p.id for p in result.playbooks if p.significant and not p.paused]
     org_files = [p / ORG_FILE for p in present if p.is_dir() and (p / ORG_FILE).exists()]
     org_files += [p for p in present if p.is_file() and p.name in NOT_PLAYBOOKS]

@@ -104,7 +104,9 @@ def baseline_from_history(
             )
     return Baseline(
         reviews=tuple(sorted(reviews.values(), key=lambda r: (r.at, r.source, r.review_id))),
-        signals=tuple(sorted(signals.values(), key=lambda s: (s.at, s.source, s.comment_id, s.playbook_id))),
+        signals=tuple(
+            sorted(signals.values(), key=lambda s: (s.at, s.source, s.comment_id, s.playbook_id))
+        ),
         skipped=skipped,
         earliest=earliest,
         snippets=snippets,
@@ -124,7 +126,9 @@ class BackfillProgress:
     done: frozenset[tuple[str, str]] = frozenset()
     cursor: tuple[str, str, int] | None = None  # (repository, listing, next page)
 
-    def next_page(self, repos: Iterable[str], listings: Iterable[str] = ("review_comments", "reviews")):
+    def next_page(
+        self, repos: Iterable[str], listings: Iterable[str] = ("review_comments", "reviews")
+    ):
         """The (repository, listing, page) to read next, or None when everything is read."""
         if self.cursor is not None:
             return self.cursor

@@ -33,8 +33,6 @@ def sprint_at(now: dt.datetime, settings: OrgSettings) -> Sprint:
     return Sprint(index, start, start + length)
 
 
-
-
 @dataclass(frozen=True)
 class BudgetCheck:
     allowed: bool
@@ -57,7 +55,10 @@ def check_budget(
     where = f"role {role.name}, sprint {sprint.start:%Y-%m-%d}..{sprint.end:%Y-%m-%d}"
     if role.nudges is not None and used_nudges >= role.nudges:
         return BudgetCheck(
-            False, f"budget spent: {used_nudges} of {role.nudges} nudges ({where})", used_nudges, used_minutes
+            False,
+            f"budget spent: {used_nudges} of {role.nudges} nudges ({where})",
+            used_nudges,
+            used_minutes,
         )
     if role.minutes is not None and used_minutes + minutes > role.minutes:
         return BudgetCheck(

@@ -50,7 +50,9 @@ class FolderState:
 
     def to_read(self, listing: Mapping[str, str]) -> tuple[list[str], set[str]]:
         """Of the folder's files now (path -> sha): those to read, and those removed."""
-        changed = [path for path, sha in listing.items() if self.seen.get(path, FileVersion("")).sha != sha]
+        changed = [
+            path for path, sha in listing.items() if self.seen.get(path, FileVersion("")).sha != sha
+        ]
         return changed, set(self.seen) - set(listing)
 
 
@@ -92,7 +94,12 @@ def apply_folder(
     for playbook in result.playbooks:
         if playbook.id in taken:
             by_path[playbook.source].append(
-                Problem(playbook.source, 1, "id", f"'{playbook.id}' is already used by {taken[playbook.id]}")
+                Problem(
+                    playbook.source,
+                    1,
+                    "id",
+                    f"'{playbook.id}' is already used by {taken[playbook.id]}",
+                )
             )
         elif (reason := used.add(playbook, budget)) is not None:
             by_path[playbook.source].append(Problem(playbook.source, 1, "match", reason))
@@ -116,7 +123,10 @@ def _plural(count: int, word: str) -> str:
 
 
 def check_run_report(
-    problems: Sequence[Problem], playbooks_loaded: int, *, per_request: int = ANNOTATIONS_PER_REQUEST
+    problems: Sequence[Problem],
+    playbooks_loaded: int,
+    *,
+    per_request: int = ANNOTATIONS_PER_REQUEST,
 ) -> CheckRunReport:
     """Success, or failure with one annotation per problem at its file and line."""
     files = sorted({p.file for p in problems})

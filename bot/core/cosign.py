@@ -72,12 +72,18 @@ def decide_cosign(
         reactions, nudge.leads, nudge.engineer, nudge.created_at, now, org.cosign_expiry_days
     )
     if result.state == "approved":
-        return nudge.moved(NudgeState.COSIGNED, f"co-signed by {result.by}", resolved_by=result.by), result.ignored
+        return nudge.moved(
+            NudgeState.COSIGNED, f"co-signed by {result.by}", resolved_by=result.by
+        ), result.ignored
     if result.state == "vetoed":
-        return nudge.moved(NudgeState.VETOED, f"vetoed by {result.by}", resolved_by=result.by), result.ignored
+        return nudge.moved(
+            NudgeState.VETOED, f"vetoed by {result.by}", resolved_by=result.by
+        ), result.ignored
     if result.state == "expired":
         return (
-            nudge.moved(NudgeState.EXPIRED, f"no lead answered within {org.cosign_expiry_days} days"),
+            nudge.moved(
+                NudgeState.EXPIRED, f"no lead answered within {org.cosign_expiry_days} days"
+            ),
             result.ignored,
         )
     return nudge, result.ignored
@@ -101,7 +107,9 @@ class ReactionVerdict:
     counted: bool
 
 
-def leads_for(nudge: Nudge, org: OrgSettings, teams: Mapping[str, frozenset[str]]) -> frozenset[str]:
+def leads_for(
+    nudge: Nudge, org: OrgSettings, teams: Mapping[str, frozenset[str]]
+) -> frozenset[str]:
     """Lower-case logins of those who may co-sign for the nudge's engineer.
 
     The leads asked at decision time, or, for a nudge that asked nobody, the org's leads for the

@@ -172,7 +172,9 @@ def _gates(
         # Not in the pilot: no nudge, no holdout assignment, so not counted as held out either.
         return None, note("pilot", outside)
     if ctx.muted_all or pid in ctx.muted:
-        return None, note("muted", "the engineer muted this playbook (/nudge mute); the comment is still counted")
+        return None, note(
+            "muted", "the engineer muted this playbook (/nudge mute); the comment is still counted"
+        )
     observed = observing_until(playbook, ctx)
     if observed is not None and now < observed:
         return None, note(
@@ -231,7 +233,11 @@ def _gates(
     kept = playbook.kept_since is not None
     if group is None:
         # A kept playbook holds out only the long-running share of engineers it meets from now on.
-        share = min(ctx.org.holdout_share_kept, ctx.org.holdout_share) if kept else ctx.org.holdout_share
+        share = (
+            min(ctx.org.holdout_share_kept, ctx.org.holdout_share)
+            if kept
+            else ctx.org.holdout_share
+        )
         group = assign_holdout(ctx.org.holdout_seed, signal.installation_id, engineer, pid, share)
         decision.assignments[pid] = group
     if group == HOLDOUT and not (kept and released(ctx.org, signal.installation_id, engineer, pid)):
@@ -253,11 +259,14 @@ def _gates(
         leads = ctx.org.leads_of(engineer, ctx.teams)
         if not leads:
             nudge = base.moved(
-                NudgeState.NO_LEAD, "significant playbook, but no lead is configured for this engineer"
+                NudgeState.NO_LEAD,
+                "significant playbook, but no lead is configured for this engineer",
             )
         else:
             nudge = base.moved(
-                NudgeState.AWAITING_COSIGN, f"waiting for a co-sign from {', '.join(leads)}", leads=leads
+                NudgeState.AWAITING_COSIGN,
+                f"waiting for a co-sign from {', '.join(leads)}",
+                leads=leads,
             )
         return nudge, note(nudge.state, nudge.reason)
 

@@ -76,7 +76,9 @@ class Rules:
 
     min_engineers: int = 5  # per group, each with enough reviewed pull requests after
     min_prs: int = 1  # reviewed pull requests after the first (would-be) nudge (welch: each period)
-    alpha: float = 0.05  # one-sided level of the first test: the chance of keeping a useless playbook
+    alpha: float = (
+        0.05  # one-sided level of the first test: the chance of keeping a useless playbook
+    )
     method: str = POISSON
     resamples: int = 1_999  # random relabellings when the exact enumeration is larger
     # The halfway look pauses early when the estimate shows no reduction and its one-sided
@@ -241,7 +243,9 @@ def evaluate_playbook(
     }
     short = [f for f in (nudged, holdout) if f.counted < rules.min_engineers]
     if short:
-        periods = "before and after" if rules.method == WELCH else "after their first (would-be) nudge"
+        periods = (
+            "before and after" if rules.method == WELCH else "after their first (would-be) nudge"
+        )
         lacking = "; ".join(
             f"{f.counted} {'held-out' if f.group == HOLDOUT else 'nudged'} engineer"
             f"{'' if f.counted == 1 else 's'} with {rules.min_prs}+ reviewed PRs {periods} "
@@ -271,12 +275,23 @@ def evaluate_playbook(
     if mid_window:
         if estimate >= 0 and p_value >= rules.futility_p:
             return Evaluation(
-                verdict=Verdict.FUTILE, estimate=estimate, low=low, high=high, p_value=p_value,
-                exact=exact, reason=_futile_reason(estimate, rules), **base,
+                verdict=Verdict.FUTILE,
+                estimate=estimate,
+                low=low,
+                high=high,
+                p_value=p_value,
+                exact=exact,
+                reason=_futile_reason(estimate, rules),
+                **base,
             )
         return Evaluation(
-            verdict=Verdict.INTERIM, estimate=estimate, low=low, high=high, p_value=p_value,
-            exact=exact, reason=f"halfway look: {_change_words(estimate, rules)} so far; the window goes on",
+            verdict=Verdict.INTERIM,
+            estimate=estimate,
+            low=low,
+            high=high,
+            p_value=p_value,
+            exact=exact,
+            reason=f"halfway look: {_change_words(estimate, rules)} so far; the window goes on",
             **base,
         )
     beaten = p_value < level
@@ -295,8 +310,14 @@ def evaluate_playbook(
             f"{'below' if beaten else 'not below'} {level:g}{spent})"
         )
     return Evaluation(
-        verdict=verdict, reason=reason, estimate=estimate, low=low, high=high, p_value=p_value,
-        exact=exact, **base,
+        verdict=verdict,
+        reason=reason,
+        estimate=estimate,
+        low=low,
+        high=high,
+        p_value=p_value,
+        exact=exact,
+        **base,
     )
 
 
@@ -304,7 +325,9 @@ def _change_words(estimate: float, rules: Rules) -> str:
     if rules.method == WELCH:
         return f"the nudged group's rate changed by {estimate:+.3f} comments per reviewed PR relative to the holdout"
     if abs(estimate) < 0.005:
-        return "nudged engineers received as many matching comments per reviewed PR as held-out ones"
+        return (
+            "nudged engineers received as many matching comments per reviewed PR as held-out ones"
+        )
     if estimate < 0:
         return f"nudged engineers received {-100 * estimate:.0f} % fewer matching comments per reviewed PR than held-out ones"
     return f"nudged engineers received {100 * estimate:.0f} % more matching comments per reviewed PR than held-out ones"
@@ -350,7 +373,9 @@ def design(outcomes: list[Outcome]) -> tuple[Any, Any, Any, Any]:
     return y, np.log(exposure), treated, covariate
 
 
-def poisson_effect(outcomes: list[Outcome], *, confidence: float, resamples: int = 1_999) -> PoissonFit:
+def poisson_effect(
+    outcomes: list[Outcome], *, confidence: float, resamples: int = 1_999
+) -> PoissonFit:
     """Poisson GLM with exposure and pre-period covariate, robust errors, randomization test."""
     import numpy as np
     import statsmodels.api as sm
@@ -362,7 +387,9 @@ def poisson_effect(outcomes: list[Outcome], *, confidence: float, resamples: int
     null_columns = [np.ones_like(y)] + ([covariate] if varies else [])
     family = sm.families.Poisson()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separation (no comment at all in a group) is handled below
+        warnings.simplefilter(
+            "ignore"
+        )  # separation (no comment at all in a group) is handled below
         full = sm.GLM(y, np.column_stack(columns), family=family, offset=offset).fit(cov_type="HC0")
         null = sm.GLM(y, np.column_stack(null_columns), family=family, offset=offset).fit()
     coefficient = float(full.params[1])
@@ -387,8 +414,14 @@ def poisson_effect(outcomes: list[Outcome], *, confidence: float, resamples: int
     exact = math.comb(len(residual), len(nudged)) <= resamples
     effect = math.exp(coefficient) - 1
     return PoissonFit(
-        effect=max(effect, -1.0), low=max(low, -1.0), high=high, p_value=float(test.pvalue),
-        exact=exact, coefficient=coefficient, standard_error=se, wald_p=wald_p,
+        effect=max(effect, -1.0),
+        low=max(low, -1.0),
+        high=high,
+        p_value=float(test.pvalue),
+        exact=exact,
+        coefficient=coefficient,
+        standard_error=se,
+        wald_p=wald_p,
     )
 
 

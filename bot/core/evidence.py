@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from bot.core.evaluate import VERDICT_TEXT, WELCH, Evaluation, GroupFigures, Verdict
 from bot.core.feedback import FeedbackShare
-from bot.core.render import defuse
 from bot.core.playbook import Rollout
+from bot.core.render import defuse
 
 EVIDENCE_MARKER = "<!-- learning-nudge-evidence:{playbook_id} -->"
 
@@ -62,14 +62,22 @@ def _estimate_sentence(e: Evaluation) -> str:
         return "No estimate: too few engineers to compare."
     confidence = 1 - 2 * e.applied_level
     if e.rules.method == WELCH:
-        relative = f"; {_num(100 * e.relative, 0, sign=True)} % of the nudged group's rate before" if e.relative is not None else ""
+        relative = (
+            f"; {_num(100 * e.relative, 0, sign=True)} % of the nudged group's rate before"
+            if e.relative is not None
+            else ""
+        )
         return (
             f"Compared with the holdout, the nudge changed the rate by {_num(e.estimate, sign=True)} "
             f"matching comments per reviewed PR ({confidence:.0%} interval {_num(e.low, sign=True)} "
             f"to {_num(e.high, sign=True)}{relative}). One-sided Welch test: p {_p(e.p_value)}; the "
             f"nudge beats the holdout when p < {e.applied_level:g}."
         )
-    exact = "every reshuffle of the groups" if e.exact else f"{e.rules.resamples:,} random reshuffles of the groups"
+    exact = (
+        "every reshuffle of the groups"
+        if e.exact
+        else f"{e.rules.resamples:,} random reshuffles of the groups"
+    )
     return (
         f"Compared with the holdout, nudged engineers received **{_pct(e.estimate)}** matching comments "
         f"per reviewed PR ({confidence:.0%} interval: {_interval(e)}), taking into account how often "
@@ -144,7 +152,9 @@ def title(playbook_title: str, e: Evaluation) -> str:
     return f"Learning nudge evidence: {defuse(playbook_title)} ({VERDICT_TEXT[e.verdict]})"
 
 
-def _table(nudged: GroupFigures, holdout: GroupFigures, min_prs: int, method: str = "") -> list[str]:
+def _table(
+    nudged: GroupFigures, holdout: GroupFigures, min_prs: int, method: str = ""
+) -> list[str]:
     periods = "before and after" if method == WELCH else "after the first nudge"
     rows = [
         ("engineers with a first (would-be) nudge", nudged.engineers, holdout.engineers),
@@ -234,8 +244,11 @@ def render_evidence(
             "",
             (
                 "Pull requests, comments and rates are those of the counted engineers; a rate is "
-                + ("the mean of their own rates." if figures.rules.method == WELCH else
-                   "their matching comments divided by their reviewed PRs.")
+                + (
+                    "the mean of their own rates."
+                    if figures.rules.method == WELCH
+                    else "their matching comments divided by their reviewed PRs."
+                )
             ),
             "",
             _estimate_sentence(figures),
@@ -261,8 +274,12 @@ def render_evidence(
             ),
             "",
         ]
-    lines += ["### History", "", "| decided | window | decision | estimate | interval | p |",
-              "| --- | --- | --- | ---: | --- | ---: |"]
+    lines += [
+        "### History",
+        "",
+        "| decided | window | decision | estimate | interval | p |",
+        "| --- | --- | --- | ---: | --- | ---: |",
+    ]
     for e in ordered:
         window = "–" if e.verdict == Verdict.RESUMED else _window(e)
         estimate = _num(e.estimate, sign=True) if e.rules.method == WELCH else _pct(e.estimate)

@@ -29,7 +29,9 @@ def may_publish(evidence_repo: str | None, installation_repos: Iterable[str]) ->
     return owner_of(evidence_repo) in {owner_of(r) for r in installation_repos}
 
 
-def find_evidence_issue(playbook_id: str, issues: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def find_evidence_issue(
+    playbook_id: str, issues: Iterable[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
     """The playbook's issue among listed issues (pull requests are not issues), by its marker."""
     marker = evidence_marker(playbook_id)
     for issue in issues:

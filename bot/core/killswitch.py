@@ -60,9 +60,7 @@ def latest(history: Iterable[Evaluation]) -> Evaluation | None:
 
 def _lifts(playbook: Playbook, pause: Evaluation, now: dt.datetime) -> bool:
     resumed_on = playbook.evaluation_resumed_on
-    return (
-        resumed_on is not None and resumed_on >= pause.at.date() and now >= start_of(resumed_on)
-    )
+    return resumed_on is not None and resumed_on >= pause.at.date() and now >= start_of(resumed_on)
 
 
 def pause_state(playbook: Playbook, history: Sequence[Evaluation], now: dt.datetime) -> PauseState:
@@ -111,7 +109,9 @@ def kept_at(history: Iterable[Evaluation]) -> dt.datetime | None:
     if last is None or last.verdict != Verdict.EFFECTIVE:
         return None
     since = epoch_start(history)
-    keeps = [e.at for e in history if e.verdict == Verdict.EFFECTIVE and (since is None or e.at >= since)]
+    keeps = [
+        e.at for e in history if e.verdict == Verdict.EFFECTIVE and (since is None or e.at >= since)
+    ]
     return min(keeps, default=None)
 
 
@@ -149,9 +149,15 @@ def epoch_start(history: Iterable[Evaluation]) -> dt.datetime | None:
     return max(resumes, default=None)
 
 
-def first_nudge_at(nudges: Iterable[Nudge], playbook_id: str, since: dt.datetime | None) -> dt.datetime | None:
+def first_nudge_at(
+    nudges: Iterable[Nudge], playbook_id: str, since: dt.datetime | None
+) -> dt.datetime | None:
     return min(
-        (n.created_at for n in nudges if n.playbook_id == playbook_id and (since is None or n.created_at >= since)),
+        (
+            n.created_at
+            for n in nudges
+            if n.playbook_id == playbook_id and (since is None or n.created_at >= since)
+        ),
         default=None,
     )
 
@@ -179,7 +185,11 @@ def due_window(
         return None
     length = dt.timedelta(days=playbook.evaluation_window_days)
     closed = (now - first) // length
-    decided = [e.window_end for e in history if e.verdict != Verdict.RESUMED and (since is None or e.window_end > since)]
+    decided = [
+        e.window_end
+        for e in history
+        if e.verdict != Verdict.RESUMED and (since is None or e.window_end > since)
+    ]
     if closed < 1:
         mid = first + length / 2
         if playbook.evaluation_stop_early and now >= mid and not decided:

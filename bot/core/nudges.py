@@ -50,7 +50,9 @@ CHARGED_STATES = frozenset(
 RETRYABLE_STATES = frozenset({NudgeState.SUPPRESSED_BUDGET, NudgeState.FAILED})
 
 
-def nudge_key(installation_id: int, repo: str, engineer: str, playbook_id: str, comment_id: int) -> str:
+def nudge_key(
+    installation_id: int, repo: str, engineer: str, playbook_id: str, comment_id: int
+) -> str:
     """A stable id: the same trigger (redelivered, or replayed after a crash) gives the same key."""
     raw = f"{installation_id}|{repo}|{engineer.lower()}|{playbook_id}|{comment_id}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]

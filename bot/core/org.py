@@ -61,7 +61,9 @@ class OrgSettings:
     holdout_seed: str = "learning-nudges"
     evaluation_level: float = 0.05  # one-sided: the chance of keeping a playbook that does nothing
     evaluation_min_engineers: int = 5  # per group, with a reviewed PR after the first nudge
-    evaluation_min_prs: int = 1  # reviewed PRs after the first (would-be) nudge for an engineer to count
+    evaluation_min_prs: int = (
+        1  # reviewed PRs after the first (would-be) nudge for an engineer to count
+    )
     cosign_expiry_days: int = 7
     evidence_repo: str | None = None
     playbooks_repo: str | None = None  # owner/name: playbooks and org.yml are read from there

@@ -112,7 +112,9 @@ class SignalIndex:
         self._unsorted: set[str] = set()
         for signal in signals:
             if signal.playbook_id == playbook_id:
-                self.add(signal.engineer, signal.at, (signal.repo, signal.source, signal.comment_id))
+                self.add(
+                    signal.engineer, signal.at, (signal.repo, signal.source, signal.comment_id)
+                )
 
     def add(self, engineer: str, at: dt.datetime, key: tuple[str, str, int] | None = None) -> None:
         """One matching comment; ``key`` (repository, source, id) when it may come twice."""
@@ -217,11 +219,18 @@ def measure_outcomes(
     if not anchors:
         return []
     if not isinstance(reviews, ReviewIndex):
-        reviews = ReviewIndex(r for r in reviews if r.author in anchors or r.author.lower() in anchors)
+        reviews = ReviewIndex(
+            r for r in reviews if r.author in anchors or r.author.lower() in anchors
+        )
     if not isinstance(signals, SignalIndex) or signals.playbook_id != playbook_id:
         signals = SignalIndex(
             playbook_id,
-            (s for s in signals if s.playbook_id == playbook_id and (s.engineer in anchors or s.engineer.lower() in anchors)),
+            (
+                s
+                for s in signals
+                if s.playbook_id == playbook_id
+                and (s.engineer in anchors or s.engineer.lower() in anchors)
+            ),
         )
 
     def tally(engineer: str, start: dt.datetime, end: dt.datetime, *, after: bool) -> Tally:
@@ -249,7 +258,9 @@ def measure_outcomes(
                 group=group,
                 anchor=anchor,
                 before=tally(engineer, anchor - lookback, anchor, after=False),
-                after=tally(engineer, anchor, _end(engineer, group, until, holdout_ends), after=True),
+                after=tally(
+                    engineer, anchor, _end(engineer, group, until, holdout_ends), after=True
+                ),
             )
         )
     return outcomes

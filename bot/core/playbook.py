@@ -128,8 +128,12 @@ class Playbook:
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
     evaluation_window_days: int = 60
-    evaluation_resumed_on: dt.date | None = None  # lifts a kill-switch pause made on or before this day
-    evaluation_observe_days: int = 30  # record without nudging while less history than this is on record
+    evaluation_resumed_on: dt.date | None = (
+        None  # lifts a kill-switch pause made on or before this day
+    )
+    evaluation_observe_days: int = (
+        30  # record without nudging while less history than this is on record
+    )
     evaluation_pre_days: int = 90  # the period before each engineer's first (would-be) nudge
     evaluation_stop_early: bool = True  # futility look halfway through the first window
     paused: bool = False
@@ -195,9 +199,7 @@ SCHEMA: dict[str, Field] = {
         "mapping",
         required=True,
         children={
-            "patterns": Field(
-                "list", required=True, item=_PATTERN, checks=(not_empty("pattern"),)
-            ),
+            "patterns": Field("list", required=True, item=_PATTERN, checks=(not_empty("pattern"),)),
             "exclude": Field("list", item=_PATTERN),
         },
     ),
@@ -253,7 +255,9 @@ def _glob_check(value: str) -> str | None:
 
 
 def _cwe_check(value: int) -> str | None:
-    return None if 1 <= value <= 9999 else f"must be a CWE number like 89 (for CWE-89), found {value}"
+    return (
+        None if 1 <= value <= 9999 else f"must be a CWE number like 89 (for CWE-89), found {value}"
+    )
 
 
 SCHEMA["reinforcement"] = Field(
@@ -264,15 +268,15 @@ SCHEMA["reinforcement"] = Field(
             "number",
             example="0.9",
             checks=(
-                lambda v: None
-                if 0.7 <= v <= 0.97
-                else f"must be between 0.7 and 0.97, found {v}; write a share like 0.9 "
-                "(a higher share brings follow-ups sooner)",
+                lambda v: (
+                    None
+                    if 0.7 <= v <= 0.97
+                    else f"must be between 0.7 and 0.97, found {v}; write a share like 0.9 "
+                    "(a higher share brings follow-ups sooner)"
+                ),
             ),
         ),
-        "max_followups": Field(
-            "int", example="5", checks=(in_range(1, 12, "follow-ups", 5),)
-        ),
+        "max_followups": Field("int", example="5", checks=(in_range(1, 12, "follow-ups", 5),)),
         "clean_reviews_to_end": Field(
             "int", example="5", checks=(in_range(1, 20, "clean reviews", 5),)
         ),
@@ -302,6 +306,7 @@ SCHEMA["applies_to"] = Field(
         ),
     },
 )
+
 
 def _team_check(value: str) -> str | None:
     slug = value.removeprefix("team:")
@@ -338,11 +343,15 @@ def parse_playbook(text: str, file: str) -> tuple[Playbook | None, list[Problem]
     if isinstance(pid, str):
         if not ID_RE.match(pid):
             problems.append(
-                doc.problem(("id",), "use lower-case letters, digits and dashes, like sql-injection")
+                doc.problem(
+                    ("id",), "use lower-case letters, digits and dashes, like sql-injection"
+                )
             )
         elif pid != stem:
             problems.append(
-                doc.problem(("id",), f"must equal the file name; write id: {stem} or rename the file")
+                doc.problem(
+                    ("id",), f"must equal the file name; write id: {stem} or rename the file"
+                )
             )
     if problems:
         return None, problems
@@ -408,7 +417,9 @@ def _build(data: dict, file: str) -> Playbook:
 def _rollout(block: dict) -> Rollout:
     return Rollout(
         mode=block.get("mode", "live"),
-        teams=tuple(sorted({t.strip().removeprefix("team:").lower() for t in block.get("teams") or ()})),
+        teams=tuple(
+            sorted({t.strip().removeprefix("team:").lower() for t in block.get("teams") or ()})
+        ),
         repos=tuple(sorted({r.strip().lower() for r in block.get("repos") or ()})),
     )
 
@@ -498,7 +509,9 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files += sorted(
-                p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.name not in NOT_PLAYBOOKS
+                p
+                for p in path.iterdir()
+                if p.suffix in (".yml", ".yaml") and p.name not in NOT_PLAYBOOKS
             )
         else:
             files.append(path)

@@ -65,7 +65,9 @@ def match_diff(
     """
     if changed is None:
         changed = sorted(
-            pid for pid in set(base) | set(head) if _comparable(base.get(pid)) != _comparable(head.get(pid))
+            pid
+            for pid in set(base) | set(head)
+            if _comparable(base.get(pid)) != _comparable(head.get(pid))
         )
     diffs = []
     for pid in changed:
@@ -125,12 +127,14 @@ def _diff_lines(diff: MatchDiff) -> list[str]:
     for word, comments in (("Now matches", diff.gained), ("Stops matching", diff.lost)):
         if not comments:
             continue
-        right = sum(
-            (pid in c.playbooks) == (word == "Now matches") for c in comments
-        )
+        right = sum((pid in c.playbooks) == (word == "Now matches") for c in comments)
         lines.append(
             f"**{word}** {len(comments)} ({right} of them "
-            + ("labelled as this playbook's" if word == "Now matches" else "labelled as another's or about nothing")
+            + (
+                "labelled as this playbook's"
+                if word == "Now matches"
+                else "labelled as another's or about nothing"
+            )
             + "):"
         )
         for c in comments[:SHOWN_PER_LIST]:
@@ -190,7 +194,7 @@ def pull_request_check(
     # the new patterns match is how its author fixes them.
     as_written = {path: playbook_as_written(head_texts[path], path) for path in broken}
     compared = dict(head_by_id)
-    for path, playbook in as_written.items():
+    for playbook in as_written.values():
         if playbook is not None and playbook.id not in compared:
             compared[playbook.id] = playbook
             if playbook.id not in ids:
@@ -198,7 +202,8 @@ def pull_request_check(
     unparsed = [path for path, playbook in as_written.items() if playbook is None]
     unparsed_ids = {base.playbooks[p].id for p in unparsed if p in base.playbooks}
     diffs = [
-        d for d in match_diff(base_by_id, compared, labelled, sorted(ids))
+        d
+        for d in match_diff(base_by_id, compared, labelled, sorted(ids))
         if d.playbook_id not in unparsed_ids  # not readable at the head: not "removed"
     ]
 
@@ -236,7 +241,10 @@ def pull_request_check(
         ]
         lines.append("")
     if unparsed:
-        lines += ["Not readable at the head, so not compared: " + ", ".join(f"`{b}`" for b in unparsed), ""]
+        lines += [
+            "Not readable at the head, so not compared: " + ", ".join(f"`{b}`" for b in unparsed),
+            "",
+        ]
     failing = [p.id for path, p in as_written.items() if p is not None]
     if failing:
         lines += [

@@ -568,16 +568,24 @@ def after_followup_failure(
     """
     attempts = followup.attempts + 1
     if kind == FailureKind.REFUSED:
-        return followup.moved(FollowUpState.FAILED, f"GitHub will not accept it: {reason}", attempts=attempts), None
+        return followup.moved(
+            FollowUpState.FAILED, f"GitHub will not accept it: {reason}", attempts=attempts
+        ), None
     if attempts >= MAX_FOLLOWUP_ATTEMPTS:
         return (
-            followup.moved(FollowUpState.FAILED, f"GitHub refused it {attempts} times: {reason}", attempts=attempts),
+            followup.moved(
+                FollowUpState.FAILED,
+                f"GitHub refused it {attempts} times: {reason}",
+                attempts=attempts,
+            ),
             None,
         )
     wait = backoff(attempts, FOLLOWUP_RETRY, rng)
     if unknown:
         wait = max(wait, UNKNOWN_OUTCOME_WAIT_SECONDS)
-    return followup.moved(followup.state, reason, attempts=attempts), now + dt.timedelta(seconds=wait)
+    return followup.moved(followup.state, reason, attempts=attempts), now + dt.timedelta(
+        seconds=wait
+    )
 
 
 # ------------------------------------------------------------------------------- rendering

@@ -143,7 +143,9 @@ def _typed(kind: str, example: str) -> Any:
     return example
 
 
-def _object(children: Mapping[str, Field], prefix: str, help_text: Mapping[str, str]) -> dict[str, Any]:
+def _object(
+    children: Mapping[str, Field], prefix: str, help_text: Mapping[str, str]
+) -> dict[str, Any]:
     props = {
         key: _field(spec, f"{prefix}.{key}" if prefix else key, help_text)
         for key, spec in children.items()
@@ -177,7 +179,9 @@ def json_schema(kind: str) -> dict[str, Any]:
 
 def undocumented(kind: str) -> list[str]:
     """Dotted paths of fields without help text (a test keeps this empty)."""
-    schema, help_text = (playbook.SCHEMA, PLAYBOOK_HELP) if kind == "playbook" else (org.SCHEMA, ORG_HELP)
+    schema, help_text = (
+        (playbook.SCHEMA, PLAYBOOK_HELP) if kind == "playbook" else (org.SCHEMA, ORG_HELP)
+    )
     missing = []
 
     def walk(children: Mapping[str, Field], prefix: str) -> None:

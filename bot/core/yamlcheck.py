@@ -338,7 +338,8 @@ def _described(check: Check, **json_schema: Any) -> Check:
 
 def at_least(minimum: float) -> Check:
     return _described(
-        lambda v: None if v >= minimum else f"must be at least {minimum}, found {v}", minimum=minimum
+        lambda v: None if v >= minimum else f"must be at least {minimum}, found {v}",
+        minimum=minimum,
     )
 
 

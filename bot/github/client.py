@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
+DEFAULT_POLICY = RetryPolicy()
 USER_AGENT = "learning-nudges"
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 WRITE_SPACING_SECONDS = 1.0
@@ -45,7 +46,9 @@ def _ignore(_method: str, _status: str) -> None:
 class _API(gh_aiohttp.GitHubAPI):
     """gidgethub's aiohttp client with our retry, pacing and metrics hooks."""
 
-    def __init__(self, session: aiohttp.ClientSession, *, app: GitHubApp, pace_key: int | None, **kwargs: Any):
+    def __init__(
+        self, session: aiohttp.ClientSession, *, app: GitHubApp, pace_key: int | None, **kwargs: Any
+    ):
         super().__init__(session, USER_AGENT, cache=app.etag_cache, base_url=app.base_url, **kwargs)
         self._app = app
         self._pace_key = pace_key
@@ -59,12 +62,18 @@ class _API(gh_aiohttp.GitHubAPI):
             attempt += 1
             try:
                 status, response_headers, data = await super()._request(method, url, headers, body)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 self._app.on_response(method, "network-error")
                 wait = self._app.delay(method, None, {}, attempt)
                 if wait is None:
                     raise
-                log.warning("github %s %s network error %s; retrying in %.1fs", method, _path(url), type(exc).__name__, wait)
+                log.warning(
+                    "github %s %s network error %s; retrying in %.1fs",
+                    method,
+                    _path(url),
+                    type(exc).__name__,
+                    wait,
+                )
                 await self.sleep(wait)
                 continue
             self._app.on_response(method, str(status))
@@ -74,13 +83,22 @@ class _API(gh_aiohttp.GitHubAPI):
         if method.upper() != "GET" and self._pace_key is not None:
             await self._app.pace(self._pace_key)
 
-    async def handle_rate_limit_error(self, *, method: str, url: str, exception: HTTPException, attempt: int) -> bool:
+    async def handle_rate_limit_error(
+        self, *, method: str, url: str, exception: HTTPException, attempt: int
+    ) -> bool:
         # Minting a token creates nothing visible, so it is as safe to repeat as a GET.
         kind = "PUT" if url.endswith("/access_tokens") else method
         wait = self._app.delay(kind, exception.status_code, exception.headers, attempt)
         if wait is None:
             return False
-        log.warning("github %s %s answered %s; retrying in %.1fs (attempt %d)", method, _path(url), int(exception.status_code), wait, attempt)
+        log.warning(
+            "github %s %s answered %s; retrying in %.1fs (attempt %d)",
+            method,
+            _path(url),
+            int(exception.status_code),
+            wait,
+            attempt,
+        )
         await self.sleep(wait)
         return True
 
@@ -102,7 +120,7 @@ class GitHubApp:
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
         on_response: OnResponse = _ignore,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         rng: random.Random | None = None,
         shared_pace: SharedPace | None = None,
     ):
@@ -126,8 +144,12 @@ class GitHubApp:
         self._pace_locks: dict[int, asyncio.Lock] = {}
         self.token_requests = 0
 
-    def delay(self, method: str, status: int | None, headers: Mapping[str, str], attempt: int) -> float | None:
-        return retry_delay(method, status, headers, attempt, self.clock().timestamp(), self.policy, self.rng)
+    def delay(
+        self, method: str, status: int | None, headers: Mapping[str, str], attempt: int
+    ) -> float | None:
+        return retry_delay(
+            method, status, headers, attempt, self.clock().timestamp(), self.policy, self.rng
+        )
 
     async def pace(self, installation_id: int) -> None:
         """At most one content-creating request per second per installation.
@@ -147,7 +169,9 @@ class GitHubApp:
                     if await self.shared_pace(installation_id, self.clock(), spacing):
                         break
                     await self.sleep(SHARED_PACE_POLL_SECONDS)
-            self._last_write[installation_id] = max(self.clock().timestamp(), (last or 0) + WRITE_SPACING_SECONDS)
+            self._last_write[installation_id] = max(
+                self.clock().timestamp(), (last or 0) + WRITE_SPACING_SECONDS
+            )
 
     def app_client(self) -> _API:
         return _API(self.session, app=self, pace_key=None)
@@ -164,7 +188,10 @@ class GitHubApp:
         if cached is not None:
             return cached[0]
         response = await apps.get_installation_access_token(
-            self.app_client(), installation_id=str(installation_id), app_id=self.app_id, private_key=self._private_key
+            self.app_client(),
+            installation_id=str(installation_id),
+            app_id=self.app_id,
+            private_key=self._private_key,
         )
         self.token_requests += 1
         expires = dt.datetime.fromisoformat(response["expires_at"].replace("Z", "+00:00"))
@@ -194,7 +221,9 @@ class Installation:
     async def _call(self, verb: str, url: str, **kwargs: Any) -> Any:
         for refresh in (False, True):
             token = await self.app.token(self.installation_id, refresh=refresh)
-            api = _API(self.app.session, app=self.app, pace_key=self.installation_id, oauth_token=token)
+            api = _API(
+                self.app.session, app=self.app, pace_key=self.installation_id, oauth_token=token
+            )
             try:
                 if verb == "getiter":
                     return [item async for item in api.getiter(url, **kwargs)]

@@ -89,7 +89,6 @@ class EvaluationRecord:
 
 
 # Nudges in these states need a GitHub call from the outbox.
-from bot.core.outbox import OUTBOX_STATES  # noqa: E402  (the one definition, re-exported)
 
 
 class Store(abc.ABC):
@@ -125,7 +124,9 @@ class Store(abc.ABC):
         """Record a verified delivery that cannot be processed (not JSON, say), with why."""
 
     @abc.abstractmethod
-    async def claim_delivery(self, now: dt.datetime, lease: dt.timedelta, worker: str) -> Delivery | None:
+    async def claim_delivery(
+        self, now: dt.datetime, lease: dt.timedelta, worker: str
+    ) -> Delivery | None:
         """Take the oldest pending delivery (or one whose lease ran out) for ``lease``."""
 
     @abc.abstractmethod
@@ -168,7 +169,9 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def add_notes(self, notes: list[Note], delivery_id: str | None, now: dt.datetime) -> None: ...
+    async def add_notes(
+        self, notes: list[Note], delivery_id: str | None, now: dt.datetime
+    ) -> None: ...
 
     @abc.abstractmethod
     async def notes(self, limit: int = 1000) -> list[NoteRecord]: ...
@@ -191,9 +194,7 @@ class Store(abc.ABC):
         """Nudges, oldest first; ``due_by`` keeps those not waiting for a retry after it."""
 
     @abc.abstractmethod
-    async def fail_nudge(
-        self, nudge: Nudge, kind: str, owed: NudgeState, now: dt.datetime
-    ) -> None:
+    async def fail_nudge(self, nudge: Nudge, kind: str, owed: NudgeState, now: dt.datetime) -> None:
         """Failed for good (``nudge`` is in state failed), with the failure's kind and the state
         it was owed a write in, so that a re-send rule can decide on it later."""
 

@@ -44,15 +44,14 @@ async def open_read_only(url: str) -> SqlStore:
         store = PostgresStore(pool)
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_file():
+        if not path.is_file():  # noqa: ASYNC240  (read-only opens are for CLI commands)
             raise ReadOnlyStoreError(
                 f"no database at {path}: nothing has been recorded there yet (run the app, or "
                 "`python -m bot backfill`, with this DATABASE_URL first); none was created"
             )
         store = SQLiteStore(path)
-        db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-        )
+        uri = f"{path.absolute().as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.create_collation("C", _binary)
         store.driver.connection = db  # the driver's thread uses this read-only connection

@@ -247,7 +247,9 @@ class SqlStore(BackfillStore, ReinforcementStore, SayStore, Store):
         for followup in await self.followups(
             tuple(CHARGED_FOLLOWUPS), installation_id=installation_id, engineer=engineer
         ):
-            followup_minutes[followup.sprint] = followup_minutes.get(followup.sprint, 0) + followup.minutes
+            followup_minutes[followup.sprint] = (
+                followup_minutes.get(followup.sprint, 0) + followup.minutes
+            )
         return History(
             [_signal(r) for r in signals],
             [_nudge(r) for r in nudges],
@@ -384,14 +386,16 @@ class SqlStore(BackfillStore, ReinforcementStore, SayStore, Store):
 
     async def failed_nudges(self) -> list[FailedNudge]:
         rows = await self.driver.fetch(
-            "SELECT * FROM nudges WHERE state = ? ORDER BY created_at, key COLLATE \"C\"",
+            'SELECT * FROM nudges WHERE state = ? ORDER BY created_at, key COLLATE "C"',
             (NudgeState.FAILED.value,),
         )
         return [
             FailedNudge(
-                _nudge(r), r["failure_kind"],
+                _nudge(r),
+                r["failure_kind"],
                 NudgeState(r["owed_state"]) if r["owed_state"] else None,
-                ts(r["failed_at"]), r["resends"] or 0,
+                ts(r["failed_at"]),
+                r["resends"] or 0,
             )
             for r in rows
         ]

@@ -29,8 +29,8 @@ from gidgethub import GitHubException
 from bot.app.config import ConfigHolder, PlaybookSet
 from bot.core.config_folder import FolderState, apply_folder, check_run_report, is_config_file
 from bot.core.events import Push
-from bot.core.pr_check import LabelledComment, pull_request_check
 from bot.core.org import OrgSettings
+from bot.core.pr_check import LabelledComment, pull_request_check
 from bot.core.yamlcheck import Problem
 from bot.github import GitHubApp
 
@@ -44,7 +44,9 @@ REFRESH_EVERY = dt.timedelta(minutes=1)
 @cache
 def labelled_comments() -> tuple[LabelledComment, ...]:
     """The labelled review comments shipped with the app (``bot/data``, copied from ``tests/data``)."""
-    text = resources.files("bot").joinpath("data/labelled-comments.jsonl").read_text(encoding="utf-8")
+    text = (
+        resources.files("bot").joinpath("data/labelled-comments.jsonl").read_text(encoding="utf-8")
+    )
     rows = (json.loads(line) for line in text.splitlines() if line.strip())
     return tuple(LabelledComment(r["text"], tuple(r["playbooks"]), r.get("set", "")) for r in rows)
 
@@ -80,7 +82,9 @@ class ConfigSync:
         self._last_refresh: dt.datetime | None = None
 
     # reading ---------------------------------------------------------------------------------
-    async def load(self, *, ref: str | None = None, installation_id: int | None = None) -> list[Problem]:
+    async def load(
+        self, *, ref: str | None = None, installation_id: int | None = None
+    ) -> list[Problem]:
         """Read the folder (at ``ref``, else the default branch) and apply it; the problems found."""
         if installation_id is not None:
             self._installation = installation_id
@@ -131,7 +135,9 @@ class ConfigSync:
             try:
                 texts[path] = base64.b64decode(item.get("content") or "").decode("utf-8")
             except (binascii.Error, UnicodeDecodeError) as exc:
-                unreadable[path] = Problem(path, 1, "(file)", f"cannot be read as UTF-8 text: {exc}")
+                unreadable[path] = Problem(
+                    path, 1, "(file)", f"cannot be read as UTF-8 text: {exc}"
+                )
         return texts, unreadable
 
     async def read_folder(self, gh: Any, ref: str) -> tuple[dict[str, str], dict[str, Problem]]:
@@ -148,13 +154,22 @@ class ConfigSync:
     def _install(self, playbook_set: PlaybookSet) -> None:
         playbooks = playbook_set.playbooks
         problems = playbook_set.problems
-        org = replace(self.state.org or self.local_org, playbooks_repo=self.repo, playbooks_folder=self.folder)
+        org = replace(
+            self.state.org or self.local_org, playbooks_repo=self.repo, playbooks_folder=self.folder
+        )
         self.holder.replace(playbooks=playbook_set, org=org)
         for problem in problems:
-            log.error("config repo=%s problem=%s (the last good version of that file stays in force)", self.repo, problem)
+            log.error(
+                "config repo=%s problem=%s (the last good version of that file stays in force)",
+                self.repo,
+                problem,
+            )
         log.info(
             "config repo=%s folder=%s playbooks=%d ids=%s org_settings=%s",
-            self.repo, self.folder, len(playbooks), ",".join(p.id for p in playbooks) or "-",
+            self.repo,
+            self.folder,
+            len(playbooks),
+            ",".join(p.id for p in playbooks) or "-",
             "repository" if self.state.org else "deployment",
         )
 
@@ -164,7 +179,11 @@ class ConfigSync:
             await self.load()
             self._last_refresh = self.clock()
         except Exception as exc:  # start-up must not fail because GitHub is briefly unreachable
-            log.error("config repo=%s unreadable at start-up (%s); the deployment's playbooks serve until it can be read", self.repo, exc)
+            log.error(
+                "config repo=%s unreadable at start-up (%s); the deployment's playbooks serve until it can be read",
+                self.repo,
+                exc,
+            )
 
     async def refresh_if_due(self, now: dt.datetime) -> None:
         """Catch up with a push another process handled; unchanged, this costs no rate limit."""
@@ -181,13 +200,22 @@ class ConfigSync:
         if push.repo.lower() != self.repo.lower() or not push.to_default_branch:
             return
         if not push.touches(self.folder):
-            log.info("delivery=%s config repo=%s push does not touch folder=%s", delivery_id, self.repo, self.folder)
+            log.info(
+                "delivery=%s config repo=%s push does not touch folder=%s",
+                delivery_id,
+                self.repo,
+                self.folder,
+            )
             return
         try:
             problems = await self.load(ref=push.after, installation_id=push.installation_id)
         except (GitHubException, aiohttp.ClientError, TimeoutError) as exc:
             status = getattr(exc, "status_code", None)
-            answer = f"GitHub answered {int(status)} {exc}" if status is not None else f"{type(exc).__name__} {exc}"
+            answer = (
+                f"GitHub answered {int(status)} {exc}"
+                if status is not None
+                else f"{type(exc).__name__} {exc}"
+            )
             raise ConfigUnreadable(
                 f"{self.repo}/{self.folder} at {push.after[:7]} could not be read ({answer}); "
                 "the playbooks in force stay until it can"
@@ -195,11 +223,17 @@ class ConfigSync:
         self._last_refresh = self.clock()
         await self.report(push, problems)
         log.info(
-            "delivery=%s config repo=%s commit=%s reloaded problems=%d", delivery_id, self.repo, push.after[:7], len(problems)
+            "delivery=%s config repo=%s commit=%s reloaded problems=%d",
+            delivery_id,
+            self.repo,
+            push.after[:7],
+            len(problems),
         )
 
     # pull requests ---------------------------------------------------------------------------
-    async def on_pull_request(self, pull: Mapping[str, Any], installation_id: int, delivery_id: str) -> None:
+    async def on_pull_request(
+        self, pull: Mapping[str, Any], installation_id: int, delivery_id: str
+    ) -> None:
         """A check run on the pull request's head commit: problems, examples and match changes.
 
         The folder is read at the head and base commits through the contents API; nothing is put
@@ -212,7 +246,12 @@ class ConfigSync:
         owner, name = self.repo.split("/", 1)
         url_vars = {"owner": owner, "repo": name}
         if head_repo != self.repo.lower():
-            log.info("delivery=%s config repo=%s pull request from %s: not checked", delivery_id, self.repo, head_repo)
+            log.info(
+                "delivery=%s config repo=%s pull request from %s: not checked",
+                delivery_id,
+                self.repo,
+                head_repo,
+            )
             return
         try:
             head_texts, head_unreadable = await self.read_folder(gh, head_sha)
@@ -229,8 +268,12 @@ class ConfigSync:
         )
         extra = [
             {
-                "path": p.file, "start_line": p.line, "end_line": p.line,
-                "annotation_level": "failure", "title": p.field, "message": f"{p.field}: {p.message}",
+                "path": p.file,
+                "start_line": p.line,
+                "end_line": p.line,
+                "annotation_level": "failure",
+                "title": p.field,
+                "message": f"{p.field}: {p.message}",
             }
             for p in head_unreadable.values()
         ]
@@ -238,20 +281,34 @@ class ConfigSync:
         if extra:
             batches = [tuple(extra)] + [b for b in batches if b]
         run = await gh.post(
-            "/repos/{owner}/{repo}/check-runs", url_vars=url_vars,
+            "/repos/{owner}/{repo}/check-runs",
+            url_vars=url_vars,
             data={"name": PR_CHECK_NAME, "head_sha": head_sha, "status": "in_progress"},
         )
         conclusion = "failure" if extra else outcome.conclusion
         for index, batch in enumerate(batches):
             data: dict[str, Any] = {
-                "output": {"title": outcome.title, "summary": outcome.summary, "annotations": list(batch)}
+                "output": {
+                    "title": outcome.title,
+                    "summary": outcome.summary,
+                    "annotations": list(batch),
+                }
             }
             if index == len(batches) - 1:
                 data["conclusion"] = conclusion
-            await gh.patch("/repos/{owner}/{repo}/check-runs/{id}", url_vars={**url_vars, "id": run["id"]}, data=data)
+            await gh.patch(
+                "/repos/{owner}/{repo}/check-runs/{id}",
+                url_vars={**url_vars, "id": run["id"]},
+                data=data,
+            )
         log.info(
             "delivery=%s config repo=%s pull=%s head=%s checked problems=%d changed=%d",
-            delivery_id, self.repo, pull.get("number"), head_sha[:7], len(outcome.problems), len(outcome.diffs),
+            delivery_id,
+            self.repo,
+            pull.get("number"),
+            head_sha[:7],
+            len(outcome.problems),
+            len(outcome.diffs),
         )
 
     async def _dry_run(self, head_texts: Mapping[str, str]) -> str | None:
@@ -275,14 +332,23 @@ class ConfigSync:
         owner, name = self.repo.split("/", 1)
         url_vars = {"owner": owner, "repo": name}
         run = await gh.post(
-            "/repos/{owner}/{repo}/check-runs", url_vars=url_vars,
+            "/repos/{owner}/{repo}/check-runs",
+            url_vars=url_vars,
             data={"name": CHECK_NAME, "head_sha": push.after, "status": "in_progress"},
         )
         outcome = check_run_report(problems, len(self.state.playbooks))
         for index, batch in enumerate(outcome.annotations):
             data: dict[str, Any] = {
-                "output": {"title": outcome.title, "summary": outcome.summary, "annotations": list(batch)}
+                "output": {
+                    "title": outcome.title,
+                    "summary": outcome.summary,
+                    "annotations": list(batch),
+                }
             }
             if index == len(outcome.annotations) - 1:
                 data["conclusion"] = outcome.conclusion
-            await gh.patch("/repos/{owner}/{repo}/check-runs/{id}", url_vars={**url_vars, "id": run["id"]}, data=data)
+            await gh.patch(
+                "/repos/{owner}/{repo}/check-runs/{id}",
+                url_vars={**url_vars, "id": run["id"]},
+                data=data,
+            )

@@ -21,7 +21,9 @@ from bot.core.replay import HistoryComment, history_comments, render_markdown, r
 DRY_RUN_DAYS = 90
 
 
-async def load_history(store: Any, installation: int | None, since: dt.datetime) -> list[HistoryComment]:
+async def load_history(
+    store: Any, installation: int | None, since: dt.datetime
+) -> list[HistoryComment]:
     """The reviewed comments on record since ``since``, with their kept words and signals."""
     reviewed = await store.reviewed_comments(installation, since)
     signals = [s for s in await store.signals(installation) if s.at >= since]
@@ -56,7 +58,13 @@ def dry_run_for_checks(
         org = folder.org if any(is_org_file(p) for p in texts) and folder.org else local_org
         history = await load_history(store, None, since)
         result = await asyncio.to_thread(
-            replay, history, playbooks.playbooks, org, since=since, until=now, classifier=playbooks.classifier
+            replay,
+            history,
+            playbooks.playbooks,
+            org,
+            since=since,
+            until=now,
+            classifier=playbooks.classifier,
         )
         return render_markdown(result)
 

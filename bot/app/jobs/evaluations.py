@@ -70,7 +70,9 @@ class EvaluationJob:
         await self.publish(now, by_installation)
         return added
 
-    async def _evaluate(self, installation: int, nudges: list[Nudge], now: dt.datetime) -> list[Evaluation]:
+    async def _evaluate(
+        self, installation: int, nudges: list[Nudge], now: dt.datetime
+    ) -> list[Evaluation]:
         recorded = await histories(self.store, installation)
         added: list[Evaluation] = []
         data = None
@@ -80,7 +82,9 @@ class EvaluationJob:
             if resumed is not None:
                 if await self.store.add_evaluation(resumed):
                     added.append(resumed)
-                    log.info("playbook=%s installation=%s %s", playbook.id, installation, resumed.reason)
+                    log.info(
+                        "playbook=%s installation=%s %s", playbook.id, installation, resumed.reason
+                    )
                 history = [*history, resumed]
             window = due_window(playbook, history, nudges, now)
             if window is None:
@@ -96,9 +100,17 @@ class EvaluationJob:
             org = self.config.current.org
             evaluation = await asyncio.to_thread(
                 partial(
-                    evaluate_due, playbook, history, nudges=nudges, reviews=ReviewIndex(reviews),
-                    signals=signals, assignments=assignments, org=org, installation_id=installation,
-                    now=now, rules=self.rules,
+                    evaluate_due,
+                    playbook,
+                    history,
+                    nudges=nudges,
+                    reviews=ReviewIndex(reviews),
+                    signals=signals,
+                    assignments=assignments,
+                    org=org,
+                    installation_id=installation,
+                    now=now,
+                    rules=self.rules,
                 )
             )
             if evaluation is None:
@@ -107,7 +119,10 @@ class EvaluationJob:
                 added.append(evaluation)
                 log.info(
                     "playbook=%s installation=%s evaluated: %s; %s",
-                    playbook.id, installation, evaluation.verdict.value, evaluation.reason,
+                    playbook.id,
+                    installation,
+                    evaluation.verdict.value,
+                    evaluation.reason,
                 )
         return added
 
@@ -118,7 +133,9 @@ class EvaluationJob:
         repo = config.org.evidence_repo
         grouped: dict[tuple[int, str], list[EvaluationRecord]] = defaultdict(list)
         for record in await self.store.evaluations():
-            grouped[(record.evaluation.installation_id, record.evaluation.playbook_id)].append(record)
+            grouped[(record.evaluation.installation_id, record.evaluation.playbook_id)].append(
+                record
+            )
         written = 0
         reactions = await self.store.reactions()
         for (installation, playbook_id), records in sorted(grouped.items()):
@@ -130,23 +147,39 @@ class EvaluationJob:
             playbook = config.playbooks.get(playbook_id)
             try:
                 number = await self._write_issue(
-                    installation, repo, playbook.title if playbook else playbook_id,
-                    playbook.source if playbook else "", playbook_id, [r.evaluation for r in records],
+                    installation,
+                    repo,
+                    playbook.title if playbook else playbook_id,
+                    playbook.source if playbook else "",
+                    playbook_id,
+                    [r.evaluation for r in records],
                     scope=rollout_scope(playbook.rollout) if playbook else "",
                     feedback=feedback_shares(  # the engineers' 👍/👎 on this installation's nudges
-                        reactions, {n.key: n.playbook_id for n in nudges.get(installation, ())},
-                        threshold=config.org.feedback_threshold, minimum=config.org.feedback_min_reactions,
+                        reactions,
+                        {n.key: n.playbook_id for n in nudges.get(installation, ())},
+                        threshold=config.org.feedback_threshold,
+                        minimum=config.org.feedback_min_reactions,
                     ).get(playbook_id),
                 )
             except GITHUB_ERRORS as exc:
-                log.warning("playbook=%s evidence issue not written (%s); trying again tomorrow", playbook_id, exc)
+                log.warning(
+                    "playbook=%s evidence issue not written (%s); trying again tomorrow",
+                    playbook_id,
+                    exc,
+                )
                 continue
             await self.store.mark_published([r.seq for r in pending], number, now)
             written += 1
         return written
 
     async def _write_issue(
-        self, installation: int, repo: str, shown: str, source: str, playbook_id: str, history: list[Evaluation],
+        self,
+        installation: int,
+        repo: str,
+        shown: str,
+        source: str,
+        playbook_id: str,
+        history: list[Evaluation],
         scope: str = "",
         feedback: FeedbackShare | None = None,
     ) -> int:
@@ -154,15 +187,23 @@ class EvaluationJob:
         gh = await self.github.installation(installation)
         owner, name = repo.split("/", 1)
         url_vars = {"owner": owner, "repo": name}
-        listed = await gh.getiter("/repos/{owner}/{repo}/issues?state=all&per_page=100", url_vars=url_vars)
+        listed = await gh.getiter(
+            "/repos/{owner}/{repo}/issues?state=all&per_page=100", url_vars=url_vars
+        )
         existing = find_evidence_issue(playbook_id, listed)
         data = evidence_write(shown, history, source, existing, scope, feedback)
         if existing is None:
             issue = await gh.post("/repos/{owner}/{repo}/issues", url_vars=url_vars, data=data)
-            log.info("playbook=%s evidence issue #%s opened in %s", playbook_id, issue["number"], repo)
+            log.info(
+                "playbook=%s evidence issue #%s opened in %s", playbook_id, issue["number"], repo
+            )
         else:
             issue = await gh.patch(
-                "/repos/{owner}/{repo}/issues/{number}", url_vars={**url_vars, "number": existing["number"]}, data=data
+                "/repos/{owner}/{repo}/issues/{number}",
+                url_vars={**url_vars, "number": existing["number"]},
+                data=data,
             )
-            log.info("playbook=%s evidence issue #%s updated in %s", playbook_id, issue["number"], repo)
+            log.info(
+                "playbook=%s evidence issue #%s updated in %s", playbook_id, issue["number"], repo
+            )
         return int(issue["number"])

@@ -51,7 +51,6 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 
-
 def relevant_playbooks(
     playbooks: Iterable[Playbook], files: PullFiles
 ) -> dict[str, tuple[str, ...]]:
@@ -270,7 +269,9 @@ class FollowUps:
                     try:
                         await self._postpone(claimed, exc, self.clock())
                     except Exception:
-                        log.exception("followup=%s failure could not be recorded; retried later", claimed.key)
+                        log.exception(
+                            "followup=%s failure could not be recorded; retried later", claimed.key
+                        )
         return done
 
     async def _postpone(self, followup: FollowUp, exc: BaseException, seen: dt.datetime) -> None:
@@ -279,7 +280,10 @@ class FollowUps:
         from_github = isinstance(exc, GITHUB_ERRORS)
         status = status_of(exc)  # type: ignore[arg-type]
         moved, retry_at = after_followup_failure(
-            followup, reason, seen, self.rng,
+            followup,
+            reason,
+            seen,
+            self.rng,
             kind=failure_kind(status, from_github=from_github),
             unknown=outcome_unknown(status, from_github=from_github),
         )
@@ -288,7 +292,9 @@ class FollowUps:
             log.error("followup=%s failed for good: %s", followup.key, reason)
             return
         await self.store.postpone_followup(followup.key, reason, retry_at)  # type: ignore[attr-defined]
-        log.warning("followup=%s not posted (%s); retry at %s", followup.key, reason, retry_at.isoformat())
+        log.warning(
+            "followup=%s not posted (%s); retry at %s", followup.key, reason, retry_at.isoformat()
+        )
 
     async def post(self, followup: FollowUp, now: dt.datetime) -> FollowUp:
         config = self.config.current

@@ -15,8 +15,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.app.deps import PullKey
-from bot.app.jobs.backfill import BackfillJob
 from bot.app.jobs.answers import Answers
+from bot.app.jobs.backfill import BackfillJob
 from bot.app.jobs.config_sync import ConfigSync
 from bot.app.jobs.evaluations import EvaluationJob
 from bot.app.jobs.followups import FollowUps
@@ -71,7 +71,9 @@ class Scheduler:
     async def tick(self, now: dt.datetime) -> bool:
         """Recover missed deliveries, re-send what an outage failed, retry the outbox, poll co-sign
         requests and feedback, evaluate; True when they ran here."""
-        if not await self.store.try_lease(SCHEDULER_LEASE, self.holder, now, self.poll_every * 5 / 4):
+        if not await self.store.try_lease(
+            SCHEDULER_LEASE, self.holder, now, self.poll_every * 5 / 4
+        ):
             return False
         if self.redelivery is not None:
             await self.redelivery.run(now)

@@ -16,6 +16,11 @@ from bot.app.routers import commands, installations, outcomes, pulls, reinforcem
 def build_router(extra: Iterable[routing.Router] = ()) -> routing.Router:
     """Every concern's router, plus deployment-specific ones (the playbooks repository's pushes)."""
     return routing.Router(
-        reviews.router, pulls.router, outcomes.router, reinforcement.router, installations.router,
-        commands.router, *extra,
+        reviews.router,
+        pulls.router,
+        outcomes.router,
+        reinforcement.router,
+        installations.router,
+        commands.router,
+        *extra,
     )

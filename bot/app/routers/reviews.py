@@ -48,7 +48,9 @@ class EngineerBusy(Exception):
 
 
 @contextlib.asynccontextmanager
-async def one_decision_at_a_time(deps: HandlerDeps, installation_id: int, engineer: str) -> AsyncIterator[None]:
+async def one_decision_at_a_time(
+    deps: HandlerDeps, installation_id: int, engineer: str
+) -> AsyncIterator[None]:
     """Decide for one engineer in one process at a time.
 
     A decision reads the engineer's history and then writes to it; two processes doing that at
@@ -82,27 +84,43 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: Hand
     since = await deps.store.recorded_since(installation)  # type: ignore[attr-defined]
     recorded = {pid: since for pid in in_force} if since is not None else {}
     # Classification is CPU work on text anyone can write: off the loop that answers webhooks.
-    matches = [] if comment.reviewer.is_bot else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
+    matches = (
+        []
+        if comment.reviewer.is_bot
+        else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
+    )
     # The repository's own settings and the engineer's mutes matter only when a playbook matched.
     repo_settings = None
     if matches and deps.repo_settings is not None:
         repo_settings = await deps.repo_settings.get(installation, comment.pull.repo)
     muted_all, muted = mutes_in_force(
-        await deps.store.mutes(installation, comment.engineer.login), comment.engineer.login  # type: ignore[attr-defined]
+        await deps.store.mutes(installation, comment.engineer.login),
+        comment.engineer.login,  # type: ignore[attr-defined]
     )
     decision_config = DecisionConfig(
-        playbooks=in_force, org=config.org, teams=teams, repo_settings=repo_settings,
-        muted_all=muted_all, muted=muted, recorded_since=recorded,
+        playbooks=in_force,
+        org=config.org,
+        teams=teams,
+        repo_settings=repo_settings,
+        muted_all=muted_all,
+        muted=muted,
+        recorded_since=recorded,
     )
     async with one_decision_at_a_time(deps, installation, comment.engineer.login):
         now = deps.clock()
-        history = await deps.store.history(installation, comment.engineer.login, comment.at - dt.timedelta(days=longest))
+        history = await deps.store.history(
+            installation, comment.engineer.login, comment.at - dt.timedelta(days=longest)
+        )
         decision = decide_comment(comment, matches, history, decision_config, now)
         new = await deps.store.save_decision(decision, delivery_id, now)
     for note in decision.notes:
         log.info(
             "delivery=%s engineer=%s playbook=%s outcome=%s reason=%s",
-            delivery_id, note.engineer, note.playbook_id or "-", note.outcome, note.reason,
+            delivery_id,
+            note.engineer,
+            note.playbook_id or "-",
+            note.outcome,
+            note.reason,
         )
     for nudge in new:
         deps.metrics.nudges.labels(nudge.state.value).inc()

@@ -67,8 +67,15 @@ class Faults:
             }
         self._pending.append(
             Fault(
-                method.upper(), _as_pattern(path_pattern), status, dict(headers or {}), body or {},
-                times, delay, drop or late is not None, late,
+                method.upper(),
+                _as_pattern(path_pattern),
+                status,
+                dict(headers or {}),
+                body or {},
+                times,
+                delay,
+                drop or late is not None,
+                late,
             )
         )
 
