@@ -50,7 +50,7 @@ async def open_read_only(url: str) -> SqlStore:
                 "`python -m bot backfill`, with this DATABASE_URL first); none was created"
             )
         store = SQLiteStore(path)
-        uri = f"{path.absolute().as_uri()}?mode=ro"
+        uri = f"{path.absolute().as_uri()}?mode=ro"  # noqa: ASYNC240  (CLI commands only)
         db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.create_collation("C", _binary)
