@@ -158,3 +158,39 @@ async def test_close_commits_everything_queued_then_refuses_more(store: Store):
 def test_max_batch_must_be_positive():
     with pytest.raises(ValueError, match="max_batch must be at least 1"):
         GroupCommit(None, max_batch=0)  # type: ignore[arg-type]
+
+
+async def test_with_room_for_several_commits_a_webhook_does_not_wait_for_the_one_under_way(tmp_path):
+    """A pool overlaps commits: while one is slow, the next delivery is written beside it."""
+    import asyncio
+    import datetime as dt
+
+    from bot.store.base import NewDelivery
+    from bot.store.group_commit import GroupCommit
+    from bot.store.sqlite import SQLiteStore
+
+    class Slow(SQLiteStore):
+        gate: asyncio.Event
+
+        async def add_deliveries(self, items):
+            if items[0].id == "slow":
+                await self.gate.wait()
+            return await super().add_deliveries(items)
+
+    store = Slow(tmp_path / "inbox.db")
+    store.gate = asyncio.Event()
+    await store.migrate()
+    at = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    try:
+        group = GroupCommit(store, max_in_flight=2)
+        slow = asyncio.create_task(group.add(NewDelivery("slow", "ping", b"{}", at)))
+        await asyncio.sleep(0)
+        assert await asyncio.wait_for(group.add(NewDelivery("fast", "ping", b"{}", at)), timeout=10)
+        assert not slow.done(), "the slow commit is still under way"
+        store.gate.set()
+        assert await slow
+        assert {r.id for r in await store.deliveries()} == {"slow", "fast"}
+        with __import__("pytest").raises(ValueError):
+            GroupCommit(store, max_in_flight=0)
+    finally:
+        await store.close()

@@ -233,7 +233,7 @@ def create_app(
     )
     app[STORE] = store
     app[METRICS] = metrics
-    inbox = GroupCommit(store)
+    inbox = GroupCommit(store, max_in_flight=store.write_concurrency)
     app.add_routes(webhook_routes(secret, store, inbox, clock, metrics, on_stored))
     app.add_routes(health_routes(health))  # GET /healthz, /readyz, /metrics
 

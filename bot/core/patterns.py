@@ -30,12 +30,35 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal, Protocol, TypeAlias
 
 import re2
 
 PATTERN_MAX_MEM = 4 << 20
 WORDS_MAX_MEM = 64 << 20
 MIN_WORD = 3  # shorter required words ("on", "gc") would make nearly every comment a candidate
+
+
+# re2 ships no type hints: the parts of its objects this package uses.
+class RegexpMatch(Protocol):
+    def start(self) -> int: ...
+
+    def end(self) -> int: ...
+
+
+class Regexp(Protocol):
+    """A compiled ``re2`` pattern."""
+
+    @property
+    def programsize(self) -> int: ...
+
+    def search(self, text: str | bytes) -> RegexpMatch | None: ...
+
+
+class _SearchSet(Protocol):
+    """A compiled ``re2.Set``: ``Match`` gives the indices of the patterns that occur in the data."""
+
+    def Match(self, data: bytes) -> list[int]: ...  # noqa: N802 (re2's name)
 
 
 def _options() -> re2.Options:
@@ -63,7 +86,7 @@ DEFAULT_BUDGET = SetBudget()
 
 @dataclass(frozen=True)
 class PatternInfo:
-    regexp: object  # the compiled re2 pattern
+    regexp: Regexp  # the compiled re2 pattern
     instructions: int
 
 
@@ -73,17 +96,17 @@ def pattern_info(pattern: str) -> PatternInfo:
 
     Raises ``re2.error`` when the pattern is not valid RE2 or needs more than ``PATTERN_MAX_MEM``.
     """
-    regexp = re2.compile(pattern, RE2_OPTIONS)
+    regexp: Regexp = re2.compile(pattern, RE2_OPTIONS)
     return PatternInfo(regexp, regexp.programsize)
 
 
 @lru_cache(maxsize=65_536)
-def branch_atoms(branch: str) -> frozenset | None:
+def branch_atoms(branch: str) -> frozenset[Atom] | None:
     """The required words of one branch (cached); None: it runs on every comment."""
     return required_atoms(branch)
 
 
-def compiled(pattern: str):
+def compiled(pattern: str) -> Regexp:
     """The compiled RE2 pattern (cached)."""
     return pattern_info(pattern).regexp
 
@@ -166,7 +189,7 @@ class Entry:
     source: str = ""
     branch: str = field(default="", compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.branch:
             object.__setattr__(self, "branch", self.pattern)
 
@@ -221,7 +244,7 @@ class PatternSet:
         # pattern runs the forward DFA only, where a search would also run a reverse DFA to find
         # where the match starts.
         branch_ids: dict[str, int] = {}
-        self._tests = []
+        self._tests: list[_SearchSet] = []
         self._owners: list[list[int]] = []  # branch id -> entries with that branch
         for index, entry in enumerate(self.entries):
             bid = branch_ids.get(entry.branch)
@@ -254,7 +277,7 @@ class PatternSet:
                 elif self._by_word[word_ids[key]][-1] != bid:
                     self._by_word[word_ids[key]].append(bid)
         self.words = list(word_ids)  # the word set's patterns, by id
-        self._words = None
+        self._words: _SearchSet | None = None
         if word_ids:
             self._words = _word_set(list(word_ids), self.entries)
 
@@ -280,20 +303,20 @@ class PatternSet:
 
 
 @lru_cache(maxsize=65_536)
-def _test(branch: str):
-    one = re2.Set.SearchSet(RE2_OPTIONS)
+def _test(branch: str) -> _SearchSet:
+    one: _SearchSet = re2.Set.SearchSet(RE2_OPTIONS)
     one.Add(branch)
     one.Compile()
     return one
 
 
-def _word_set(words: list[str], entries: Sequence[Entry]):
+def _word_set(words: list[str], entries: Sequence[Entry]) -> _SearchSet:
     options = re2.Options()
     options.case_sensitive = False
     options.log_errors = False
     options.never_capture = True
     options.max_mem = WORDS_MAX_MEM
-    word_set = re2.Set.SearchSet(options)
+    word_set: _SearchSet = re2.Set.SearchSet(options)
     for word in words:
         word_set.Add(word)
     try:
@@ -362,10 +385,17 @@ def required_words(pattern: str) -> frozenset[str] | None:
 
 # Nodes: ("lit", ch) one literal character; ("any",) one character of a class; ("zero",) an
 # assertion that consumes nothing; ("cat", [nodes]); ("alt", [nodes]); ("rep", node, minimum).
+_Node: TypeAlias = (
+    tuple[Literal["lit"], str]
+    | tuple[Literal["any"]]
+    | tuple[Literal["zero"], str]
+    | tuple[Literal["cat", "alt"], list["_Node"]]
+    | tuple[Literal["rep"], "_Node", int]
+)
 
 
-def _parse_alt(p: str, i: int):
-    options = []
+def _parse_alt(p: str, i: int) -> tuple[_Node, int]:
+    options: list[_Node] = []
     node, i = _parse_cat(p, i)
     options.append(node)
     while i < len(p) and p[i] == "|":
@@ -374,8 +404,8 @@ def _parse_alt(p: str, i: int):
     return (options[0] if len(options) == 1 else ("alt", options)), i
 
 
-def _parse_cat(p: str, i: int):
-    items: list = []
+def _parse_cat(p: str, i: int) -> tuple[_Node, int]:
+    items: list[_Node] = []
     n = len(p)
     while i < n and p[i] not in "|)":
         c = p[i]
@@ -541,7 +571,7 @@ def _best(options: list[set[Atom]]) -> set[Atom] | None:
     )
 
 
-def _required(node, starts: bool = False, ends: bool = False) -> set[Atom] | None:
+def _required(node: _Node, starts: bool = False, ends: bool = False) -> set[Atom] | None:
     """Atoms of which every match of ``node`` contains one. ``starts``/``ends``: a ``\\b`` sits
     right before/after the node, so an atom at its very start/end starts/ends a word."""
     kind = node[0]

@@ -88,11 +88,15 @@ class EvaluationRecord:
     issue_number: int | None
 
 
-# Nudges in these states need a GitHub call from the outbox.
+# Nudges in these states need a GitHub call from the outbox (defined once, in the core).
+from bot.core.outbox import OUTBOX_STATES  # noqa: E402, F401  (re-exported for the store's callers)
 
 
 class Store(abc.ABC):
     """Everything the app keeps. Methods are coroutines so the PostgreSQL one can be async."""
+
+    # How many inbox commits may run at once (one SQLite connection: one; a pool: several).
+    write_concurrency: int = 1
 
     # lifecycle --------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -39,14 +39,20 @@ class GroupCommit:
     stop the commit: its delivery is still written with the others.
     """
 
-    def __init__(self, store: Store, *, max_batch: int = 256):
+    def __init__(self, store: Store, *, max_batch: int = 256, max_in_flight: int = 1):
+        """``max_in_flight``: commits that may run at once (a pool of connections overlaps them;
+        one SQLite connection cannot, so it stays 1 there). A webhook arriving while every
+        commit slot is busy waits for the next batch; with a free slot, it is written at once."""
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        self.max_in_flight = max_in_flight
+        self._writers: set[asyncio.Task[None]] = set()
         self.store = store
         self.max_batch = max_batch
         self.stats = GroupCommitStats()
         self._queue: list[tuple[NewDelivery, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
         self._closed = False
 
     @property
@@ -60,41 +66,40 @@ class GroupCommit:
             raise RuntimeError("the group commit is closed; no more deliveries are taken")
         result: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append((delivery, result))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write(), name="inbox-group-commit")
+        if len(self._writers) < self.max_in_flight:
+            writer = asyncio.create_task(self._write(), name="inbox-group-commit")
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         return await result
 
     async def close(self) -> None:
         """Take no more deliveries and wait until every one queued so far is committed."""
         self._closed = True
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
+        while self._writers:
+            await asyncio.shield(asyncio.gather(*self._writers, return_exceptions=True))
 
     async def _write(self) -> None:
-        try:
-            while self._queue:
-                batch = self._queue[: self.max_batch]
-                del self._queue[: self.max_batch]
-                try:
-                    stored = await self.store.add_deliveries([d for d, _ in batch])
-                    if len(stored) != len(batch):
-                        raise RuntimeError(
-                            f"the store answered {len(stored)} results for {len(batch)} deliveries"
-                        )
-                except asyncio.CancelledError:
-                    for _, result in batch + self._queue:
-                        result.cancel()
-                    self._queue.clear()
-                    raise
-                except Exception as exc:  # noqa: BLE001  (each caller gets it)
-                    self.stats.record(len(batch), ok=False)
-                    for _, result in batch:
-                        if not result.done():
-                            result.set_exception(exc)
-                    continue
-                self.stats.record(len(batch), ok=True)
-                for (_, result), new in zip(batch, stored):
+        while self._queue:
+            batch = self._queue[: self.max_batch]
+            del self._queue[: self.max_batch]
+            try:
+                stored = await self.store.add_deliveries([d for d, _ in batch])
+                if len(stored) != len(batch):
+                    raise RuntimeError(
+                        f"the store answered {len(stored)} results for {len(batch)} deliveries"
+                    )
+            except asyncio.CancelledError:
+                for _, result in batch + self._queue:
+                    result.cancel()
+                self._queue.clear()
+                raise
+            except Exception as exc:  # noqa: BLE001  (each caller gets it)
+                self.stats.record(len(batch), ok=False)
+                for _, result in batch:
                     if not result.done():
-                        result.set_result(new)
-        finally:
-            self._writer = None
+                        result.set_exception(exc)
+                continue
+            self.stats.record(len(batch), ok=True)
+            for (_, result), new in zip(batch, stored):
+                if not result.done():
+                    result.set_result(new)

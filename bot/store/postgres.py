@@ -20,6 +20,7 @@ def quote_ident(name: str) -> str:
 
 class PostgresStore(SqlStore):
     driver: PostgresDriver
+    write_concurrency = 4  # of the pool's connections, the rest stay for the worker
 
     def __init__(self, pool: asyncpg.Pool):
         super().__init__(PostgresDriver(pool))
