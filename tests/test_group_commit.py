@@ -160,7 +160,9 @@ def test_max_batch_must_be_positive():
         GroupCommit(None, max_batch=0)  # type: ignore[arg-type]
 
 
-async def test_with_room_for_several_commits_a_webhook_does_not_wait_for_the_one_under_way(tmp_path):
+async def test_with_room_for_several_commits_a_webhook_does_not_wait_for_the_one_under_way(
+    tmp_path,
+):
     """A pool overlaps commits: while one is slow, the next delivery is written beside it."""
     import asyncio
     import datetime as dt

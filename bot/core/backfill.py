@@ -128,7 +128,7 @@ class BackfillProgress:
 
     def next_page(
         self, repos: Iterable[str], listings: Iterable[str] = ("review_comments", "reviews")
-    ):
+    ) -> tuple[str, str, int] | None:
         """The (repository, listing, page) to read next, or None when everything is read."""
         if self.cursor is not None:
             return self.cursor

@@ -69,9 +69,8 @@ def _json_kind(value: Any) -> str:
         return "null" if value is None else str(value).lower()
     if isinstance(value, int | float):
         return "a number"
-    return {str: "a string", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__
-    )
+    kinds: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def event_kind(event: Any, data: Any) -> tuple[str, str | None]:

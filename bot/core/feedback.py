@@ -8,6 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.commands import MuteRecord, mutes_in_force
+from bot.core.nudges import Nudge
+from bot.core.org import OrgSettings
+
+
+class ReactionLike(Protocol):
+    """A reaction as the store keeps it (``bot.store.ReactionRecord``)."""
+
+    @property
+    def nudge_key(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def counted(self) -> bool: ...
+
 
 HELPED = "+1"
 NOT_HELPED = "-1"
@@ -46,7 +65,7 @@ class FeedbackShare:
 
 
 def feedback_shares(
-    reactions: Iterable[object],
+    reactions: Iterable[ReactionLike],
     playbook_of: Mapping[str, str],
     *,
     threshold: float = 0.10,
@@ -59,15 +78,15 @@ def feedback_shares(
     """
     counts: dict[str, list[int]] = {}
     for r in reactions:
-        if getattr(r, "target", "") != "nudge" or not getattr(r, "counted", False):
+        if r.target != "nudge" or not r.counted:
             continue
-        pid = playbook_of.get(getattr(r, "nudge_key", ""))
-        content = getattr(r, "content", "")
+        pid = playbook_of.get(r.nudge_key)
+        content = r.content
         if pid is None or content not in (HELPED, NOT_HELPED):
             continue
         pair = counts.setdefault(pid, [0, 0])
         pair[0 if content == HELPED else 1] += 1
-    out = {}
+    out: dict[str, FeedbackShare] = {}
     for pid, (helped, not_helped) in counts.items():
         total = helped + not_helped
         flagged = total >= minimum and not_helped / total > threshold
@@ -76,16 +95,18 @@ def feedback_shares(
 
 
 def say_report(
-    nudges: Iterable[object], reactions: Iterable[object], mutes: Iterable[object], org: object
+    nudges: Iterable[Nudge],
+    reactions: Iterable[ReactionLike],
+    mutes: Iterable[MuteRecord],
+    org: OrgSettings,
 ) -> list[str]:
     """The report's lines on 👍/👎 per playbook (flagged ones marked) and the engineers' mutes."""
-    from bot.core.commands import mutes_in_force  # the commands module reads this one's records
 
     shares = feedback_shares(
         reactions,
         {n.key: n.playbook_id for n in nudges},
-        threshold=getattr(org, "feedback_threshold", 0.10),
-        minimum=getattr(org, "feedback_min_reactions", 10),
+        threshold=org.feedback_threshold,
+        minimum=org.feedback_min_reactions,
     )
     lines = ["Engineers' 👍 helped / 👎 did not help, per playbook"]
     lines += [f"  {shares[pid].sentence()}" for pid in sorted(shares)] or ["  (no reactions yet)"]

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.evaluate import Rules
 from bot.core.yamlcheck import (
@@ -127,7 +128,7 @@ def _is_entry(value: object) -> bool:
     return bool(LOGIN_RE.match(value))
 
 
-def _login_list_check(value: list) -> str | None:
+def _login_list_check(value: list[object]) -> str | None:
     bad = [v for v in value if not _is_entry(v)]
     if bad:
         return (
@@ -266,7 +267,7 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
     )
 
 
-def _cross_checks(doc: Document, data: dict) -> list[Problem]:
+def _cross_checks(doc: Document, data: dict[str, Any]) -> list[Problem]:
     problems = []
     kept = data.get("holdout_share_kept")
     if kept is not None and kept > data.get("holdout_share", 0.4):
@@ -339,7 +340,7 @@ def cosign_warnings(text: str, file: str, significant: Sequence[str]) -> list[Pr
     playbooks = f"the significant playbook{'s' if several else ''} {names}"
     reach = "reach" if several else "reaches"
 
-    def warn(path: tuple, message: str) -> Problem:
+    def warn(path: tuple[str | int, ...], message: str) -> Problem:
         found = doc.problem(path, message)
         return Problem(found.file, found.line, found.field, found.message, warning=True)
 

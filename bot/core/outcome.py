@@ -222,7 +222,12 @@ def measure_outcomes(
         reviews = ReviewIndex(
             r for r in reviews if r.author in anchors or r.author.lower() in anchors
         )
-    if not isinstance(signals, SignalIndex) or signals.playbook_id != playbook_id:
+    if isinstance(signals, SignalIndex):
+        if signals.playbook_id != playbook_id:  # an index cannot be read back as signals
+            raise TypeError(
+                f"signals is the index of {signals.playbook_id!r}, not of {playbook_id!r}"
+            )
+    else:
         signals = SignalIndex(
             playbook_id,
             (

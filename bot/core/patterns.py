@@ -27,7 +27,7 @@ fit, and :class:`PatternSet` refuses it with :class:`PatternSetTooLarge`; matchi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Protocol, TypeAlias
@@ -58,7 +58,11 @@ class Regexp(Protocol):
 class _SearchSet(Protocol):
     """A compiled ``re2.Set``: ``Match`` gives the indices of the patterns that occur in the data."""
 
-    def Match(self, data: bytes) -> list[int]: ...  # noqa: N802 (re2's name)
+    def Add(self, pattern: str) -> int: ...  # noqa: N802 (re2's names)
+
+    def Compile(self) -> bool: ...  # noqa: N802
+
+    def Match(self, data: bytes) -> list[int]: ...  # noqa: N802
 
 
 def _options() -> re2.Options:
@@ -285,6 +289,7 @@ class PatternSet:
         """Indices (into ``entries``) of every pattern branch that matches ``text``, ascending."""
         data = text.encode("utf-8")
         found = self._words.Match(data) if self._words is not None else None
+        candidates: Iterable[int]
         if found:
             by_word = self._by_word
             if len(found) == 1 and not self._always:
@@ -355,11 +360,8 @@ class Atom:
     ends_word: bool = False
 
     def regex(self) -> str:
-        return (
-            ("\\b" if self.starts_word else "")
-            + re2.escape(self.text)
-            + ("\\b" if self.ends_word else "")
-        )
+        escaped: str = re2.escape(self.text)
+        return ("\\b" if self.starts_word else "") + escaped + ("\\b" if self.ends_word else "")
 
 
 def required_atoms(pattern: str) -> frozenset[Atom] | None:
@@ -414,6 +416,7 @@ def _parse_cat(p: str, i: int) -> tuple[_Node, int]:
                 raise _Unsupported(p)
             if c == "{":
                 m = _REPEAT.match(p, i)
+                assert m is not None  # the condition above matched here
                 minimum, i = int(m.group(1)), m.end()
             else:
                 minimum = 1 if c == "+" else 0
@@ -574,14 +577,14 @@ def _best(options: list[set[Atom]]) -> set[Atom] | None:
 def _required(node: _Node, starts: bool = False, ends: bool = False) -> set[Atom] | None:
     """Atoms of which every match of ``node`` contains one. ``starts``/``ends``: a ``\\b`` sits
     right before/after the node, so an atom at its very start/end starts/ends a word."""
-    kind = node[0]
-    if kind == "lit":
+    if node[0] == "lit":
         return {Atom(node[1], starts, ends)}
-    if kind in ("any", "zero"):
+    if node[0] == "any" or node[0] == "zero":
         return None
-    if kind == "rep":  # the first repetition starts where the node starts; the last may not end it
+    # "rep": the first repetition starts where the node starts; the last may not end it
+    if node[0] == "rep":
         return _required(node[1], starts, False) if node[2] >= 1 else None
-    if kind == "alt":
+    if node[0] == "alt":
         out: set[Atom] = set()
         for option in node[1]:
             words = _required(option, starts, ends)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import re2
 
@@ -375,7 +376,7 @@ def playbook_as_written(text: str, file: str) -> Playbook | None:
     return _build(doc.data, file)
 
 
-def _build(data: dict, file: str) -> Playbook:
+def _build(data: dict[str, Any], file: str) -> Playbook:
     match = data["match"]
     nudge = data["nudge"]
     trigger = data.get("trigger") or {}
@@ -414,7 +415,7 @@ def _build(data: dict, file: str) -> Playbook:
     )
 
 
-def _rollout(block: dict) -> Rollout:
+def _rollout(block: dict[str, Any]) -> Rollout:
     return Rollout(
         mode=block.get("mode", "live"),
         teams=tuple(
@@ -424,7 +425,7 @@ def _rollout(block: dict) -> Rollout:
     )
 
 
-def _reinforcement(block: dict, nudge_minutes: int) -> Reinforcement:
+def _reinforcement(block: dict[str, Any], nudge_minutes: int) -> Reinforcement:
     default = Reinforcement()
     return Reinforcement(
         enabled=bool(block.get("enabled", True)),
@@ -436,7 +437,7 @@ def _reinforcement(block: dict, nudge_minutes: int) -> Reinforcement:
     )
 
 
-def _applies_to(block: dict) -> AppliesTo:
+def _applies_to(block: dict[str, Any]) -> AppliesTo:
     scanning = block.get("code_scanning") or {}
     return AppliesTo(
         paths=tuple(p.strip() for p in block.get("paths") or ()),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.core.config_folder import (
     ANNOTATIONS_PER_REQUEST,
@@ -95,7 +96,7 @@ class PullRequestCheck:
     title: str
     summary: str
     conclusion: str  # success · failure
-    annotations: tuple[tuple[dict, ...], ...]  # one batch per request, at least one
+    annotations: tuple[tuple[dict[str, Any], ...], ...]  # one batch per request, at least one
     problems: tuple[Problem, ...] = ()
     diffs: tuple[MatchDiff, ...] = field(default_factory=tuple)
 

@@ -27,6 +27,7 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal, cast
 
 from bot.core.budget import sprint_at
 from bot.core.classify import Classifier, Match
@@ -60,7 +61,12 @@ def history_comments(
     out: list[HistoryComment] = []
     seen: set[tuple[int, str, str, int]] = set()
     for comment, text, cut in reviews:
-        key = (comment.pull.installation_id, comment.pull.repo, comment.source, comment.comment_id)
+        key: tuple[int, str, str, int] = (
+            comment.pull.installation_id,
+            comment.pull.repo,
+            comment.source,
+            comment.comment_id,
+        )
         seen.add(key)
         recorded = tuple(Match(s.playbook_id, s.quote) for s in by_comment.get(key, ()))
         out.append(HistoryComment(comment, text, cut, recorded))
@@ -73,8 +79,8 @@ def history_comments(
             Actor(s.reviewer, False),
             s.quote or "",
             s.at,
-            s.source,
-            s.comment_id,  # type: ignore[arg-type]
+            cast('Literal["review_comment", "review"]', s.source),
+            s.comment_id,
             s.comment_id if s.source == "review_comment" else None,
             s.url,
         )
@@ -150,9 +156,9 @@ def replay(
     nudges: dict[tuple[int, str], list[Nudge]] = defaultdict(list)
     groups: dict[tuple[int, str], dict[str, str]] = defaultdict(dict)
     decisions: list[Nudge] = []
-    matching: Counter = Counter()
+    matching: Counter[str] = Counter()
     known_on_record: set[str] = set()
-    counts = Counter()
+    counts: Counter[str] = Counter()
     for item in history:
         c = item.comment
         if not since <= c.at < until:
@@ -206,7 +212,7 @@ def _with_body(comment: ReviewComment, body: str) -> ReviewComment:
 
 
 def _playbook_lines(
-    playbooks: Sequence[Playbook], decisions: list[Nudge], matching: Counter
+    playbooks: Sequence[Playbook], decisions: list[Nudge], matching: Counter[str]
 ) -> tuple[PlaybookLine, ...]:
     lines = []
     for p in sorted(playbooks, key=lambda p: p.id):

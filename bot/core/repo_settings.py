@@ -34,7 +34,7 @@ def _glob_check(item: str) -> str | None:
     return None
 
 
-def _at_most(value: list) -> str | None:
+def _at_most(value: list[object]) -> str | None:
     return f"lists {len(value)} patterns; at most {MAX_GLOBS}" if len(value) > MAX_GLOBS else None
 
 

@@ -100,7 +100,7 @@ ORG_HELP: dict[str, str] = {
     "about_url": "Your page about the nudges, linked from every nudge (https://).",
 }
 
-_TYPES = {
+_TYPES: dict[str, dict[str, Any]] = {
     "text": {"type": "string", "minLength": 1},
     "int": {"type": "integer"},
     "number": {"type": "number"},

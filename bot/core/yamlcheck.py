@@ -86,7 +86,7 @@ def _too_big_or_deep(text: str, file: str) -> Problem | None:
             if depth > MAX_DEPTH:
                 return Problem(
                     file,
-                    event.start_mark.line + 1,
+                    event.start_mark.line + 1 if event.start_mark is not None else 0,
                     "(yaml)",
                     f"sections and lists are nested more than {MAX_DEPTH} levels deep here; a "
                     "playbook needs at most 4, so check the indentation and the [ ] and { } "
@@ -280,7 +280,11 @@ def check_fields(doc: Document, schema: Mapping[str, Field]) -> list[Problem]:
 
 
 def _check_mapping(
-    doc: Document, path: Path_, data: dict, schema: Mapping[str, Field], problems: list[Problem]
+    doc: Document,
+    path: Path_,
+    data: dict[str, Any],
+    schema: Mapping[str, Field],
+    problems: list[Problem],
 ) -> None:
     for key in data:
         if str(key) not in schema:
