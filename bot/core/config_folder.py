@@ -118,6 +118,18 @@ class CheckRunReport:
     annotations: tuple[tuple[dict[str, Any], ...], ...]  # one batch per request, at least one
 
 
+def annotation(problem: Problem) -> dict[str, Any]:
+    """One problem as a check-run annotation at its file and line."""
+    return {
+        "path": problem.file,
+        "start_line": problem.line,
+        "end_line": problem.line,
+        "annotation_level": "failure",
+        "title": problem.field,
+        "message": f"{problem.field}: {problem.message}",
+    }
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
@@ -140,17 +152,7 @@ def check_run_report(
     else:
         title = f"{playbooks_loaded} playbooks loaded"
         summary = "Every playbook and the org settings loaded; the new version is in force."
-    annotations = [
-        {
-            "path": p.file,
-            "start_line": p.line,
-            "end_line": p.line,
-            "annotation_level": "failure",
-            "title": p.field,
-            "message": f"{p.field}: {p.message}",
-        }
-        for p in sorted(problems)
-    ]
+    annotations = [annotation(p) for p in sorted(problems)]
     batches = tuple(
         tuple(annotations[i : i + per_request]) for i in range(0, len(annotations), per_request)
     ) or ((),)

@@ -27,7 +27,14 @@ import aiohttp
 from gidgethub import GitHubException
 
 from bot.app.config import ConfigHolder, PlaybookSet
-from bot.core.config_folder import FolderState, apply_folder, check_run_report, is_config_file
+from bot.app.jobs.check_runs import publish_check_run
+from bot.core.config_folder import (
+    FolderState,
+    annotation,
+    apply_folder,
+    check_run_report,
+    is_config_file,
+)
 from bot.core.events import Push
 from bot.core.org import OrgSettings
 from bot.core.pr_check import LabelledComment, pull_request_check
@@ -243,8 +250,6 @@ class ConfigSync:
         base_sha = pull["base"]["sha"]
         head_repo = ((pull["head"].get("repo") or {}).get("full_name") or self.repo).lower()
         gh = await self.github.installation(installation_id)
-        owner, name = self.repo.split("/", 1)
-        url_vars = {"owner": owner, "repo": name}
         if head_repo != self.repo.lower():
             log.info(
                 "delivery=%s config repo=%s pull request from %s: not checked",
@@ -266,41 +271,20 @@ class ConfigSync:
         outcome = await asyncio.to_thread(
             pull_request_check, base_texts, head_texts, labelled, dry_run=dry_run
         )
-        extra = [
-            {
-                "path": p.file,
-                "start_line": p.line,
-                "end_line": p.line,
-                "annotation_level": "failure",
-                "title": p.field,
-                "message": f"{p.field}: {p.message}",
-            }
-            for p in head_unreadable.values()
-        ]
+        extra = [annotation(p) for p in head_unreadable.values()]
         batches = list(outcome.annotations)
         if extra:
             batches = [tuple(extra)] + [b for b in batches if b]
-        run = await gh.post(
-            "/repos/{owner}/{repo}/check-runs",
-            url_vars=url_vars,
-            data={"name": PR_CHECK_NAME, "head_sha": head_sha, "status": "in_progress"},
+        await publish_check_run(
+            gh,
+            self.repo,
+            name=PR_CHECK_NAME,
+            head_sha=head_sha,
+            title=outcome.title,
+            summary=outcome.summary,
+            conclusion="failure" if extra else outcome.conclusion,
+            batches=batches,
         )
-        conclusion = "failure" if extra else outcome.conclusion
-        for index, batch in enumerate(batches):
-            data: dict[str, Any] = {
-                "output": {
-                    "title": outcome.title,
-                    "summary": outcome.summary,
-                    "annotations": list(batch),
-                }
-            }
-            if index == len(batches) - 1:
-                data["conclusion"] = conclusion
-            await gh.patch(
-                "/repos/{owner}/{repo}/check-runs/{id}",
-                url_vars={**url_vars, "id": run["id"]},
-                data=data,
-            )
         log.info(
             "delivery=%s config repo=%s pull=%s head=%s checked problems=%d changed=%d",
             delivery_id,
@@ -329,26 +313,14 @@ class ConfigSync:
     async def report(self, push: Push, problems: list[Problem]) -> None:
         """A check run on the pushed commit: success, or failure with one annotation per problem."""
         gh = await self.github.installation(push.installation_id)
-        owner, name = self.repo.split("/", 1)
-        url_vars = {"owner": owner, "repo": name}
-        run = await gh.post(
-            "/repos/{owner}/{repo}/check-runs",
-            url_vars=url_vars,
-            data={"name": CHECK_NAME, "head_sha": push.after, "status": "in_progress"},
-        )
         outcome = check_run_report(problems, len(self.state.playbooks))
-        for index, batch in enumerate(outcome.annotations):
-            data: dict[str, Any] = {
-                "output": {
-                    "title": outcome.title,
-                    "summary": outcome.summary,
-                    "annotations": list(batch),
-                }
-            }
-            if index == len(outcome.annotations) - 1:
-                data["conclusion"] = outcome.conclusion
-            await gh.patch(
-                "/repos/{owner}/{repo}/check-runs/{id}",
-                url_vars={**url_vars, "id": run["id"]},
-                data=data,
-            )
+        await publish_check_run(
+            gh,
+            self.repo,
+            name=CHECK_NAME,
+            head_sha=push.after,
+            title=outcome.title,
+            summary=outcome.summary,
+            conclusion=outcome.conclusion,
+            batches=outcome.annotations,
+        )

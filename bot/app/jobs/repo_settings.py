@@ -21,6 +21,7 @@ from typing import Any
 from gidgethub import BadRequest
 
 from bot.app.config import ConfigHolder
+from bot.app.jobs.check_runs import publish_check_run
 from bot.app.jobs.outbox import GITHUB_ERRORS, describe
 from bot.core.events import Push
 from bot.core.repo_settings import (
@@ -113,26 +114,14 @@ class RepoSettingsCache:
 
     async def report(self, push: Push, problems: list[Problem]) -> None:
         gh = await self.github.installation(push.installation_id)
-        owner, name = push.repo.split("/", 1)
-        url_vars = {"owner": owner, "repo": name}
-        run = await gh.post(
-            "/repos/{owner}/{repo}/check-runs",
-            url_vars=url_vars,
-            data={"name": CHECK_NAME, "head_sha": push.after, "status": "in_progress"},
-        )
         outcome = repo_check_report(problems)
-        for index, batch in enumerate(outcome.annotations):
-            data: dict[str, Any] = {
-                "output": {
-                    "title": outcome.title,
-                    "summary": outcome.summary,
-                    "annotations": list(batch),
-                }
-            }
-            if index == len(outcome.annotations) - 1:
-                data["conclusion"] = outcome.conclusion
-            await gh.patch(
-                "/repos/{owner}/{repo}/check-runs/{id}",
-                url_vars={**url_vars, "id": run["id"]},
-                data=data,
-            )
+        await publish_check_run(
+            gh,
+            push.repo,
+            name=CHECK_NAME,
+            head_sha=push.after,
+            title=outcome.title,
+            summary=outcome.summary,
+            conclusion=outcome.conclusion,
+            batches=outcome.annotations,
+        )
