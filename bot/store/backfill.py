@@ -18,6 +18,7 @@ from bot.core.events import PullRequestRef
 from bot.core.outcome import Review
 from bot.store.dialect import Dialect
 from bot.store.drivers import Driver
+from bot.store.rows import INSERT_REVIEW, INSERT_SIGNAL, review_row, signal_row
 
 ts = Dialect.timestamp
 
@@ -216,20 +217,8 @@ class BackfillStore:
                 )
             for r in baseline.reviews:
                 rows = await tx.fetch(
-                    "INSERT INTO reviews (installation_id, repo, pr_number, author, reviewer, at,"
-                    " source, review_id, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT DO NOTHING RETURNING 1",
-                    (
-                        r.installation_id,
-                        r.repo,
-                        r.pr_number,
-                        r.author,
-                        r.reviewer,
-                        r.at,
-                        r.source,
-                        r.review_id,
-                        baseline.snippets.get((r.source, r.review_id)),
-                    ),
+                    INSERT_REVIEW,
+                    review_row(r, baseline.snippets.get((r.source, r.review_id))),
                 )
                 if rows:
                     added += 1
@@ -249,22 +238,8 @@ class BackfillStore:
             for s in baseline.signals:
                 signals += len(
                     await tx.fetch(
-                        "INSERT INTO signals (installation_id, repo, pr_number, engineer, playbook_id,"
-                        " comment_id, source, reviewer, at, quote, url)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-                        (
-                            s.installation_id,
-                            s.repo,
-                            s.pr_number,
-                            s.engineer,
-                            s.playbook_id,
-                            s.comment_id,
-                            s.source,
-                            s.reviewer,
-                            s.at,
-                            s.quote,
-                            s.url,
-                        ),
+                        INSERT_SIGNAL + " RETURNING 1",
+                        signal_row(s),
                     )
                 )
             await tx.execute(

@@ -37,6 +37,7 @@ from bot.store.base import (
 from bot.store.dialect import Dialect
 from bot.store.drivers import Connection, Driver, Row
 from bot.store.reinforcement import ReinforcementStore
+from bot.store.rows import INSERT_REVIEW, INSERT_SIGNAL, review_row, signal_row
 from bot.store.say import SayStore
 from bot.store.schema import MIGRATIONS
 
@@ -73,11 +74,7 @@ _CLAIM_DELIVERY = (
     '   ORDER BY received_at, id COLLATE "C" LIMIT 1{skip_locked})'
     " RETURNING id, event, body, received_at, attempts"
 )
-_INSERT_SIGNAL = (
-    "INSERT INTO signals (installation_id, repo, pr_number, engineer, playbook_id, comment_id,"
-    " source, reviewer, at, quote, url)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
+_INSERT_SIGNAL = INSERT_SIGNAL
 _INSERT_ASSIGNMENT = (
     "INSERT INTO assignments (installation_id, engineer, playbook_id, grp, assigned_at)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -267,22 +264,7 @@ class SqlStore(BackfillStore, ReinforcementStore, SayStore, Store):
             if decision.signals:
                 await tx.executemany(
                     _INSERT_SIGNAL,
-                    [
-                        (
-                            s.installation_id,
-                            s.repo,
-                            s.pr_number,
-                            s.engineer,
-                            s.playbook_id,
-                            s.comment_id,
-                            s.source,
-                            s.reviewer,
-                            s.at,
-                            s.quote,
-                            s.url,
-                        )
-                        for s in decision.signals
-                    ],
+                    [signal_row(s) for s in decision.signals],
                 )
             for installation, engineer, playbook_id, group in assignments:
                 await tx.execute(
@@ -485,18 +467,8 @@ class SqlStore(BackfillStore, ReinforcementStore, SayStore, Store):
     async def record_review(self, review: Review) -> bool:
         r = review
         rows = await self.driver.fetch(
-            "INSERT INTO reviews (installation_id, repo, pr_number, author, reviewer, at, source,"
-            " review_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-            (
-                r.installation_id,
-                r.repo,
-                r.pr_number,
-                r.author,
-                r.reviewer,
-                r.at,
-                r.source,
-                r.review_id,
-            ),
+            INSERT_REVIEW,
+            review_row(r),
         )
         return bool(rows)
 
