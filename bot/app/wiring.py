@@ -121,6 +121,7 @@ async def build_service(
             teams = TeamDirectory(github, clock)
             pressure = AckPressure()
             claims = NudgeClaims(store, name, clock)
+            marker_key = marker_secret(settings.webhook_secret)  # keys every hidden marker
             outbox = Outbox(
                 store=store,
                 github=github,
@@ -128,7 +129,7 @@ async def build_service(
                 metrics=metrics,
                 claims=claims,
                 rng=rng,
-                marker_key=marker_secret(settings.webhook_secret),
+                marker_key=marker_key,
                 bot_login=settings.bot_login,
                 clock=clock,
             )
@@ -149,7 +150,7 @@ async def build_service(
                 teams=teams,
                 holder=name,
                 rng=rng,
-                marker_key=marker_secret(settings.webhook_secret),
+                marker_key=marker_key,
                 bot_login=settings.bot_login,
                 claims=claims,
                 clock=clock,
@@ -183,7 +184,7 @@ async def build_service(
                 store=store,
                 github=github,
                 holder=name,
-                marker_key=marker_secret(settings.webhook_secret),
+                marker_key=marker_key,
                 bot_login=settings.bot_login,
                 rng=rng,
             )
