@@ -229,6 +229,51 @@ async def test_help_lists_the_commands_and_bots_are_never_answered(bot):
     assert len(await bot.store.answers()) == 1
 
 
+async def test_an_answer_github_refuses_fails_with_its_reason_and_the_next_one_is_written(bot):
+    bot.github.inject_fault("POST", f"/repos/{OWNER}/{REPO}/issues/7/comments", status=422)
+    await say(
+        bot,
+        "issue_comment",
+        pr_comment(bot, pr=7, author="alice", commenter="erin", body="/nudge help"),
+    )
+    await say(
+        bot,
+        "issue_comment",
+        pr_comment(bot, pr=8, author="alice", commenter="erin", body="/nudge help"),
+    )
+    by_pr = {a.pr_number: a for a in await bot.store.answers()}
+    assert by_pr[7].state == "failed" and by_pr[7].last_error.startswith(
+        "GitHub will not accept it: 422"
+    )
+    assert by_pr[8].state == "done"
+    assert ours(bot.github, 7, thread=False) == [] and len(ours(bot.github, 8, thread=False)) == 1
+    assert bot.github.violations == []
+
+
+async def test_an_answer_that_breaks_on_our_side_is_retried_later_and_the_others_go_on(bot):
+    # GitHub answers the reply with a body that has no id: an error of ours, not GitHub's.
+    bot.github.inject_fault("POST", f"/repos/{OWNER}/{REPO}/issues/7/comments", status=201, body={})
+    await say(
+        bot,
+        "issue_comment",
+        pr_comment(bot, pr=7, author="alice", commenter="erin", body="/nudge help"),
+    )
+    await say(
+        bot,
+        "issue_comment",
+        pr_comment(bot, pr=8, author="alice", commenter="erin", body="/nudge help"),
+    )
+    by_pr = {a.pr_number: a for a in await bot.store.answers()}
+    assert by_pr[7].state == "planned" and by_pr[7].attempts == 1
+    assert "KeyError" in by_pr[7].last_error
+    assert by_pr[8].state == "done", "one broken answer does not stop the others"
+    bot.clock.advance(hours=1)
+    await bot.worker.tick()
+    by_pr = {a.pr_number: a for a in await bot.store.answers()}
+    assert by_pr[7].state == "done"
+    assert len(ours(bot.github, 7, thread=False)) == 1, "answered once, after the retry"
+
+
 # ------------------------------------------------------------------- the repository's settings
 
 

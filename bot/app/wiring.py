@@ -187,6 +187,8 @@ async def build_service(
                 marker_key=marker_key,
                 bot_login=settings.bot_login,
                 rng=rng,
+                claims=claims,
+                clock=clock,
             )
             scheduler = Scheduler(
                 store=store,

@@ -95,6 +95,42 @@ class GiveUp:
     kind: FailureKind = FailureKind.OUTAGE
 
 
+@dataclass(frozen=True)
+class FailedForGood:
+    """A write that will not be tried again, with the reason to keep on record."""
+
+    reason: str
+
+
+def next_attempt(
+    attempts: int,
+    reason: str,
+    now: dt.datetime,
+    rng: random.Random,
+    *,
+    kind: FailureKind = FailureKind.OUTAGE,
+    unknown: bool = False,
+    max_attempts: int = MAX_ATTEMPTS,
+    policy: RetryPolicy = OUTBOX_BACKOFF,
+) -> RetryLater | FailedForGood:
+    """The rule every GitHub write of the app follows after a failure (a nudge, a follow-up, an
+    answer to a command): ``attempts`` failed so far, this one included, seen at ``now``.
+
+    GitHub's refusal ends it at once; an outage or an error of ours is retried with backoff up to
+    ``max_attempts``; a write with no answer is tried again only once it could have completed
+    (the marker is looked for first, so it is never posted twice).
+    """
+    if kind == FailureKind.REFUSED:
+        return FailedForGood(f"GitHub will not accept it: {reason}")
+    if attempts >= max_attempts:
+        who = "GitHub refused it" if kind == FailureKind.OUTAGE else "it failed"
+        return FailedForGood(f"{who} {attempts} times; last: {reason}")
+    wait = backoff(attempts, policy, rng)
+    if unknown:
+        wait = max(wait, UNKNOWN_OUTCOME_WAIT_SECONDS)
+    return RetryLater(now + dt.timedelta(seconds=wait), reason, wait)
+
+
 def after_failure(
     nudge: Nudge,
     reason: str,
@@ -109,21 +145,22 @@ def after_failure(
     """A write for ``nudge`` failed with ``reason`` at ``now``: retry with backoff, or give up.
 
     ``now`` is the time the failure was seen (read after the write gave up, not before it
-    started), so a retry is never scheduled from a stale clock. ``unknown``: no answer came back,
-    so the write may still complete; the retry waits long enough for it to show.
+    started), so a retry is never scheduled from a stale clock. The rule is
+    :func:`next_attempt`'s.
     """
-    attempts = nudge.attempts + 1
-    if kind == FailureKind.REFUSED:
-        return GiveUp(nudge.moved(NudgeState.FAILED, f"GitHub will not accept it: {reason}"), kind)
-    if attempts >= max_attempts:
-        who = "GitHub refused it" if kind == FailureKind.OUTAGE else "it failed"
-        return GiveUp(
-            nudge.moved(NudgeState.FAILED, f"{who} {attempts} times; last: {reason}"), kind
-        )
-    wait = backoff(attempts, policy, rng)
-    if unknown:
-        wait = max(wait, UNKNOWN_OUTCOME_WAIT_SECONDS)
-    return RetryLater(now + dt.timedelta(seconds=wait), reason, wait)
+    step = next_attempt(
+        nudge.attempts + 1,
+        reason,
+        now,
+        rng,
+        kind=kind,
+        unknown=unknown,
+        max_attempts=max_attempts,
+        policy=policy,
+    )
+    if isinstance(step, FailedForGood):
+        return GiveUp(nudge.moved(NudgeState.FAILED, step.reason), kind)
+    return step
 
 
 def resend_after_outage(

@@ -44,11 +44,11 @@ from bot.core.events import PayloadError, parse_time, pull_request_ref
 from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.nudges import CHARGED_STATES, Note, Nudge, NudgeState, Signal
 from bot.core.org import Role
-from bot.core.outbox import UNKNOWN_OUTCOME_WAIT_SECONDS, FailureKind
+from bot.core.outbox import FailedForGood, FailureKind, next_attempt
 from bot.core.outcome import Outcome, Review
 from bot.core.playbook import Playbook, Reinforcement
 from bot.core.relevance import LANGUAGES, alert_matches
-from bot.core.retry import RetryPolicy, backoff
+from bot.core.retry import RetryPolicy
 
 AGAIN = "again"
 GOOD = "good"
@@ -562,30 +562,23 @@ def after_followup_failure(
     """A failed GitHub write for a follow-up, seen at ``now``: the follow-up as it now stands,
     and when to try again (None: failed for good).
 
-    The same rules as a nudge's (:func:`bot.core.outbox.after_failure`): GitHub's refusal fails it
-    at once, an outage or an error of ours is retried with backoff up to the most attempts, and a
-    write with no answer is looked for again only once it could have completed.
+    The same rule as every write of the app (:func:`bot.core.outbox.next_attempt`), with the
+    follow-ups' own number of attempts and backoff.
     """
     attempts = followup.attempts + 1
-    if kind == FailureKind.REFUSED:
-        return followup.moved(
-            FollowUpState.FAILED, f"GitHub will not accept it: {reason}", attempts=attempts
-        ), None
-    if attempts >= MAX_FOLLOWUP_ATTEMPTS:
-        return (
-            followup.moved(
-                FollowUpState.FAILED,
-                f"GitHub refused it {attempts} times: {reason}",
-                attempts=attempts,
-            ),
-            None,
-        )
-    wait = backoff(attempts, FOLLOWUP_RETRY, rng)
-    if unknown:
-        wait = max(wait, UNKNOWN_OUTCOME_WAIT_SECONDS)
-    return followup.moved(followup.state, reason, attempts=attempts), now + dt.timedelta(
-        seconds=wait
+    step = next_attempt(
+        attempts,
+        reason,
+        now,
+        rng,
+        kind=kind,
+        unknown=unknown,
+        max_attempts=MAX_FOLLOWUP_ATTEMPTS,
+        policy=FOLLOWUP_RETRY,
     )
+    if isinstance(step, FailedForGood):
+        return followup.moved(FollowUpState.FAILED, step.reason, attempts=attempts), None
+    return followup.moved(followup.state, reason, attempts=attempts), step.at
 
 
 # ------------------------------------------------------------------------------- rendering

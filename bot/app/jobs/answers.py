@@ -1,29 +1,32 @@
 """Answers to ``/nudge`` commands: a reaction on the command, and a reply when there is one.
 
 Like the outbox: the answer is on record before any GitHub call; one process at a time writes
-it (a named lease per answer); before replying, the app's own comments are searched for the
+it (a named claim per answer, renewed while the write lasts, so a process killed mid-write
+frees it within seconds); before replying, the app's own comments are searched for the
 answer's keyed marker, so a crash after GitHub accepted the reply, or a retry, never posts it
-twice. A reaction GitHub already has is answered 200 and changes nothing.
+twice. A reaction GitHub already has is answered 200 and changes nothing. What a failure leads
+to (retried with backoff, or failed with its reason) is the core's rule,
+:func:`bot.core.outbox.next_attempt`, the same as for nudges and follow-ups; an error of ours
+fails this answer only, never the flush.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
-from bot.app.jobs.outbox import GITHUB_ERRORS, describe, split_repo
+from bot.app.jobs.outbox import GITHUB_ERRORS, NudgeClaims, describe, split_repo, status_of
 from bot.core.commands import has_answer_marker, render_answer
-from bot.core.outbox import MAX_ATTEMPTS, OUTBOX_BACKOFF
-from bot.core.retry import backoff
+from bot.core.outbox import FailedForGood, failure_kind, next_attempt, outcome_unknown
 from bot.github import GitHubApp
 from bot.store import Store
 from bot.store.say import AnswerRecord
 
 log = logging.getLogger(__name__)
-
-CLAIM = dt.timedelta(minutes=20)
 
 
 class Answers:
@@ -36,6 +39,8 @@ class Answers:
         marker_key: bytes,
         bot_login: str,
         rng: random.Random,
+        claims: NudgeClaims,
+        clock: Callable[[], dt.datetime],
     ):
         self.store = store
         self.github = github
@@ -43,24 +48,27 @@ class Answers:
         self.marker_key = marker_key
         self.bot_login = bot_login.lower()
         self.rng = rng
+        self.claims = claims
+        self.clock = clock
 
     async def flush(self, now: dt.datetime) -> int:
         done = 0
         for listed in await self.store.answers("planned", due_by=now):  # type: ignore[attr-defined]
-            name = f"answer:{listed.key}"
-            if not await self.store.try_lease(name, self.holder, now, CLAIM):
-                continue
-            try:
+            async with self.claims.hold(f"answer:{listed.key}", now) as held:
+                if not held:
+                    continue  # another process is writing it
                 current = [a for a in await self.store.answers("planned") if a.key == listed.key]  # type: ignore[attr-defined]
                 if not current:
                     continue  # another process has just answered it
                 answer = current[0]
                 try:
                     answer_id = await self._write(answer)
-                except GITHUB_ERRORS as exc:
-                    await self._postpone(answer, describe(exc), now)
+                except asyncio.CancelledError:
+                    raise  # a shutdown: the claim is released, the answer stays planned
+                except Exception as exc:  # whatever it was, this answer only: the others go on
+                    await self._after_failure(answer, exc)
                     continue
-                await self.store.finish_answer(answer.key, answer_id, now)  # type: ignore[attr-defined]
+                await self.store.finish_answer(answer.key, answer_id, self.clock())  # type: ignore[attr-defined]
                 done += 1
                 log.info(
                     "answer=%s repo=%s pr=%s done reaction=%s reply=%s",
@@ -70,21 +78,30 @@ class Answers:
                     answer.reaction or "-",
                     answer_id or "-",
                 )
-            finally:
-                await self.store.try_lease(name, self.holder, now, dt.timedelta(0))
         return done
 
-    async def _postpone(self, answer: AnswerRecord, reason: str, now: dt.datetime) -> None:
-        attempts = answer.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            await self.store.postpone_answer(
-                answer.key, f"GitHub refused it {attempts} times; last: {reason}", None, now
-            )  # type: ignore[attr-defined]
-            log.error("answer=%s failed for good: %s", answer.key, reason)
+    async def _after_failure(self, answer: AnswerRecord, exc: Exception) -> None:
+        from_github = isinstance(exc, GITHUB_ERRORS)
+        if not from_github:
+            log.exception("answer=%s write failed with an error of ours", answer.key)
+        status = status_of(exc)
+        seen = self.clock()  # the time the failure was seen, not when the flush began
+        step = next_attempt(
+            answer.attempts + 1,
+            describe(exc),
+            seen,
+            self.rng,
+            kind=failure_kind(status, from_github=from_github),
+            unknown=outcome_unknown(status, from_github=from_github),
+        )
+        if isinstance(step, FailedForGood):
+            await self.store.postpone_answer(answer.key, step.reason, None, seen)  # type: ignore[attr-defined]
+            log.error("answer=%s failed for good: %s", answer.key, step.reason)
             return
-        wait = backoff(attempts, OUTBOX_BACKOFF, self.rng)
-        await self.store.postpone_answer(answer.key, reason, now + dt.timedelta(seconds=wait), now)  # type: ignore[attr-defined]
-        log.warning("answer=%s not written (%s); retry in %.0fs", answer.key, reason, wait)
+        await self.store.postpone_answer(answer.key, step.reason, step.at, seen)  # type: ignore[attr-defined]
+        log.warning(
+            "answer=%s not written (%s); retry in %.0fs", answer.key, step.reason, step.wait_seconds
+        )
 
     async def _write(self, answer: AnswerRecord) -> int | None:
         gh = await self.github.installation(answer.installation_id)
