@@ -46,31 +46,32 @@ REQUIRED_IDS = {
 # Tuning set: every playbook on its own.
 TUNING_MIN_PRECISION = 0.95
 TUNING_MIN_RECALL = 0.90
-# Holdout set, micro-averaged over all playbooks. Measured when last tuned: precision 0.96,
-# recall 0.64. Recall on phrasings never seen while tuning is the weak spot of pattern matching.
-HOLDOUT_MIN_PRECISION = 0.90
-HOLDOUT_MIN_RECALL = 0.60
+# Holdout set, micro-averaged over all playbooks. Measured when last tuned: precision 74/76 = 0.97,
+# recall 74/114 = 0.65. Recall on phrasings never seen while tuning is the weak spot of pattern
+# matching.
+HOLDOUT_MIN_PRECISION = 0.95
+HOLDOUT_MIN_RECALL = 0.63
 # Comments that raise no playbook issue may match something in at most 2 % of cases (rounded up),
 # per data set: a false nudge costs an engineer's trust, so this stays small.
 NEGATIVE_FALSE_MATCH_BUDGET = 0.02
 
 # Real review comments from public pull requests (tests/data/README.md). Tuning split (322
-# comments, 62 labelled): tuned on, measured precision 56/60 = 0.93, recall 56/62 = 0.90, 4 of 260
+# comments, 62 labelled): tuned on, measured precision 56/61 = 0.92, recall 56/62 = 0.90, 5 of 260
 # comments about nothing matched. The precision floor was 0.95 when the split had 14 labelled
 # comments and no hard negatives of this kind; it is 0.90 now because the false alarms left (a
 # policy remark about logging personal data, a wording fix about bound variables, remarks on
-# tests a pull request already has or on test runs) could only be silenced by excludes that would
-# also silence real findings. Holdout split (199 comments, 46 labelled), never tuned on:
-# regression guards just under what the patterns reach today (precision 23/42 = 0.55, recall
-# 23/46 = 0.50, 19 of 153 comments about nothing matched, 12.4 %). These are far from the targets
-# (0.95 / 0.80 / 3 %); the negative budget went from 10 % to 14 % because the holdout now holds
-# 153 comments about nothing instead of 53, most of them with a playbook's keywords.
+# tests a pull request already has or on test runs, an approval that explains an unchecked error)
+# could only be silenced by excludes that would also silence real findings. Holdout split (199
+# comments, 46 labelled), never tuned on, scored once after the fourth tuning round: precision
+# 25/44 = 0.57, recall 25/46 = 0.54, 19 of 153 comments about nothing matched (12.4 %); before it,
+# 0.55 / 0.50 / 12.4 %. Regression guards just under that. Still far from the targets
+# (0.95 / 0.80 / 3 %).
 REAL_TUNING_MIN_PRECISION = 0.90
-REAL_TUNING_MIN_RECALL = 0.85
+REAL_TUNING_MIN_RECALL = 0.88
 REAL_TUNING_NEGATIVE_BUDGET = 0.03
-REAL_HOLDOUT_MIN_PRECISION = 0.50
-REAL_HOLDOUT_MIN_RECALL = 0.45
-REAL_HOLDOUT_NEGATIVE_BUDGET = 0.14
+REAL_HOLDOUT_MIN_PRECISION = 0.55
+REAL_HOLDOUT_MIN_RECALL = 0.52
+REAL_HOLDOUT_NEGATIVE_BUDGET = 0.13
 
 
 def _load_bench():

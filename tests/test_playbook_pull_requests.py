@@ -15,8 +15,9 @@ from test_config_sync import CONFIG_REPO, broken_sql_playbook, config_repo, loca
 
 from bot.app.jobs.config_sync import PR_CHECK_NAME, labelled_comments
 
-# A wider missing-tests playbook: "Please back this with a test." now matches as well.
-WIDER = "    - '\\bback\\s+(this|it)\\s+with\\s+a\\s+test'\n"
+# A wider missing-tests playbook: a request for docs on test functions (labelled about no
+# playbook, and matched by none of the shipped patterns) now matches as well.
+WIDER = "    - '\\bcode-docs\\s+to\\s+test\\s+functions'\n"
 
 
 def propose(
@@ -98,7 +99,7 @@ async def test_a_pull_request_with_a_good_and_a_broken_playbook_gets_annotations
         summary = run["output"]["summary"]
         assert len(summary) < 65_535
         labelled = labelled_comments()
-        gained = [c for c in labelled if "back this with a test" in c.text.lower()]
+        gained = [c for c in labelled if "code-docs to test functions" in c.text.lower()]
         assert gained, "the labelled set has comments the wider pattern now matches"
         section = summary.split("### `missing-tests` (changed)")[1].split("###")[0]
         assert "**Now matches**" in section and "Stops matching" not in section
