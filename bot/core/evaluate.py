@@ -373,25 +373,43 @@ def design(outcomes: list[Outcome]) -> tuple[Any, Any, Any, Any]:
     return y, np.log(exposure), treated, covariate
 
 
+def libraries() -> tuple[Any, Any, Any]:
+    """statsmodels' GLM, its Poisson family, and scipy.stats, imported on first use.
+
+    Only the daily job and the simulation evaluate: the app's web process and the other commands
+    never pay for these imports. The GLM is imported from its own module, not ``statsmodels.api``
+    (which also loads time series, plotting and data sets).
+    """
+    from scipy import stats
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    return GLM, Poisson, stats
+
+
+# Relabellings drawn at a time by the randomization test: bounds its memory (a batch is
+# BATCH × engineers numbers) without changing the relabellings drawn.
+BATCH = 256
+
+
 def poisson_effect(
     outcomes: list[Outcome], *, confidence: float, resamples: int = 1_999
 ) -> PoissonFit:
     """Poisson GLM with exposure and pre-period covariate, robust errors, randomization test."""
     import numpy as np
-    import statsmodels.api as sm
-    from scipy import stats
 
+    GLM, Poisson, stats = libraries()
     y, offset, treated, covariate = design(outcomes)
     varies = np.ptp(covariate) > 1e-12
     columns = [np.ones_like(y), treated] + ([covariate] if varies else [])
     null_columns = [np.ones_like(y)] + ([covariate] if varies else [])
-    family = sm.families.Poisson()
+    family = Poisson()
     with warnings.catch_warnings():
         warnings.simplefilter(
             "ignore"
         )  # separation (no comment at all in a group) is handled below
-        full = sm.GLM(y, np.column_stack(columns), family=family, offset=offset).fit(cov_type="HC0")
-        null = sm.GLM(y, np.column_stack(null_columns), family=family, offset=offset).fit()
+        full = GLM(y, np.column_stack(columns), family=family, offset=offset).fit(cov_type="HC0")
+        null = GLM(y, np.column_stack(null_columns), family=family, offset=offset).fit()
     coefficient = float(full.params[1])
     se = float(full.bse[1])
     if not math.isfinite(se) or se <= 0:
@@ -402,16 +420,39 @@ def poisson_effect(
     wald_p = float(stats.norm.cdf(coefficient / se)) if math.isfinite(se) else 0.5
     residual = y - null.fittedvalues
     nudged, held = residual[treated == 1], residual[treated == 0]
-    test = stats.permutation_test(
-        (nudged, held),
-        _mean_difference,
-        permutation_type="independent",
-        vectorized=True,
-        n_resamples=resamples,
-        alternative="less",
-        rng=np.random.default_rng(0),  # the same figures give the same decision
-    )
     exact = math.comb(len(residual), len(nudged)) <= resamples
+    common = {
+        "vectorized": True,
+        "n_resamples": resamples,
+        "alternative": "less",
+        "batch": BATCH,
+        "rng": np.random.default_rng(0),  # the same figures give the same decision
+    }
+    if exact:
+        # Every split of the engineers into groups of these sizes, enumerated.
+        test = stats.permutation_test(
+            (nudged, held), _mean_difference, permutation_type="independent", **common
+        )
+    else:
+        # The same test with random relabellings: the residuals in one row, nudged first, and a
+        # statistic that reads the first ones as nudged. Shuffling the row ("pairings", scipy's
+        # one-sample form for order-dependent statistics) relabels the engineers at random, and
+        # scipy draws those shuffles in whole batches rather than one by one.
+        split = len(nudged)
+
+        def difference(row: Any, axis: int = -1) -> Any:
+            return _mean_difference(
+                np.take(row, range(split), axis=axis),
+                np.take(row, range(split, row.shape[axis]), axis=axis),
+                axis=axis,
+            )
+
+        test = stats.permutation_test(
+            (np.concatenate([nudged, held]),),
+            difference,
+            permutation_type="pairings",
+            **common,
+        )
     effect = math.exp(coefficient) - 1
     return PoissonFit(
         effect=max(effect, -1.0),
