@@ -2,8 +2,8 @@
 
 A playbook's evaluation window opens with its first nudge (held-out ones included) and is
 ``evaluation.window_days`` long. When a window closes, the playbook is evaluated on everything
-since the window opened: a nudge that beat the holdout keeps going and is evaluated again when the
-next window closes; one that did not, or that had too little data to tell, is paused. A pause
+since the window opened: a nudge that beat the holdout keeps going and is monitored when the
+next window closes (below); one that did not, or that had too little data to tell, is paused. A pause
 stops new nudges (the comments are still recorded, and engineers keep their group). Only an L&D
 author lifts it, by writing a date on or after the pause in the playbook
 (``evaluation: {resumed_on: 2026-05-01}``); the next window opens with the first nudge from then.
