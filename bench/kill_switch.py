@@ -19,6 +19,8 @@ can be reproduced. Printed per organisation size and base rate, with 95 % Wilson
 
 With ``--resumes N`` the author resumes every paused playbook a week after its pause, N times
 (run long enough, e.g. ``--days 330``): the false keeps then show what the alpha per resume buys.
+Over several windows (``--days 330``), a kept playbook's later windows are monitoring
+evaluations (``--monitor-p``); ``--retest-kept`` re-tests it at every window instead, to compare.
 """
 
 from __future__ import annotations
@@ -116,6 +118,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with --resumes: every test at the full level (no alpha spent per resume)",
     )
+    parser.add_argument(
+        "--retest-kept",
+        action="store_true",
+        help="a kept playbook is re-tested with the keep-or-pause test at every window "
+        "(the rule before monitoring)",
+    )
+    parser.add_argument(
+        "--monitor-p",
+        type=float,
+        default=Rules().monitor_p,
+        help="monitoring pauses a kept playbook with no reduction and a one-sided p of at least this",
+    )
     args = parser.parse_args(argv)
     min_prs = args.min_prs or (1 if args.method == POISSON else 3)
     rules = Rules(
@@ -123,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         method=args.method,
         min_prs=min_prs,
         halve_per_resume=not args.retest_from_scratch,
+        monitor=not args.retest_kept,
+        monitor_p=args.monitor_p,
     )
     print(
         f"Kill switch, {args.runs} seeded runs per row, {args.days} days, window {args.window_days} "
@@ -132,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'off' if args.no_stop_early else 'on'}"
         + (f", up to {args.resumes} resumes a week after each pause" if args.resumes else "")
         + (" (each test at the full level)" if args.retest_from_scratch else "")
+        + (
+            "; a kept playbook re-tested at every window"
+            if args.retest_kept
+            else f"; a kept playbook monitored (paused with no reduction and p ≥ {rules.monitor_p:g})"
+        )
         + "; effects fade (half-life 90 days) and differ between engineers; "
         + ("the nudging playbooks need" if args.cosign else "one useless playbook needs")
         + " a co-sign (70 % approved, 10 % vetoed, 20 % expire)."

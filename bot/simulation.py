@@ -36,8 +36,9 @@ import datetime as dt
 import heapq
 import itertools
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ from bot.core.holdout import NUDGED
 from bot.core.killswitch import due_window, epoch_start, evaluate_due, in_force, latest, resume
 from bot.core.nudges import RETRYABLE_STATES, Nudge, NudgeState, Signal
 from bot.core.org import OrgSettings
-from bot.core.outcome import ReviewIndex, SignalIndex
+from bot.core.outcome import ReviewIndex, SignalIndex, micros
 from bot.core.playbook import NudgeContent, Playbook
 
 INSTALLATION = 1
@@ -195,14 +196,71 @@ def _day_events(scenario: Scenario, org: _Org, rng: np.random.Generator, day: in
     return authors, pr_of_review, review_at, review_by, pr_of, kind, comment_at, comment_by, luck
 
 
+@dataclass(frozen=True)
+class _Events:
+    """The organisation's whole time line as arrays: moments in microseconds from the start.
+
+    Pull requests are numbered by their index + 1; comments are identified by their index + 1.
+    """
+
+    authors: Any  # the author of each pull request
+    review_pr: Any
+    review_at: Any
+    comment_pr: Any
+    comment_kind: Any  # the playbook's index
+    comment_at: Any
+    comment_by: Any  # the reviewer who wrote it
+    luck: Any  # below the engineer's current effect: a nudge kept them from writing it
+
+
+def _events(scenario: Scenario, org: _Org, rng: np.random.Generator, k: int) -> _Events:
+    """Every day's reviews and matching comments, the backfilled history included."""
+    parts = [
+        _day_events(scenario, org, rng, day, k)
+        for day in range(-scenario.backfill_days, scenario.days)
+    ]
+    base = np.cumsum([0] + [len(part[0]) for part in parts])[:-1]
+
+    def joined(index: int) -> Any:
+        return np.concatenate([part[index] for part in parts])
+
+    def micro(seconds: Any) -> Any:  # whole microseconds: moments compare exactly
+        return np.round(seconds * 1e6).astype(np.int64)
+
+    return _Events(
+        authors=joined(0).astype(np.int64),
+        review_pr=np.concatenate([part[1] + b for part, b in zip(parts, base)]),
+        review_at=micro(joined(2)),
+        comment_pr=np.concatenate([part[4] + b for part, b in zip(parts, base)]),
+        comment_kind=joined(5).astype(np.int64),
+        comment_at=micro(joined(6)),
+        comment_by=joined(7).astype(np.int64),
+        luck=joined(8),
+    )
+
+
+def _grouped(keys: Any, *columns: Any) -> Iterator[tuple[int, list[Any]]]:
+    """``columns`` split by ``keys``, each part in the order of the first column."""
+    order = np.lexsort((columns[0], keys))
+    keys = keys[order]
+    columns = tuple(column[order] for column in columns)
+    cuts = (np.flatnonzero(np.diff(keys)) + 1).tolist()
+    for start, end in zip([0, *cuts], [*cuts, len(keys)]):
+        if end > start:
+            yield int(keys[start]), [column[start:end] for column in columns]
+
+
 def simulate(scenario: Scenario) -> Simulation:
     """Run the scenario day by day; deterministic for a given seed."""
     rng = np.random.default_rng(scenario.seed)
+    answers = np.random.default_rng([scenario.seed, 1])  # the leads' answers to co-sign requests
     pids = list(scenario.effects)
     k = len(pids)
     playbooks = {pid: sim_playbook(pid, scenario) for pid in pids}
     org = _Org(scenario, rng, pids)
     people = org.people
+    n = len(people)
+    names = [p.lower() for p in people]
     settings = dataclasses.replace(
         scenario.org,
         sprint_start=scenario.start.date(),
@@ -216,55 +274,90 @@ def simulate(scenario: Scenario) -> Simulation:
     recorded_since = {
         pid: scenario.start - dt.timedelta(days=scenario.backfill_days) for pid in pids
     }
-    pulls = [
-        PullRequestRef(INSTALLATION, REPO, 0, Actor(e, False)) for e in people
-    ]  # number set per PR
+    ev = _events(scenario, org, rng, k)
+    origin = micros(scenario.start)
+    day_us = 86_400_000_000
 
+    def moment(us: int) -> dt.datetime:
+        return scenario.start + dt.timedelta(microseconds=us)
+
+    # Reviews do not depend on what the bot decides, so all of them are recorded at once: an
+    # evaluation only counts those before its window closed, as the daily job would have.
     reviews = ReviewIndex()
+    for author, (at, pr) in _grouped(ev.authors[ev.review_pr], ev.review_at, ev.review_pr):
+        reviews.extend(people[author], (at + origin).tolist(), [(REPO, x + 1) for x in pr.tolist()])
     signals = {pid: SignalIndex(pid) for pid in pids}
-    # The gates' state, in seconds from the start: signals within the trigger's days, the end
-    # of the quiet period after a decided nudge, the last nudge that reached the engineer.
-    # (A signal in the window is kept as (seconds, comment id, reviewer, PR, moment), and made a
-    # Signal only when a decision needs the engineer's history.)
-    recent: dict[tuple[int, int], deque[tuple[float, int, str, int, dt.datetime]]] = defaultdict(
-        deque
-    )
-    quiet_until: dict[tuple[int, int], float] = {}
+    # The gates' state by engineer i and playbook j, at i·k + j, in microseconds from the start:
+    # the matching comments within the trigger's days (moment, comment, PR, reviewer; made Signals
+    # only when a decision needs the engineer's history), the end of the quiet period after a
+    # decided nudge, and when a nudge last reached the engineer.
+    recent: list[deque[tuple[int, int, int, int]]] = [deque() for _ in range(n * k)]
+    quiet_until = [-1 << 62] * (n * k)
+    reached = [1 << 62] * (n * k)
+    within = [day_us * playbooks[p].trigger.within_days for p in pids]
+    # The history before installation, as the backfill records it: signals, nothing decided.
+    before = ev.comment_at < 0
+    for key, (at, index, pr, by) in _grouped(
+        ev.comment_kind[before] * n + ev.authors[ev.comment_pr[before]],
+        ev.comment_at[before],
+        np.flatnonzero(before),
+        ev.comment_pr[before],
+        ev.comment_by[before],
+    ):
+        j, i = divmod(key, n)
+        signals[pids[j]].extend(names[i], (at + origin).tolist())
+        still = at >= -within[j]  # only what the trigger can still count
+        recent[i * k + j].extend(zip(*(column[still].tolist() for column in (at, index, pr, by))))
+    comment_count = int(before.sum())
+
     nudges: list[list[Nudge]] = [[] for _ in people]
     by_playbook: dict[str, list[Nudge]] = {pid: [] for pid in pids}
     groups: list[dict[str, str]] = [{} for _ in people]
     assignments: dict[tuple[str, str], str] = {}
-    reached: dict[tuple[int, int], float] = {}
     refusals = 0  # repeated budget refusals, counted but not recorded (see below)
-    has_record: set[tuple[int, int]] = set()
+    has_record: set[int] = set()
     roles = [settings.role_of(e, teams) for e in people]
     ever: dict[str, set[int]] = {pid: set() for pid in pids}
     decided: dict[str, set[int]] = {pid: set() for pid in pids}
-    pending: list[tuple[dt.datetime, int, int, int, str]] = []  # co-signs to resolve, by time
+    pending: list[tuple[int, int, int, int, str]] = []  # co-signs to resolve, by time
     histories: dict[str, list[Evaluation]] = {pid: [] for pid in pids}
-    ids = itertools.count(1)  # review, comment and co-sign ids
-    next_pr = 1
-    comment_count = 0
-    within = [86400.0 * playbooks[p].trigger.within_days for p in pids]
-    cooldown = [86400.0 * playbooks[p].trigger.cooldown_days for p in pids]
-    observing = [
-        (recorded_since[p] - scenario.start).total_seconds() + 86400.0 * scenario.observe_days
-        for p in pids
-    ]
+    tickets = itertools.count()  # the order of co-sign requests at the same moment
+    cooldown = [day_us * playbooks[p].trigger.cooldown_days for p in pids]
+    observing = [micros(recorded_since[p]) - origin + day_us * scenario.observe_days for p in pids]
     minutes = [playbooks[p].nudge.minutes for p in pids]
     needed = [playbooks[p].trigger.comments for p in pids]
-    fade = scenario.fade_days
+    fade = scenario.fade_days * day_us
     effect = org.effect.tolist()
     approve, veto = scenario.lead_answers
+    expiry_us = settings.cosign_expiry_days * day_us
+    made: dict[int, Signal] = {}  # Signals of comments still in a trigger's window
+
+    def signal_of(i: int, j: int, at_us: int, c: int, pr: int, by: int) -> Signal:
+        """The record of matching comment ``c`` (its id is c + 1), made once."""
+        signal = made.get(c)
+        if signal is None:
+            signal = made[c] = Signal(
+                INSTALLATION,
+                REPO,
+                pr + 1,
+                people[i],
+                pids[j],
+                c + 1,
+                "review_comment",
+                people[by],
+                moment(at_us),
+            )
+        return signal
 
     def deliver(i: int, j: int, at: dt.datetime) -> None:
-        reached[(i, j)] = (at - scenario.start).total_seconds()
+        reached[i * k + j] = micros(at) - origin
         ever[pids[j]].add(i)
 
-    def settle(until: dt.datetime) -> None:
-        """Lead answers (or silence) that came due before ``until``: the co-sign job's work."""
+    def settle(until: int) -> None:
+        """Lead answers (or silence) that came due by ``until``: the co-sign job's work."""
         while pending and pending[0][0] <= until:
-            when, _, i, index, answer = heapq.heappop(pending)
+            due, _, i, index, answer = heapq.heappop(pending)
+            when = moment(due)
             nudge = nudges[i][index]
             reactions = [Reaction(LEAD, answer, when)] if answer else []
             moved, _ = decide_cosign(nudge, reactions, settings, when)
@@ -272,147 +365,90 @@ def simulate(scenario: Scenario) -> Simulation:
             if moved.state == NudgeState.COSIGNED:
                 deliver(i, pids.index(moved.playbook_id), when)
 
-    first_day = -scenario.backfill_days
-    effective = playbooks
-    ctx = DecisionConfig(
-        playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since
-    )
-    for day in range(first_day, scenario.days):
+    live = np.flatnonzero(~before)
+    live = live[np.argsort(ev.comment_at[live], kind="stable")]
+    day_ends = np.searchsorted(ev.comment_at[live], np.arange(1, scenario.days + 1) * day_us)
+    day_start = 0
+    for day in range(scenario.days):
         today = scenario.start + dt.timedelta(days=day)
-        live = day >= 0
-        if day == 0:  # the backfill is recorded: keep only what the triggers can still count
-            for (_, j), window in recent.items():
-                while window and window[0][0] < -within[j]:
-                    window.popleft()
-        if live:
-            effective = in_force(playbooks, histories, today)
-            ctx = DecisionConfig(
-                playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since
-            )
-            paused = [effective[p].paused for p in pids]
-            kept = [effective[p].kept_since is not None for p in pids]
-        authors, pr_of_review, review_at, _review_by, pr_of, kind, comment_at, comment_by, luck = (
-            _day_events(scenario, org, rng, day, k)
+        effective = in_force(playbooks, histories, today)
+        ctx = DecisionConfig(
+            playbooks=effective, org=settings, teams=teams, recorded_since=recorded_since
         )
-        base_pr = next_pr
-        next_pr += len(authors)
-        if not live:
-            # History before installation, as the backfill records it: reviews and signals,
-            # nothing decided. (The same records as the loop below would make, faster.)
-            comment_count += _record_history(
-                scenario,
-                people,
-                pids,
-                authors,
-                pr_of_review,
-                review_at,
-                pr_of,
-                kind,
-                comment_at,
-                comment_by,
-                base_pr,
-                ids,
-                reviews,
-                signals,
-                recent,
-            )
-            continue
-        # One time line: reviews first at a tie (a review's comments are submitted with it).
-        at_all = np.concatenate([review_at, comment_at])
-        is_comment = np.concatenate(
-            [np.zeros(len(review_at), bool), np.ones(len(comment_at), bool)]
-        )
-        order = np.lexsort((is_comment, at_all)).tolist()
-        seconds_of = at_all.tolist()
-        author_of = authors.tolist()
-        review_pr = pr_of_review.tolist()
-        comment_pr, comment_kind, comment_reviewer, comment_luck = (
+        paused = [effective[p].paused for p in pids]
+        kept = [effective[p].kept_since is not None for p in pids]
+        sprint = sprint_at(today, settings)  # sprints start at midnight: one for the whole day
+        todays = live[day_start : day_ends[day]]
+        day_start = day_ends[day]
+        pr_of = ev.comment_pr[todays]
+        for c, at_us, pr, i, j, by, luck in zip(
+            todays.tolist(),
+            ev.comment_at[todays].tolist(),
             pr_of.tolist(),
-            kind.tolist(),
-            comment_by.tolist(),
-            luck.tolist(),
-        )
-        reviewed = len(review_pr)
-        moments: dict[float, dt.datetime] = {}
-        for index in order:
-            seconds = seconds_of[index]
-            at = moments.get(seconds)
-            if at is None:
-                at = moments[seconds] = scenario.start + dt.timedelta(seconds=seconds)
-            if index < reviewed:
-                pr = review_pr[index]
-                reviews.add(people[author_of[pr]], at, REPO, base_pr + pr)  # a colleague's review
-                continue
-            c = index - reviewed
-            pr, j = comment_pr[c], comment_kind[c]
-            i = author_of[pr]
-            if pending and pending[0][0] <= at:
-                settle(at)
-            since = reached.get((i, j))
-            if since is not None and since < seconds:
+            ev.authors[pr_of].tolist(),
+            ev.comment_kind[todays].tolist(),
+            ev.comment_by[todays].tolist(),
+            ev.luck[todays].tolist(),
+        ):
+            if pending and pending[0][0] <= at_us:
+                settle(at_us)
+            ij = i * k + j
+            since = reached[ij]
+            if since < at_us:
                 share = effect[i][j]
                 if fade > 0:
-                    share *= 0.5 ** ((seconds - since) / 86400 / fade)
-                if comment_luck[c] < share:
+                    share *= 0.5 ** ((at_us - since) / fade)
+                if luck < share:
                     continue  # the nudge worked: this comment is never written
             comment_count += 1
-            pid = pids[j]
-            cid = next(ids)
-            reviewer = people[comment_reviewer[c]]
-            number = base_pr + pr
-            said = (seconds, cid, reviewer, number, at)
-            window = recent[(i, j)]
-            while window and window[0][0] < seconds - within[j]:
-                window.popleft()
+            window = recent[ij]
+            while window and window[0][0] < at_us - within[j]:
+                made.pop(window.popleft()[1], None)
             if (
-                not live
-                or paused[j]
-                or seconds < observing[j]
+                paused[j]
+                or at_us < observing[j]
                 or len(window) + 1 < needed[j]
-                or seconds < quiet_until.get((i, j), seconds)
+                or at_us < quiet_until[ij]
             ):
                 # The gates decide_comment checks first say "record only": paused, observing,
                 # trigger not reached, or quiet after an earlier nudge.
-                signals[pid].add(people[i], at)
-                window.append(said)
+                signals[pids[j]].add_micros(names[i], at_us + origin)
+                window.append((at_us, c, pr, by))
                 continue
             if (
                 not kept[j]
-                and groups[i].get(pid) == NUDGED
-                and (i, j) in has_record
-                and not check_budget(
-                    roles[i], sprint_at(at, settings), minutes[j], nudges[i]
-                ).allowed
+                and ij in has_record
+                and groups[i].get(pids[j]) == NUDGED
+                and not check_budget(roles[i], sprint, minutes[j], nudges[i]).allowed
             ):
                 # The budget would refuse again, for a playbook the engineer already has a record
                 # of: the refusal changes nothing later (it is retryable, uncharged, not a first
                 # nudge), so it is counted rather than recorded, which spares most decisions of
                 # an organisation with many playbooks.
                 refusals += 1
-                signals[pid].add(people[i], at)
-                window.append(said)
+                signals[pids[j]].add_micros(names[i], at_us + origin)
+                window.append((at_us, c, pr, by))
                 continue
+            pid = pids[j]
+            at = moment(at_us)
             comment = ReviewComment(
-                pull=dataclasses.replace(pulls[i], number=number),
-                reviewer=Actor(reviewer, False),
+                pull=PullRequestRef(INSTALLATION, REPO, pr + 1, Actor(people[i], False)),
+                reviewer=Actor(people[by], False),
                 body="(simulated review comment)",
                 at=at,
                 source="review_comment",
-                comment_id=cid,
-                thread_id=cid,
+                comment_id=c + 1,
+                thread_id=c + 1,
             )
-            earlier = tuple(
-                Signal(
-                    INSTALLATION, REPO, pr_number, people[i], pid, c_id, "review_comment", by, when
-                )
-                for _, c_id, by, pr_number, when in window
+            earlier = tuple(signal_of(i, j, *said) for said in window)
+            decision = decide_comment(
+                comment, [Match(pid, "")], History(earlier, nudges[i], groups[i]), ctx, at
             )
-            history = History(earlier, nudges[i], groups[i])
-            decision = decide_comment(comment, [Match(pid, "")], history, ctx, at)
-            for made in decision.signals:
-                signals[pid].add(made.engineer, made.at)
-                window.append(said)
-            has_record.add((i, j))
+            for signal in decision.signals:
+                signals[pid].add_micros(names[i], micros(signal.at))
+                made[c] = signal
+                window.append((at_us, c, pr, by))
+            has_record.add(ij)
             groups[i].update(decision.assignments)
             for a_pid, group in decision.assignments.items():
                 assignments[(people[i], a_pid)] = group
@@ -420,41 +456,35 @@ def simulate(scenario: Scenario) -> Simulation:
                 nudges[i].append(nudge)
                 by_playbook[pid].append(nudge)
                 if nudge.state not in RETRYABLE_STATES:
-                    quiet_until[(i, j)] = (
-                        nudge.trigger_at - scenario.start
-                    ).total_seconds() + cooldown[j]
+                    quiet_until[ij] = micros(nudge.trigger_at) - origin + cooldown[j]
                 if nudge.state != NudgeState.HELD_OUT:
                     decided[pid].add(i)
                 if nudge.state in DELIVERED:
                     deliver(i, j, nudge.created_at)
                 elif nudge.state == NudgeState.AWAITING_COSIGN:
-                    draw = rng.random()
-                    expiry = dt.timedelta(days=settings.cosign_expiry_days)
+                    draw = answers.random()
                     if draw < approve + veto:
                         answer = APPROVE if draw < approve else VETO
-                        when = at + dt.timedelta(
-                            days=float(rng.uniform(0.05, 0.8)) * settings.cosign_expiry_days
-                        )
+                        due = at_us + round(float(answers.uniform(0.05, 0.8)) * expiry_us)
                     else:
-                        answer, when = "", at + expiry
-                    heapq.heappush(pending, (when, next(ids), i, len(nudges[i]) - 1, answer))
-        if live:
-            night = today + dt.timedelta(days=1)
-            settle(night)
-            _nightly(
-                scenario,
-                playbooks,
-                histories,
-                by_playbook,
-                signals,
-                assignments,
-                reviews,
-                settings,
-                rules,
-                night,
-            )
+                        answer, due = "", at_us + expiry_us
+                    heapq.heappush(pending, (due, next(tickets), i, len(nudges[i]) - 1, answer))
+        night = today + dt.timedelta(days=1)
+        settle((day + 1) * day_us)
+        _nightly(
+            scenario,
+            playbooks,
+            histories,
+            by_playbook,
+            signals,
+            assignments,
+            reviews,
+            settings,
+            rules,
+            night,
+        )
 
-    every_nudge = sorted((n for ns in nudges for n in ns), key=lambda n: n.created_at)
+    every_nudge = sorted((x for xs in nudges for x in xs), key=lambda x: x.created_at)
     evaluations = sorted(
         (e for h in histories.values() for e in h), key=lambda e: (e.at, e.playbook_id)
     )
@@ -469,51 +499,6 @@ def simulate(scenario: Scenario) -> Simulation:
         {pid: len(decided[pid]) for pid in pids},
         refusals,
     )
-
-
-def _record_history(
-    scenario,
-    people,
-    pids,
-    authors,
-    pr_of_review,
-    review_at,
-    pr_of,
-    kind,
-    comment_at,
-    comment_by,
-    base_pr,
-    ids,
-    reviews,
-    signals,
-    recent,
-) -> int:
-    """One day of the backfilled history: every review and matching comment recorded in time order."""
-    start = scenario.start
-    moments: dict[float, dt.datetime] = {}
-
-    def moment(seconds: float) -> dt.datetime:
-        at = moments.get(seconds)
-        if at is None:
-            at = moments[seconds] = start + dt.timedelta(seconds=seconds)
-        return at
-
-    author_of = authors.tolist()
-    order = np.argsort(review_at, kind="stable")
-    for pr, seconds in zip(pr_of_review[order].tolist(), review_at[order].tolist()):
-        reviews.add(people[author_of[pr]], moment(seconds), REPO, base_pr + pr)
-    order = np.argsort(comment_at, kind="stable")
-    for pr, j, by, seconds in zip(
-        pr_of[order].tolist(),
-        kind[order].tolist(),
-        comment_by[order].tolist(),
-        comment_at[order].tolist(),
-    ):
-        at = moment(seconds)
-        i = author_of[pr]
-        signals[pids[j]].add(people[i], at)
-        recent[(i, j)].append((seconds, next(ids), people[by], base_pr + pr, at))
-    return len(order)
 
 
 def _nightly(

@@ -276,3 +276,90 @@ def test_an_evaluation_stored_before_the_regression_still_loads_and_reads_as_it_
     assert "| counted (3+ reviewed PRs before and after) | 26 | 9 |" in body
     assert "One-sided Welch test: p = 0.270; the nudge beats the holdout when p < 0.1." in body
     assert evaluation_from_json(evaluation_to_json(old)) == old
+
+
+# monitoring a kept playbook --------------------------------------------------------------------
+
+AGAINST = [
+    (NUDGED, 30, 9, 22, 9),
+    (NUDGED, 12, 2, 10, 4),
+    (NUDGED, 40, 14, 35, 15),
+    (NUDGED, 8, 3, 9, 4),
+    (NUDGED, 25, 4, 20, 6),
+    (NUDGED, 18, 6, 15, 7),
+    (NUDGED, 0, 0, 6, 3),
+    (NUDGED, 33, 7, 30, 10),
+    (HOLDOUT, 28, 8, 25, 4),
+    (HOLDOUT, 15, 3, 12, 1),
+    (HOLDOUT, 36, 10, 30, 5),
+    (HOLDOUT, 10, 2, 11, 1),
+    (HOLDOUT, 22, 5, 18, 2),
+]
+# Nudged engineers a little below the holdout, not significantly: the keep test would pause it.
+UNSHOWN = [
+    (NUDGED, 30, 9, 22, 7),
+    (NUDGED, 12, 2, 10, 3),
+    (NUDGED, 40, 14, 35, 9),
+    (NUDGED, 8, 3, 9, 2),
+    (NUDGED, 25, 4, 20, 5),
+    (NUDGED, 18, 6, 15, 4),
+    (NUDGED, 0, 0, 6, 1),
+    (NUDGED, 33, 7, 30, 8),
+    (HOLDOUT, 28, 8, 25, 7),
+    (HOLDOUT, 15, 3, 12, 3),
+    (HOLDOUT, 36, 10, 30, 9),
+    (HOLDOUT, 10, 2, 11, 3),
+    (HOLDOUT, 22, 5, 18, 5),
+]
+
+
+def test_a_kept_playbook_that_fails_to_show_a_reduction_again_keeps_going_under_monitoring():
+    retested = evaluate(outcomes_of(UNSHOWN))
+    assert retested.verdict == Verdict.NO_EFFECT, "the keep-or-pause test would pause it"
+    assert retested.estimate < 0 and retested.p_value >= 0.05
+    monitored = evaluate(outcomes_of(UNSHOWN), monitoring=True)
+    assert monitored.verdict == Verdict.EFFECTIVE and monitored.monitoring
+    assert monitored.p_value == retested.p_value, "the same figures, another rule"
+    assert "no evidence against a reduction, so it keeps going" in monitored.reason
+    body = render_evidence("SQL injection", [evaluate(outcomes_of(FIXED)), monitored])
+    assert "keeps going: monitoring found no evidence against a reduction" in body
+    assert "not asked to prove itself again at every window" in body
+    assert "it is paused only when the estimate shows no reduction and p is at least 0.95" in body
+
+
+def test_a_kept_playbook_is_paused_when_the_evidence_turns_against_a_reduction():
+    result = evaluate(outcomes_of(AGAINST), monitoring=True)
+    assert result.estimate > 0 and result.p_value >= DEFAULT_RULES.monitor_p
+    assert result.verdict == Verdict.NO_LONGER_EFFECTIVE and result.pauses
+    assert "evidence against a reduction; paused" in result.reason
+    head = describe(result)[0]
+    assert "paused: since it was kept, the evidence is against a reduction" in head
+    body = render_evidence("SQL injection", [evaluate(outcomes_of(FIXED)), result])
+    assert "the evidence is now against the nudge helping, so it is paused" in body
+    # A lenient monitor (pause whenever the estimate shows no reduction) pauses it too; the
+    # clear reduction of FIXED is never paused by either.
+    lenient = Rules(monitor_p=0.5)
+    assert evaluate(outcomes_of(AGAINST), lenient, monitoring=True).pauses
+    assert not evaluate(outcomes_of(FIXED), lenient, monitoring=True).pauses
+    assert not evaluate(outcomes_of(FIXED), monitoring=True).pauses
+
+
+def test_monitoring_with_too_few_held_out_engineers_keeps_the_playbook():
+    few = [row for row in AGAINST if row[0] == NUDGED] + [
+        row for row in AGAINST if row[0] == HOLDOUT
+    ][:3]
+    result = evaluate(outcomes_of(few), monitoring=True)
+    assert result.verdict == Verdict.EFFECTIVE and result.monitoring and result.estimate is None
+    assert "too little data to tell" in result.reason
+    assert evaluate(outcomes_of(few)).verdict == Verdict.NO_DATA, "the keep test would pause it"
+    assert "Too few engineers are still held out to tell this time" in render_evidence(
+        "SQL injection", [result]
+    )
+
+
+def test_a_monitoring_evaluation_round_trips_through_json():
+    result = evaluate(outcomes_of(AGAINST), monitoring=True)
+    assert evaluation_from_json(json.loads(json.dumps(evaluation_to_json(result)))) == result
+    older = evaluation_to_json(evaluate(outcomes_of(FIXED)))
+    del older["monitoring"]
+    assert not evaluation_from_json(older).monitoring, "records from before read as keep tests"

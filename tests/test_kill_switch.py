@@ -540,6 +540,13 @@ def test_evaluate_due_measures_the_backfilled_pre_period_and_decides_with_the_or
         "the period before is the backfill's"
     )
     assert result.estimate < -0.5
+    assert not result.monitoring, "the first window is the keep-or-pause test"
+    # The next window closes on day 121: the playbook was kept, so it is monitored, not
+    # re-tested, and the record says so.
+    later = evaluate_due(playbook, [result], now=day(121.5), **common)
+    assert later.monitoring and later.verdict == Verdict.EFFECTIVE and not later.pauses
+    assert later.reason.startswith("monitoring since it was kept: ")
+    assert "no evidence against a reduction" in later.reason
 
 
 # the settings ----------------------------------------------------------------------------------

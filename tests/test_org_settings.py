@@ -458,3 +458,15 @@ def test_deeply_nested_org_settings_are_a_problem_not_a_crash():
     assert settings is None
     assert [(p.line, p.field) for p in problems] == [(2, "(yaml)")]
     assert "nested more than 20 levels deep" in problems[0].message
+
+
+def test_the_shipped_org_file_holds_out_the_share_the_kill_switch_was_measured_with():
+    """A deployment that ships playbooks/org.yml as it is gets the power the README reports."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "playbooks" / "org.yml").read_text()
+    org, problems = parse_org_settings(text, FILE)
+    assert problems == [] and org is not None
+    assert org.holdout_share == OrgSettings().holdout_share == 0.4
+    assert org.holdout_share_kept == OrgSettings().holdout_share_kept == 0.05
+    assert org.evaluation_rules() == OrgSettings().evaluation_rules()

@@ -52,7 +52,7 @@ def check_budget(
     charged = [n for n in history if n.state in CHARGED_STATES and n.sprint == sprint.index]
     used_nudges = len(charged)
     used_minutes = sum(n.minutes for n in charged) + followup_minutes
-    where = f"role {role.name}, sprint {sprint.start:%Y-%m-%d}..{sprint.end:%Y-%m-%d}"
+    where = f"role {role.name}, sprint {sprint.start.date().isoformat()}..{sprint.end.date().isoformat()}"
     if role.nudges is not None and used_nudges >= role.nudges:
         return BudgetCheck(
             False,

@@ -212,22 +212,26 @@ def _gates(
 
     sprint = sprint_at(now, ctx.org)
     evidence = tuple(sorted(recent.values(), key=lambda s: s.at))
-    base = Nudge(
-        key=nudge_key(signal.installation_id, signal.repo, engineer, pid, signal.comment_id),
-        installation_id=signal.installation_id,
-        repo=signal.repo,
-        pr_number=signal.pr_number,
-        engineer=engineer,
-        playbook_id=pid,
-        state=NudgeState.PLANNED,
-        reason="",
-        created_at=now,
-        trigger_at=signal.at,
-        thread_id=comment.thread_id,
-        minutes=playbook.nudge.minutes,
-        evidence=evidence,
-        sprint=sprint.index,
-    )
+
+    def decided(state: NudgeState, reason: str, leads: tuple[str, ...] = ()) -> tuple[Nudge, Note]:
+        nudge = Nudge(
+            key=nudge_key(signal.installation_id, signal.repo, engineer, pid, signal.comment_id),
+            installation_id=signal.installation_id,
+            repo=signal.repo,
+            pr_number=signal.pr_number,
+            engineer=engineer,
+            playbook_id=pid,
+            state=state,
+            reason=reason,
+            created_at=now,
+            trigger_at=signal.at,
+            thread_id=comment.thread_id,
+            minutes=playbook.nudge.minutes,
+            evidence=evidence,
+            leads=leads,
+            sprint=sprint.index,
+        )
+        return nudge, note(state, reason)
 
     group = history.assignments.get(pid) or decision.assignments.get(pid)
     kept = playbook.kept_since is not None
@@ -244,31 +248,24 @@ def _gates(
         reason = "in the randomized holdout for this playbook"
         if kept:
             reason += f" (the long-running {min(ctx.org.holdout_share_kept, ctx.org.holdout_share):.0%} kept after it proved itself)"
-        nudge = base.moved(NudgeState.HELD_OUT, reason)
-        return nudge, note(nudge.state, nudge.reason)
+        return decided(NudgeState.HELD_OUT, reason)
 
     role = ctx.org.role_of(engineer, ctx.teams)
     budget = check_budget(
         role, sprint, playbook.nudge.minutes, nudges, history.followup_minutes.get(sprint.index, 0)
     )
     if not budget.allowed:
-        nudge = base.moved(NudgeState.SUPPRESSED_BUDGET, budget.reason)
-        return nudge, note(nudge.state, nudge.reason)
+        return decided(NudgeState.SUPPRESSED_BUDGET, budget.reason)
 
     if playbook.significant:
         leads = ctx.org.leads_of(engineer, ctx.teams)
         if not leads:
-            nudge = base.moved(
+            return decided(
                 NudgeState.NO_LEAD,
                 "significant playbook, but no lead is configured for this engineer",
             )
-        else:
-            nudge = base.moved(
-                NudgeState.AWAITING_COSIGN,
-                f"waiting for a co-sign from {', '.join(leads)}",
-                leads=leads,
-            )
-        return nudge, note(nudge.state, nudge.reason)
+        return decided(
+            NudgeState.AWAITING_COSIGN, f"waiting for a co-sign from {', '.join(leads)}", leads
+        )
 
-    nudge = base.moved(NudgeState.PLANNED, f"{len(recent)} matching comments; {budget.reason}")
-    return nudge, note(nudge.state, nudge.reason)
+    return decided(NudgeState.PLANNED, f"{len(recent)} matching comments; {budget.reason}")

@@ -53,9 +53,13 @@ class Verdict(StrEnum):
     FUTILE = "futile"  # paused early: halfway through the window the nudge showed no reduction
     INTERIM = "interim"  # the halfway look found a reduction so far: the window goes on
     RESUMED = "resumed"  # an L&D author lifted the pause in the playbook's YAML
+    # Paused by a monitoring evaluation of a kept playbook: the evidence is against a reduction.
+    NO_LONGER_EFFECTIVE = "no_longer_effective"
 
 
-PAUSING = frozenset({Verdict.NO_EFFECT, Verdict.NO_DATA, Verdict.FUTILE})
+PAUSING = frozenset(
+    {Verdict.NO_EFFECT, Verdict.NO_DATA, Verdict.FUTILE, Verdict.NO_LONGER_EFFECTIVE}
+)
 
 VERDICT_TEXT = {
     Verdict.EFFECTIVE: "keeps going: the nudge beat the holdout",
@@ -64,7 +68,9 @@ VERDICT_TEXT = {
     Verdict.FUTILE: "paused early: halfway through, the nudge showed no reduction",
     Verdict.INTERIM: "halfway look: the window goes on",
     Verdict.RESUMED: "resumed by its author",
+    Verdict.NO_LONGER_EFFECTIVE: "paused: since it was kept, the evidence is against a reduction",
 }
+MONITORING_TEXT = "keeps going: monitoring found no evidence against a reduction"
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,12 @@ class Rules:
     # p-value is at least this (0.5: the estimate is an increase, or no change).
     futility_p: float = 0.5
     halve_per_resume: bool = True  # False only to measure what re-testing from scratch would do
+    # Once kept, later windows are monitoring evaluations: the playbook is paused only when the
+    # estimate shows no reduction and its one-sided p-value (of a reduction) is at least this:
+    # 0.95 is the one-sided test in the other direction at 5 % (nudged engineers receive more
+    # matching comments than held-out ones, beyond what chance explains 1 time in 20).
+    monitor_p: float = 0.95
+    monitor: bool = True  # False only to measure what re-testing kept playbooks would do
 
     @property
     def confidence(self) -> float:
@@ -148,6 +160,16 @@ class Evaluation:
     level: float | None = None  # the level this test had to clear (None: ``rules.alpha``)
     mid_window: bool = False  # a futility look halfway through the window, not the window's end
     exact: bool = False  # the randomization test enumerated every relabelling
+    monitoring: bool = (
+        False  # a window after the playbook was kept: pauses only on evidence against
+    )
+
+    @property
+    def headline(self) -> str:
+        """The decision in a few words (a monitoring keep says so)."""
+        if self.monitoring and self.verdict == Verdict.EFFECTIVE:
+            return MONITORING_TEXT
+        return VERDICT_TEXT[self.verdict]
 
     @property
     def pauses(self) -> bool:
@@ -216,6 +238,7 @@ def evaluate_playbook(
     rules: Rules = DEFAULT_RULES,
     resumes: int = 0,
     mid_window: bool = False,
+    monitoring: bool = False,
 ) -> Evaluation:
     """Compare nudged and held-out engineers over one evaluation window and decide.
 
@@ -223,6 +246,11 @@ def evaluate_playbook(
     ``mid_window`` it is the futility look halfway through: the playbook is paused early
     (``FUTILE``) when the estimate shows no reduction at all, and otherwise the window goes on
     (``INTERIM``, recorded so the look is taken once); too little data never stops it early.
+
+    With ``monitoring`` the playbook was kept at an earlier window: it keeps going unless the
+    data show evidence against a reduction (the estimate is no reduction and the one-sided
+    p-value of a reduction is at least ``rules.monitor_p``: ``NO_LONGER_EFFECTIVE``); failing to
+    show a reduction again, or too little data, keeps it.
     """
     outcomes = list(outcomes)
     nudged = _figures(NUDGED, [o for o in outcomes if o.group == NUDGED], rules)
@@ -240,6 +268,7 @@ def evaluate_playbook(
         "resumes": resumes,
         "level": level,
         "mid_window": mid_window,
+        "monitoring": monitoring,
     }
     short = [f for f in (nudged, holdout) if f.counted < rules.min_engineers]
     if short:
@@ -256,6 +285,13 @@ def evaluate_playbook(
             return Evaluation(
                 verdict=Verdict.INTERIM,
                 reason=f"halfway look: too little data yet ({lacking}); the window goes on",
+                **base,
+            )
+        if monitoring:
+            return Evaluation(
+                verdict=Verdict.EFFECTIVE,
+                reason=f"monitoring since it was kept: too little data to tell ({lacking}); "
+                "no evidence against a reduction, so it keeps going",
                 **base,
             )
         return Evaluation(
@@ -292,6 +328,37 @@ def evaluate_playbook(
             p_value=p_value,
             exact=exact,
             reason=f"halfway look: {_change_words(estimate, rules)} so far; the window goes on",
+            **base,
+        )
+    figures: dict[str, Any] = {
+        "estimate": estimate,
+        "low": low,
+        "high": high,
+        "p_value": p_value,
+        "exact": exact,
+    }
+    if monitoring:
+        against = estimate >= 0 and p_value >= rules.monitor_p
+        words = _change_words(estimate, rules)
+        if against:
+            return Evaluation(
+                verdict=Verdict.NO_LONGER_EFFECTIVE,
+                reason=(
+                    f"monitoring since it was kept: {words} (one-sided randomization p of a "
+                    f"reduction {_p_text(p_value)}, at least {rules.monitor_p:g}): evidence "
+                    "against a reduction; paused"
+                ),
+                **figures,
+                **base,
+            )
+        return Evaluation(
+            verdict=Verdict.EFFECTIVE,
+            reason=(
+                f"monitoring since it was kept: {words} (one-sided randomization p of a "
+                f"reduction {_p_text(p_value)}; it is paused only with no reduction and p at "
+                f"least {rules.monitor_p:g}); no evidence against a reduction, so it keeps going"
+            ),
+            **figures,
             **base,
         )
     beaten = p_value < level
@@ -373,25 +440,43 @@ def design(outcomes: list[Outcome]) -> tuple[Any, Any, Any, Any]:
     return y, np.log(exposure), treated, covariate
 
 
+def libraries() -> tuple[Any, Any, Any]:
+    """statsmodels' GLM, its Poisson family, and scipy.stats, imported on first use.
+
+    Only the daily job and the simulation evaluate: the app's web process and the other commands
+    never pay for these imports. The GLM is imported from its own module, not ``statsmodels.api``
+    (which also loads time series, plotting and data sets).
+    """
+    from scipy import stats
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    return GLM, Poisson, stats
+
+
+# Relabellings drawn at a time by the randomization test: bounds its memory (a batch is
+# BATCH × engineers numbers) without changing the relabellings drawn.
+BATCH = 256
+
+
 def poisson_effect(
     outcomes: list[Outcome], *, confidence: float, resamples: int = 1_999
 ) -> PoissonFit:
     """Poisson GLM with exposure and pre-period covariate, robust errors, randomization test."""
     import numpy as np
-    import statsmodels.api as sm
-    from scipy import stats
 
+    GLM, Poisson, stats = libraries()
     y, offset, treated, covariate = design(outcomes)
     varies = np.ptp(covariate) > 1e-12
     columns = [np.ones_like(y), treated] + ([covariate] if varies else [])
     null_columns = [np.ones_like(y)] + ([covariate] if varies else [])
-    family = sm.families.Poisson()
+    family = Poisson()
     with warnings.catch_warnings():
         warnings.simplefilter(
             "ignore"
         )  # separation (no comment at all in a group) is handled below
-        full = sm.GLM(y, np.column_stack(columns), family=family, offset=offset).fit(cov_type="HC0")
-        null = sm.GLM(y, np.column_stack(null_columns), family=family, offset=offset).fit()
+        full = GLM(y, np.column_stack(columns), family=family, offset=offset).fit(cov_type="HC0")
+        null = GLM(y, np.column_stack(null_columns), family=family, offset=offset).fit()
     coefficient = float(full.params[1])
     se = float(full.bse[1])
     if not math.isfinite(se) or se <= 0:
@@ -402,16 +487,39 @@ def poisson_effect(
     wald_p = float(stats.norm.cdf(coefficient / se)) if math.isfinite(se) else 0.5
     residual = y - null.fittedvalues
     nudged, held = residual[treated == 1], residual[treated == 0]
-    test = stats.permutation_test(
-        (nudged, held),
-        _mean_difference,
-        permutation_type="independent",
-        vectorized=True,
-        n_resamples=resamples,
-        alternative="less",
-        rng=np.random.default_rng(0),  # the same figures give the same decision
-    )
     exact = math.comb(len(residual), len(nudged)) <= resamples
+    common = {
+        "vectorized": True,
+        "n_resamples": resamples,
+        "alternative": "less",
+        "batch": BATCH,
+        "rng": np.random.default_rng(0),  # the same figures give the same decision
+    }
+    if exact:
+        # Every split of the engineers into groups of these sizes, enumerated.
+        test = stats.permutation_test(
+            (nudged, held), _mean_difference, permutation_type="independent", **common
+        )
+    else:
+        # The same test with random relabellings: the residuals in one row, nudged first, and a
+        # statistic that reads the first ones as nudged. Shuffling the row ("pairings", scipy's
+        # one-sample form for order-dependent statistics) relabels the engineers at random, and
+        # scipy draws those shuffles in whole batches rather than one by one.
+        split = len(nudged)
+
+        def difference(row: Any, axis: int = -1) -> Any:
+            return _mean_difference(
+                np.take(row, range(split), axis=axis),
+                np.take(row, range(split, row.shape[axis]), axis=axis),
+                axis=axis,
+            )
+
+        test = stats.permutation_test(
+            (np.concatenate([nudged, held]),),
+            difference,
+            permutation_type="pairings",
+            **common,
+        )
     effect = math.exp(coefficient) - 1
     return PoissonFit(
         effect=max(effect, -1.0),
@@ -499,4 +607,5 @@ def evaluation_from_json(data: Mapping[str, Any]) -> Evaluation:
         level=number(data.get("level")),
         mid_window=bool(data.get("mid_window", False)),
         exact=bool(data.get("exact", False)),
+        monitoring=bool(data.get("monitoring", False)),
     )

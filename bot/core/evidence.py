@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core.evaluate import VERDICT_TEXT, WELCH, Evaluation, GroupFigures, Verdict
+from bot.core.evaluate import WELCH, Evaluation, GroupFigures, Verdict
 from bot.core.feedback import FeedbackShare
 from bot.core.playbook import Rollout
 from bot.core.render import defuse
@@ -78,11 +78,17 @@ def _estimate_sentence(e: Evaluation) -> str:
         if e.exact
         else f"{e.rules.resamples:,} random reshuffles of the groups"
     )
+    rule = (
+        f"since the playbook was kept it is paused only when the estimate shows no reduction and "
+        f"p is at least {e.rules.monitor_p:g}"
+        if e.monitoring
+        else f"the nudge beats the holdout when p < {e.applied_level:g}"
+    )
     return (
         f"Compared with the holdout, nudged engineers received **{_pct(e.estimate)}** matching comments "
         f"per reviewed PR ({confidence:.0%} interval: {_interval(e)}), taking into account how often "
         f"each engineer received them before. Randomization test over {exact}: one-sided "
-        f"p {_p(e.p_value)}; the nudge beats the holdout when p < {e.applied_level:g}."
+        f"p {_p(e.p_value)}; {rule}."
     )
 
 
@@ -101,6 +107,8 @@ def _level_sentence(e: Evaluation) -> str | None:
 def plain_words(e: Evaluation) -> str:
     """The decision in words an L&D lead can repeat to an executive."""
     chance = f"{round(1 / e.applied_level)}"
+    if e.monitoring:
+        return _monitoring_words(e)
     if e.verdict == Verdict.NO_DATA:
         return (
             "Too few engineers have been through this playbook yet, on one side or the other, to "
@@ -140,6 +148,28 @@ def plain_words(e: Evaluation) -> str:
     )
 
 
+def _monitoring_words(e: Evaluation) -> str:
+    """A kept playbook's later windows: watched for evidence against it, not re-tested from scratch."""
+    rule = (
+        "This playbook already beat the holdout, so it is not asked to prove itself again at every "
+        "window (asked often enough, even a nudge that works fails once by chance). Instead it is "
+        "watched: it is paused only if nudged engineers go on receiving as many of these comments "
+        "as the engineers still held out, or more, by a margin chance rarely explains."
+    )
+    if e.estimate is None:
+        return f"{rule} Too few engineers are still held out to tell this time, so it keeps going."
+    size = f"{_pct(e.estimate)} review comments of this kind"
+    if e.verdict == Verdict.NO_LONGER_EFFECTIVE:
+        return (
+            f"{rule} Since it was kept, nudged engineers have received {size} than held-out ones: "
+            "the evidence is now against the nudge helping, so it is paused."
+        )
+    return (
+        f"{rule} Nudged engineers have received {size} than held-out ones: no evidence against "
+        "the nudge, so it keeps going."
+    )
+
+
 def _detail(e: Evaluation) -> str:
     return e.reason.removeprefix("too little data: ")
 
@@ -149,7 +179,7 @@ def _engineers(count: int) -> str:
 
 
 def title(playbook_title: str, e: Evaluation) -> str:
-    return f"Learning nudge evidence: {defuse(playbook_title)} ({VERDICT_TEXT[e.verdict]})"
+    return f"Learning nudge evidence: {defuse(playbook_title)} ({e.headline})"
 
 
 def _table(
@@ -218,10 +248,10 @@ def render_evidence(
     figures = next((e for e in reversed(ordered) if e.nudged is not None), None)
     lines = [
         evidence_marker(latest.playbook_id),
-        f"## {defuse(playbook_title)} (`{latest.playbook_id}`): {VERDICT_TEXT[latest.verdict]}",
+        f"## {defuse(playbook_title)} (`{latest.playbook_id}`): {latest.headline}",
         "",
         (
-            f"**Decision** on {latest.at:%Y-%m-%d}: {VERDICT_TEXT[latest.verdict]}"
+            f"**Decision** on {latest.at:%Y-%m-%d}: {latest.headline}"
             + ("." if latest.estimate is not None else f" ({defuse(_detail(latest))}).")
         ),
         "",
@@ -284,7 +314,7 @@ def render_evidence(
         window = "–" if e.verdict == Verdict.RESUMED else _window(e)
         estimate = _num(e.estimate, sign=True) if e.rules.method == WELCH else _pct(e.estimate)
         lines.append(
-            f"| {e.at:%Y-%m-%d} | {window} | {VERDICT_TEXT[e.verdict]} | {estimate} "
+            f"| {e.at:%Y-%m-%d} | {window} | {e.headline} | {estimate} "
             f"| {_interval(e)} | {_p(e.p_value).removeprefix('= ')} |"
         )
     lines += [
@@ -305,7 +335,7 @@ def render_evidence(
 
 def describe(e: Evaluation) -> list[str]:
     """The same figures as plain text lines, for the report and the simulation."""
-    lines = [f"{e.playbook_id}: {VERDICT_TEXT[e.verdict]} (decided {e.at:%Y-%m-%d})"]
+    lines = [f"{e.playbook_id}: {e.headline} (decided {e.at:%Y-%m-%d})"]
     if e.verdict == Verdict.RESUMED:
         return lines + [f"  {e.reason}"]
     lines[0] += f", window {_window(e)}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 HOLDOUT = "holdout"
@@ -17,6 +16,6 @@ def assign_holdout(
     The result is stored the first time, so changing the share later never moves anyone.
     """
     message = f"{installation_id}:{engineer.lower()}:{playbook_id}".encode()
-    digest = hmac.new(seed.encode(), message, hashlib.sha256).digest()
+    digest = hmac.digest(seed.encode(), message, "sha256")
     draw = int.from_bytes(digest[:8], "big") / 2**64
     return HOLDOUT if draw < share else NUDGED

@@ -2,8 +2,8 @@
 
 A playbook's evaluation window opens with its first nudge (held-out ones included) and is
 ``evaluation.window_days`` long. When a window closes, the playbook is evaluated on everything
-since the window opened: a nudge that beat the holdout keeps going and is evaluated again when the
-next window closes; one that did not, or that had too little data to tell, is paused. A pause
+since the window opened: a nudge that beat the holdout keeps going and is monitored when the
+next window closes (below); one that did not, or that had too little data to tell, is paused. A pause
 stops new nudges (the comments are still recorded, and engineers keep their group). Only an L&D
 author lifts it, by writing a date on or after the pause in the playbook
 (``evaluation: {resumed_on: 2026-05-01}``); the next window opens with the first nudge from then.
@@ -18,6 +18,13 @@ a useless playbook. Each resume halves the level of the next test (``Rules.level
 Once kept, a playbook's holdout shrinks to the org's ``holdout_share_kept`` (5 % by default): an
 engineer held out stays held out only if their draw is below the smaller share, so most of them
 get the nudge from then on, and later evaluations count their period after only up to the keep.
+
+Those later windows are monitoring evaluations, not the keep-or-pause test again: re-testing a
+playbook that proved itself with the same test at every window would pause an effective one by
+chance sooner or later. A kept playbook is paused only when the data show evidence against a
+reduction: nudged engineers receive no fewer matching comments than held-out ones, and the
+one-sided p-value of a reduction is at least ``Rules.monitor_p`` (0.95: the one-sided test the
+other way round at 5 %). Too little data, or a reduction not shown again, keeps it going.
 """
 
 from __future__ import annotations
@@ -250,6 +257,8 @@ def evaluate_due(
     window = due_window(playbook, history, nudges, now)
     if window is None:
         return None
+    rules = rules or org.evaluation_rules()
+    kept = kept_at(history)
     outcomes = measure_outcomes(
         playbook.id,
         reviews=reviews,
@@ -259,7 +268,7 @@ def evaluate_due(
         since=window.start,
         until=window.end,
         lookback=dt.timedelta(days=playbook.evaluation_pre_days),
-        holdout_ends=holdout_ends(assignments, playbook.id, kept_at(history), org, installation_id),
+        holdout_ends=holdout_ends(assignments, playbook.id, kept, org, installation_id),
     )
     return evaluate_playbook(
         outcomes,
@@ -268,7 +277,8 @@ def evaluate_due(
         window_start=window.start,
         window_end=window.end,
         at=now,
-        rules=rules or org.evaluation_rules(),
+        rules=rules,
         resumes=resumes(history),
         mid_window=window.mid,
+        monitoring=rules.monitor and kept is not None,
     )

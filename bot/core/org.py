@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from bot.core.evaluate import Rules
@@ -75,12 +76,21 @@ class OrgSettings:
     feedback_min_reactions: int = 10  # ... once it has at least this many 👍/👎
     source: str = "(defaults)"
 
+    @cached_property
+    def _listed(self) -> dict[str, Role]:
+        """Directly listed logins (lower-case) and their role: the first role listing them."""
+        listed: dict[str, Role] = {}
+        for role in self.roles.values():
+            for member in role.members:
+                listed.setdefault(member.lower(), role)
+        return listed
+
     def role_of(self, login: str, teams: Mapping[str, frozenset[str]] = {}) -> Role:
         """The engineer's role: a direct listing wins over a team listing; else the default."""
         lowered = login.lower()
-        for role in self.roles.values():
-            if any(m.lower() == lowered for m in role.members):
-                return role
+        direct = self._listed.get(lowered)
+        if direct is not None:
+            return direct
         for role in self.roles.values():
             for member in role.members:
                 if member.startswith(TEAM_PREFIX) and lowered in teams.get(

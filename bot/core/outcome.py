@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -57,15 +58,26 @@ def review_of(comment: ReviewComment) -> Review | None:
     )
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def micros(at: dt.datetime) -> int:
+    """A moment as whole microseconds since 1970 (UTC): exact, and quick to compare and bisect."""
+    return (at - (EPOCH if at.tzinfo is not None else _NAIVE_EPOCH)) // _MICROSECOND
+
+
 class ReviewIndex:
     """Reviewed pull requests by author (lower-case login), in time order.
 
     ``measure_outcomes`` builds one from the reviews it is given; a caller that evaluates many
     playbooks over the same reviews (the daily job, the simulation) builds it once and passes it.
+    Moments are kept as microseconds since 1970 (:func:`micros`).
     """
 
     def __init__(self, reviews: Iterable[Review] = ()):
-        self._times: dict[str, list[dt.datetime]] = {}
+        self._times: dict[str, list[int]] = {}
         self._prs: dict[str, list[tuple[str, int]]] = {}
         self._unsorted: set[str] = set()
         self.count = 0
@@ -73,19 +85,27 @@ class ReviewIndex:
             self.add(review.author, review.at, review.repo, review.pr_number)
 
     def add(self, author: str, at: dt.datetime, repo: str, pr_number: int) -> None:
+        self.extend(author, [micros(at)], [(repo, pr_number)])
+
+    def extend(self, author: str, moments: list[int], prs: list[tuple[str, int]]) -> None:
+        """Many reviews of one author at once: ``moments`` in microseconds (:func:`micros`)."""
+        if not moments:
+            return
         key = author.lower()
         times = self._times.get(key)
         if times is None:
             times = self._times[key] = []
             self._prs[key] = []
-        elif at < times[-1]:
+        elif moments[0] < times[-1]:
             self._unsorted.add(key)
-        times.append(at)
-        self._prs[key].append((repo, pr_number))
-        self.count += 1
+        if any(map(operator.gt, moments, moments[1:])):
+            self._unsorted.add(key)
+        times.extend(moments)
+        self._prs[key].extend(prs)
+        self.count += len(moments)
 
-    def of(self, author: str) -> tuple[list[dt.datetime], list[tuple[str, int]]]:
-        """The author's review moments, in order, and the pull request of each."""
+    def of(self, author: str) -> tuple[list[int], list[tuple[str, int]]]:
+        """The author's review moments (microseconds), in order, and the pull request of each."""
         key = author.lower()
         if key in self._unsorted:
             pairs = sorted(zip(self._times[key], self._prs[key]), key=lambda pair: pair[0])
@@ -102,12 +122,12 @@ class SignalIndex:
     """One playbook's matching comments by engineer (lower-case login), in time order.
 
     Like :class:`ReviewIndex`, built once by a caller that measures often. A comment added twice
-    (the same repository, source and id) counts once.
+    (the same repository, source and id) counts once. Moments are kept as microseconds.
     """
 
     def __init__(self, playbook_id: str, signals: Iterable[Signal] = ()):
         self.playbook_id = playbook_id
-        self._times: dict[str, list[dt.datetime]] = {}
+        self._times: dict[str, list[int]] = {}
         self._seen: set[tuple[str, str, int]] = set()
         self._unsorted: set[str] = set()
         for signal in signals:
@@ -122,15 +142,32 @@ class SignalIndex:
             if key in self._seen:
                 return
             self._seen.add(key)
-        name = engineer.lower()
+        self.add_micros(engineer.lower(), micros(at))
+
+    def add_micros(self, name: str, moment: int) -> None:
+        """One matching comment of ``name`` (a lower-case login) at ``moment`` (:func:`micros`)."""
         times = self._times.get(name)
         if times is None:
             times = self._times[name] = []
-        elif at < times[-1]:
+        elif moment < times[-1]:
             self._unsorted.add(name)
-        times.append(at)
+        times.append(moment)
 
-    def of(self, engineer: str) -> list[dt.datetime]:
+    def extend(self, name: str, moments: list[int]) -> None:
+        """Many matching comments of ``name`` (a lower-case login) at once, never added twice."""
+        if not moments:
+            return
+        times = self._times.get(name)
+        if times is None:
+            times = self._times[name] = []
+        elif moments[0] < times[-1]:
+            self._unsorted.add(name)
+        if any(map(operator.gt, moments, moments[1:])):
+            self._unsorted.add(name)
+        times.extend(moments)
+
+    def of(self, engineer: str) -> list[int]:
+        """The engineer's matching comments, in microseconds, in order."""
         name = engineer.lower()
         if name in self._unsorted:
             self._times[name].sort()
@@ -238,34 +275,35 @@ def measure_outcomes(
             ),
         )
 
-    def tally(engineer: str, start: dt.datetime, end: dt.datetime, *, after: bool) -> Tally:
-        # The comment that tipped the trigger is written at (or just before) the nudge: it
-        # belongs to the period before, so the first moment is "before" and "after" starts past it.
-        if after:  # start < at < end
-            first, last = bisect.bisect_right, bisect.bisect_left
-        else:  # start <= at <= end
-            first, last = bisect.bisect_left, bisect.bisect_right
-        times, prs_of = reviews.of(engineer)
-        prs = set(prs_of[first(times, start) : last(times, end)])
-        said = signals.of(engineer)
-        return Tally(len(prs), max(0, last(said, end) - first(said, start)))
-
+    # The comment that tipped the trigger is written at (or just before) the nudge: it belongs
+    # to the period before, so the first moment is "before" and "after" starts past it.
+    left, right = bisect.bisect_left, bisect.bisect_right
+    span = lookback // _MICROSECOND
     outcomes = []
     for engineer, nudge in sorted(anchors.items()):
         group = assignments.get((engineer, playbook_id)) or (
             HOLDOUT if nudge.state == NudgeState.HELD_OUT else NUDGED
         )
         anchor = nudge.created_at
+        at = micros(anchor)
+        end = micros(_end(engineer, group, until, holdout_ends))
+        times, prs_of = reviews.of(engineer)
+        said = signals.of(engineer)
+        # Before: start <= moment <= anchor; after: anchor < moment < end.
+        first, middle = left(times, at - span), right(times, at)
+        before = Tally(len(set(prs_of[first:middle])), right(said, at) - left(said, at - span))
+        after = Tally(
+            len(set(prs_of[middle : max(middle, left(times, end))])),
+            max(0, left(said, end) - right(said, at)),
+        )
         outcomes.append(
             Outcome(
                 engineer=engineer,
                 playbook_id=playbook_id,
                 group=group,
                 anchor=anchor,
-                before=tally(engineer, anchor - lookback, anchor, after=False),
-                after=tally(
-                    engineer, anchor, _end(engineer, group, until, holdout_ends), after=True
-                ),
+                before=before,
+                after=after,
             )
         )
     return outcomes
