@@ -32,6 +32,7 @@ from bot.core.nudges import Nudge, Signal
 from bot.core.org import OrgSettings
 from bot.core.outcome import Review, ReviewIndex, SignalIndex, measure_outcomes
 from bot.core.playbook import Playbook
+from bot.core.reinforce import FollowUp, reinforcement_effect_of
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,13 @@ def evaluate_due(
     installation_id: int,
     now: dt.datetime,
     rules: Rules | None = None,
+    followups: Iterable[FollowUp] = (),
 ) -> Evaluation | None:
     """The decision due now for one playbook, if any: the daily job's whole core in one call.
+
+    ``followups`` (the installation's spaced follow-ups) split the nudged engineers into those
+    who also got one and those who got only the nudge, for a descriptive comparison beside the
+    decision (:attr:`Evaluation.reinforcement`); nothing is decided on it.
 
     ``playbook`` is as written (or as in force), ``history`` its decisions on record, including a
     resume recorded just before (``resume``). Reviews and signals must reach back ``evaluation.pre_days``
@@ -261,14 +267,21 @@ def evaluate_due(
         lookback=dt.timedelta(days=playbook.evaluation_pre_days),
         holdout_ends=holdout_ends(assignments, playbook.id, kept_at(history), org, installation_id),
     )
-    return evaluate_playbook(
+    rules = rules or org.evaluation_rules()
+    evaluation = evaluate_playbook(
         outcomes,
         installation_id=installation_id,
         playbook_id=playbook.id,
         window_start=window.start,
         window_end=window.end,
         at=now,
-        rules=rules or org.evaluation_rules(),
+        rules=rules,
         resumes=resumes(history),
         mid_window=window.mid,
     )
+    if not playbook.reinforcement.enabled:
+        return evaluation
+    effect = reinforcement_effect_of(
+        playbook.id, outcomes, followups, rules=rules, until=window.end
+    )
+    return replace(evaluation, reinforcement=effect)
