@@ -430,6 +430,19 @@ class FollowUpDecision:
     notes: list[Note] = field(default_factory=list)
 
 
+def due_because(series: Series) -> str:
+    """What set the series' due time, in words: the latest review of the card, or the nudge."""
+    reviews = [s for s in series.steps if s.kind == "review"]
+    if not reviews:
+        return "the first reminder after the nudge"
+    last = reviews[-1]
+    pull = last.detail.split(" ", 1)[0]  # "#12"
+    if last.rating == AGAIN:
+        return f"a matching comment on {pull} on {last.at:%Y-%m-%d} brought it closer"
+    run = series.clean_run
+    return f"{run} clean review{'' if run == 1 else 's'} in a row, the latest on {pull}, pushed it out"
+
+
 def candidate_pull(
     series: Series, heads: Iterable[PullHead], playbook_id: str, now: dt.datetime
 ) -> PullHead | None:
@@ -540,7 +553,7 @@ def decide_followup(
         return decision
     followup = base.moved(
         FollowUpState.PLANNED,
-        f"due since {series.due_at:%Y-%m-%d}; #{pull.number} changes "
+        f"due since {series.due_at:%Y-%m-%d} ({due_because(series)}); #{pull.number} changes "
         f"{len(pull.relevant[pid])} relevant file(s); {why}",
         repo=pull.repo,
         pr_number=pull.number,
