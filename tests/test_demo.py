@@ -79,6 +79,10 @@ def test_an_evidence_issue_is_printed_whole(demo):
         "**Decision** on 2026-05-11" in text and "### History" in text and "**To resume**" in text
     )
     assert issue[-1].startswith("<sub>Written by Learning Nudges.")
+    # alice got follow-ups, and nobody else was nudged on SQL injection: nothing to compare yet.
+    follow = text[text.index("### Follow-ups or the nudge alone") : text.index("### History")]
+    assert "1 engineer also got follow-ups and 0 engineers got only the nudge" in follow
+    assert "too few to compare" in follow and "not be a causal claim" in follow
     assert (
         out.strip()
         .splitlines()[-1]

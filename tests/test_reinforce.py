@@ -438,6 +438,23 @@ def due_series(now: dt.datetime | None = None):
     return replay(SQL, nudge(), [], [], now or day(5))
 
 
+def test_a_follow_ups_reason_says_what_brought_it_due():
+    """The reason on record (and in the demo) names the review that set the schedule."""
+
+    def reason(found, now):
+        series = replay(SQL, nudge(), found, [], now)
+        [followup] = decide_followup(series, [head(9, now)], ctx(now=now), now).followups
+        return followup.reason
+
+    assert "(the first reminder after the nudge); #9 changes 1 relevant file(s)" in reason(
+        [], day(5)
+    )
+    lapse = Observation(day(3), AGAIN, "acme/shop", 4, "comment", "rui: bind params")
+    assert "(a matching comment on #4 on 2026-03-05 brought it closer)" in reason([lapse], day(8))
+    clean = [Observation(day(n), GOOD, "acme/shop", n, "review", "reviewed by rui") for n in (3, 5)]
+    assert "(2 clean reviews in a row, the latest on #5, pushed it out)" in reason(clean, day(28))
+
+
 def test_a_due_follow_up_goes_on_the_next_relevant_pull_request():
     series = due_series()
     decision = decide_followup(series, [head(2, day(1)), head(3, day(5))], ctx(now=day(5)), day(5))

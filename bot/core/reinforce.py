@@ -440,7 +440,9 @@ def due_because(series: Series) -> str:
     if last.rating == AGAIN:
         return f"a matching comment on {pull} on {last.at:%Y-%m-%d} brought it closer"
     run = series.clean_run
-    return f"{run} clean review{'' if run == 1 else 's'} in a row, the latest on {pull}, pushed it out"
+    return (
+        f"{run} clean review{'' if run == 1 else 's'} in a row, the latest on {pull}, pushed it out"
+    )
 
 
 def candidate_pull(
