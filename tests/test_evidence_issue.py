@@ -239,8 +239,8 @@ async def test_the_evidence_issue_compares_engineers_who_also_got_follow_ups(bot
     assert "### Follow-ups or the nudge alone" in body
     assert (
         "Engineers who also got follow-ups went from 2.00 to 0.00 matching comments per reviewed "
-        "PR (1 engineer, 1 → 1 reviewed PRs); those who got only the nudge from 2.00 to 1.00 "
-        "(1 engineer, 1 → 1 reviewed PRs)."
+        "PR (1 engineer, 1 reviewed PR before and 1 after); those who got only the nudge from 2.00 to 1.00 "
+        "(1 engineer, 1 reviewed PR before and 1 after)."
     ) in body, body
     assert "not a randomized comparison" in body and "No decision rests on it." in body
     assert body.index("### Follow-ups") < body.index("### History")

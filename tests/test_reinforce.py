@@ -744,8 +744,8 @@ def test_the_follow_ups_comparison_is_said_in_plain_words_with_its_counts():
     text = reinforcement_words(effect)
     assert text.startswith(
         "Engineers who also got follow-ups went from 0.62 to 0.10 matching comments per reviewed "
-        "PR (2 engineers, 8 → 10 reviewed PRs); those who got only the nudge from 0.62 to 0.50 "
-        "(2 engineers, 8 → 8 reviewed PRs)."
+        "PR (2 engineers, 8 reviewed PRs before and 10 after); those who got only the nudge from 0.62 to 0.50 "
+        "(2 engineers, 8 reviewed PRs before and 8 after)."
     ), text
     assert "not a randomized comparison" in text and "No decision rests on it." in text
     few = reinforcement_words(

@@ -1,9 +1,11 @@
 """``python -m bot demo``: the product in a few seconds, with no credentials and no network.
 
 It runs the real server, worker and store against the same local stand-in for the GitHub API
-that the tests use, replays a scripted month of code review as signed webhooks over HTTP, and
-prints what the bot decided, what it posted, and why it stayed silent where it did. The clock is
-the demo's own, so four weeks pass in a moment.
+that the tests use, replays a scripted seven weeks of code review as signed webhooks over HTTP, and
+prints what the bot decided, what it posted, and why it stayed silent where it did. Alongside, one
+engineer's later pull requests (their files served by the stand-in) get the spaced follow-ups of
+her SQL injection nudge, spacing out while reviews are clean and closing in when the comments
+return; the series is drawn at the end. The clock is the demo's own, so weeks pass in a moment.
 """
 
 from __future__ import annotations
@@ -549,6 +551,10 @@ async def _run(out: TextIO, *, quiet: bool, html: Path | None) -> DemoRun:
             )
             say(
                 "Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge."
+            )
+            say(
+                "After a nudge, short follow-ups go on the engineer's later pull requests that touch "
+                "the playbook's kind of code, when FSRS says one is due."
             )
             shown: dict[str, Any] = {
                 "notes": 0,

@@ -160,7 +160,8 @@ def _from_to(g: GroupChange) -> str:
 
 
 def _group_counts(g: GroupChange) -> str:
-    return f"{_engineers(g.engineers)}, {g.prs_before} → {g.prs_after} reviewed PRs"
+    prs = "reviewed PR" if g.prs_before == 1 else "reviewed PRs"
+    return f"{_engineers(g.engineers)}, {g.prs_before} {prs} before and {g.prs_after} after"
 
 
 NOT_CAUSAL = (
