@@ -241,13 +241,14 @@ def evaluate_due(
     installation_id: int,
     now: dt.datetime,
     rules: Rules | None = None,
-    followups: Iterable[FollowUp] = (),
+    followups: Iterable[FollowUp] | None = None,
 ) -> Evaluation | None:
     """The decision due now for one playbook, if any: the daily job's whole core in one call.
 
     ``followups`` (the installation's spaced follow-ups) split the nudged engineers into those
     who also got one and those who got only the nudge, for a descriptive comparison beside the
-    decision (:attr:`Evaluation.reinforcement`); nothing is decided on it.
+    decision (:attr:`Evaluation.reinforcement`); nothing is decided on it. None (a caller that
+    keeps no follow-ups, like the simulation) leaves the comparison out.
 
     ``playbook`` is as written (or as in force), ``history`` its decisions on record, including a
     resume recorded just before (``resume``). Reviews and signals must reach back ``evaluation.pre_days``
@@ -279,7 +280,7 @@ def evaluate_due(
         resumes=resumes(history),
         mid_window=window.mid,
     )
-    if not playbook.reinforcement.enabled:
+    if followups is None or not playbook.reinforcement.enabled:
         return evaluation
     effect = reinforcement_effect_of(
         playbook.id, outcomes, followups, rules=rules, until=window.end
