@@ -194,7 +194,8 @@ def test_demo_tells_the_story_and_ends_with_a_summary():
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith(
-        "Summary: 14 webhooks; 3 nudges posted (1 after a lead's co-sign), 1 held out, 1 over budget"
+        "Summary: 28 webhooks; 3 nudges posted (1 after a lead's co-sign), 1 held out, 1 over "
+        "budget; 5 follow-ups posted, 2 dropped"
     )
     assert "0 duplicate posts" in last
     for expected in (
@@ -203,5 +204,7 @@ def test_demo_tells_the_story_and_ends_with_a_summary():
         "recorded as failed",
         "does not count",
         "budget spent",
+        "✉ bot posted follow-up 1 of alice's SQL injection series on PR #108",
+        "alice · sql-injection",
     ):
         assert expected in result.stdout

@@ -200,3 +200,53 @@ async def test_without_an_evidence_repo_decisions_are_still_kept(tmp_path, githu
         [record] = await bot.store.evaluations()
         assert record.published_at is None
         assert [r for r in bot.github.requests if "/issues" in r.path and r.method != "GET"] == []
+
+
+def nudged_under_org(*candidates: str) -> list[str]:
+    return [
+        e
+        for e in candidates
+        if assign_holdout(ORG.holdout_seed, INSTALLATION, e, "sql-injection", 0.2) == "nudged"
+    ]
+
+
+async def test_the_evidence_issue_compares_engineers_who_also_got_follow_ups(bot):
+    """One nudged engineer gets a follow-up on a later relevant PR, another only the nudge; the
+    evidence issue on GitHub says how each side's rate changed, and that it is not causal."""
+    from test_followup_flow import QUERY_PATCH, push
+
+    from bot.core.reinforce import FollowUpState
+
+    bot.service.evaluations.rules = Rules(min_engineers=1, min_prs=1)
+    ada, other = "ada", nudged_under_org("bea", "cy", "dot", "eve", "fin")[0]
+    await comments(bot, ada, SQL, pr=11)
+    await comments(bot, other, SQL, pr=21)
+    assert len(nudges_on(bot.github, 11)) == 1 and len(nudges_on(bot.github, 21)) == 1
+    # Days later ada opens a pull request that adds a query: the follow-up goes on it.
+    bot.clock.advance(days=4)
+    await push(bot, 30, {"src/db/orders.py": QUERY_PATCH}, author=ada)
+    [followup] = await bot.store.followups()
+    assert followup.state == FollowUpState.POSTED and followup.engineer == ada
+    # Both are reviewed again: ada's clean, the other's with the same comment.
+    await bot.deliver(
+        "pull_request_review", bot.review(pr=30, author=ada, reviewer="rita", body="LGTM")
+    )
+    await comments(bot, other, SQL[:1], pr=22)
+    bot.clock.advance(days=60)
+    await bot.worker.tick()
+    [issue] = evidence_issues(bot.github)
+    body = issue["body"]
+    assert "### Follow-ups or the nudge alone" in body
+    assert (
+        "Engineers who also got follow-ups went from 2.00 to 0.00 matching comments per reviewed "
+        "PR (1 engineer, 1 reviewed PR before and 1 after); those who got only the nudge from 2.00 to 1.00 "
+        "(1 engineer, 1 reviewed PR before and 1 after)."
+    ) in body, body
+    assert "not a randomized comparison" in body and "No decision rests on it." in body
+    assert body.index("### Follow-ups") < body.index("### History")
+    [record] = await bot.store.evaluations()
+    assert record.evaluation.reinforcement.reinforced.engineers == 1  # kept with the decision
+    report = await build_report(bot.store)
+    assert (
+        "follow-ups or the nudge alone: Engineers who also got follow-ups went from 2.00" in report
+    )

@@ -654,3 +654,26 @@ async def test_every_operation_in_the_description_answers_in_its_documented_shap
         for r in fake.requests  # type: ignore[union-attr]
     }
     assert served == {op.operation_id for op in description().operations}
+
+
+async def test_a_pull_requests_files_carry_their_diffs_and_what_they_add(fake, gh):
+    """Seeded diffs are served as GitHub shows them: counts from the patch, a new file "added"."""
+    new_query = "@@ -0,0 +1,2 @@\n+SELECT id FROM orders\n+WHERE status = :status"
+    fake.add_pull(
+        OWNER,
+        REPO,
+        PR + 1,
+        author="alice",
+        files=["reports/orders.sql", "docs/reports.md"],
+        patches={"reports/orders.sql": new_query},
+    )
+    status, _, files = await gh.call("GET", f"/repos/{OWNER}/{REPO}/pulls/{PR + 1}/files")
+    assert status == 200
+    sql, docs = files
+    assert (sql["filename"], sql["status"], sql["patch"]) == (
+        "reports/orders.sql",
+        "added",
+        new_query,
+    )
+    assert (sql["additions"], sql["deletions"], sql["changes"]) == (2, 0, 2)
+    assert (docs["status"], docs["additions"], docs["deletions"]) == ("modified", 1, 1)

@@ -547,6 +547,34 @@ def test_evaluate_due_measures_the_backfilled_pre_period_and_decides_with_the_or
     assert later.monitoring and later.verdict == Verdict.EFFECTIVE and not later.pauses
     assert later.reason.startswith("monitoring since it was kept: ")
     assert "no evidence against a reduction" in later.reason
+    assert result.reinforcement is None, "without follow-ups on record, no comparison is made"
+    # With the follow-ups on record: the nudged split by whether they got one before the window
+    # closed, counted as the decision counts them; the decision itself is the same.
+    from bot.core.reinforce import FollowUp, FollowUpState
+
+    treated = sorted(e for (e, _), g in groups.items() if g == NUDGED)
+    sent = FollowUp(
+        "f" * 16,
+        INSTALLATION,
+        "acme/shop",
+        9,
+        treated[0],
+        PID,
+        "n",
+        1,
+        FollowUpState.POSTED,
+        "",
+        day(10),
+        day(10),
+        posted_at=day(10),
+    )
+    late = dataclasses.replace(sent, key="e" * 16, engineer=treated[1], posted_at=day(70))
+    with_followups = evaluate_due(playbook, [], now=day(61.5), followups=[sent, late], **common)
+    effect = with_followups.reinforcement
+    assert with_followups.verdict == result.verdict and with_followups.estimate == result.estimate
+    assert (effect.reinforced.engineers, effect.nudge_only.engineers) == (1, len(treated) - 1)
+    assert effect.min_engineers == 2 and not effect.comparable
+    assert effect.reinforced.prs_after == 8 and effect.reinforced.comments_after == 1
 
 
 # the settings ----------------------------------------------------------------------------------

@@ -438,6 +438,23 @@ def due_series(now: dt.datetime | None = None):
     return replay(SQL, nudge(), [], [], now or day(5))
 
 
+def test_a_follow_ups_reason_says_what_brought_it_due():
+    """The reason on record (and in the demo) names the review that set the schedule."""
+
+    def reason(found, now):
+        series = replay(SQL, nudge(), found, [], now)
+        [followup] = decide_followup(series, [head(9, now)], ctx(now=now), now).followups
+        return followup.reason
+
+    assert "(the first reminder after the nudge); #9 changes 1 relevant file(s)" in reason(
+        [], day(5)
+    )
+    lapse = Observation(day(3), AGAIN, "acme/shop", 4, "comment", "rui: bind params")
+    assert "(a matching comment on #4 on 2026-03-05 brought it closer)" in reason([lapse], day(8))
+    clean = [Observation(day(n), GOOD, "acme/shop", n, "review", "reviewed by rui") for n in (3, 5)]
+    assert "(2 clean reviews in a row, the latest on #5, pushed it out)" in reason(clean, day(28))
+
+
 def test_a_due_follow_up_goes_on_the_next_relevant_pull_request():
     series = due_series()
     decision = decide_followup(series, [head(2, day(1)), head(3, day(5))], ctx(now=day(5)), day(5))
@@ -651,6 +668,97 @@ def test_the_effect_of_follow_ups_from_the_kill_switchs_outcomes():
     assert (effect.reinforced.engineers, effect.nudge_only.engineers) == (1, 1)  # held out: neither
     assert effect.difference == pytest.approx(-0.5)
     assert reinforcement_effect_of(SQL.id, outcomes, [posted], min_prs=5).reinforced.engineers == 0
+
+
+def _outcomes_and_followups():
+    """Fixed data: four nudged engineers (two reinforced), one held out."""
+    from bot.core.outcome import Outcome, Tally
+
+    def outcome(engineer, group, before, after, prs_after=4):
+        return Outcome(engineer, SQL.id, group, T0, Tally(4, before), Tally(prs_after, after))
+
+    outcomes = [
+        outcome("dana", "nudged", 3, 1),  # reinforced
+        outcome("eli", "nudged", 2, 0, prs_after=6),  # reinforced
+        outcome("fay", "nudged", 2, 2),  # nudge only
+        outcome("gus", "nudged", 3, 2),  # nudge only
+        outcome("hal", "holdout", 4, 4),  # in neither group
+        outcome("ivy", "nudged", 4, 0, prs_after=0),  # no reviewed PR after: not counted
+    ]
+    posted = FollowUp(
+        "f" * 16,
+        1,
+        "acme/shop",
+        9,
+        "Dana",
+        SQL.id,
+        "n",
+        1,
+        FollowUpState.POSTED,
+        "",
+        T0,
+        T0,
+        posted_at=day(5),
+    )
+    followups = [
+        posted,
+        replace(posted, key="e" * 16, engineer="eli", posted_at=day(9)),
+        replace(posted, key="d" * 16, engineer="fay", state=FollowUpState.DROPPED),  # never sent
+        replace(posted, key="c" * 16, engineer="gus", posted_at=day(70)),  # after the window
+        replace(posted, key="b" * 16, engineer="hal", posted_at=day(5)),
+    ]
+    return outcomes, followups
+
+
+def test_reinforced_engineers_are_compared_on_pooled_rates_as_the_evaluation_counts_them():
+    from bot.core.evaluate import Rules
+    from bot.core.reinforce import reinforcement_effect_of
+
+    outcomes, followups = _outcomes_and_followups()
+    rules = Rules(min_engineers=2, min_prs=1)
+    effect = reinforcement_effect_of(SQL.id, outcomes, followups, rules=rules, until=day(60))
+    r, n = effect.reinforced, effect.nudge_only
+    assert (r.engineers, n.engineers) == (2, 2)  # ivy is not counted, hal is held out
+    assert (r.prs_before, r.prs_after, r.comments_before, r.comments_after) == (8, 10, 5, 1)
+    assert r.rate_before == pytest.approx(0.625) and r.rate_after == pytest.approx(0.1)
+    assert n.rate_before == pytest.approx(0.625) and n.rate_after == pytest.approx(0.5)
+    assert effect.comparable and effect.min_engineers == 2
+    # gus's follow-up came after the window closed: without ``until`` he counts as reinforced.
+    late = reinforcement_effect_of(SQL.id, outcomes, followups, rules=rules)
+    assert (late.reinforced.engineers, late.nudge_only.engineers) == (3, 1)
+    assert not late.comparable
+    assert not reinforcement_effect_of(
+        SQL.id, outcomes, followups, rules=Rules(min_engineers=3), until=day(60)
+    ).comparable
+
+
+def test_the_follow_ups_comparison_is_said_in_plain_words_with_its_counts():
+    from bot.core.evaluate import Rules
+    from bot.core.evidence import reinforcement_words
+    from bot.core.reinforce import reinforcement_effect_of
+
+    outcomes, followups = _outcomes_and_followups()
+    effect = reinforcement_effect_of(
+        SQL.id, outcomes, followups, rules=Rules(min_engineers=2), until=day(60)
+    )
+    text = reinforcement_words(effect)
+    assert text.startswith(
+        "Engineers who also got follow-ups went from 0.62 to 0.10 matching comments per reviewed "
+        "PR (2 engineers, 8 reviewed PRs before and 10 after); those who got only the nudge from 0.62 to 0.50 "
+        "(2 engineers, 8 reviewed PRs before and 8 after)."
+    ), text
+    assert "not a randomized comparison" in text and "No decision rests on it." in text
+    few = reinforcement_words(
+        reinforcement_effect_of(
+            SQL.id, outcomes, followups, rules=Rules(min_engineers=5), until=day(60)
+        )
+    )
+    assert few.startswith(
+        "2 engineers also got follow-ups and 2 engineers got only the nudge (counted as for the "
+        "decision): too few to compare; 5 of each are needed."
+    ), few
+    assert "0.10" not in few and "0.62" not in few, "no rates of groups too small to show"
+    assert "not be a causal claim" in few
 
 
 def test_follow_up_minutes_share_the_sprint_budget_with_nudges():

@@ -107,7 +107,7 @@ def test_classify_uses_the_shipped_playbooks(installed):
 def test_demo_runs_and_writes_its_page(installed):
     result = run(installed, "demo", "--html", "demo.html")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].startswith("Summary: 14 webhooks; 3 nudges posted")
+    assert result.stdout.splitlines()[-1].startswith("Summary: 28 webhooks; 3 nudges posted")
     assert (installed[1] / "demo.html").read_text().count('class="pr"') >= 7
     assert sorted(p.name for p in installed[1].iterdir()) == [
         "demo.html"

@@ -1,9 +1,11 @@
 """``python -m bot demo``: the product in a few seconds, with no credentials and no network.
 
 It runs the real server, worker and store against the same local stand-in for the GitHub API
-that the tests use, replays a scripted month of code review as signed webhooks over HTTP, and
-prints what the bot decided, what it posted, and why it stayed silent where it did. The clock is
-the demo's own, so four weeks pass in a moment.
+that the tests use, replays a scripted seven weeks of code review as signed webhooks over HTTP, and
+prints what the bot decided, what it posted, and why it stayed silent where it did. Alongside, one
+engineer's later pull requests (their files served by the stand-in) get the spaced follow-ups of
+her SQL injection nudge, spacing out while reviews are clean and closing in when the comments
+return; the series is drawn at the end. The clock is the demo's own, so weeks pass in a moment.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from aiohttp import web
 
 from bot.app.settings import SHIPPED_PLAYBOOKS, Settings
 from bot.app.wiring import build_service
+from bot.cli.series import running_series, series_section
 from bot.core.org import OrgSettings, Role
+from bot.core.reinforce import FollowUp, FollowUpState
 from bot.core.render import MARKER_RE
 
 try:
@@ -71,7 +75,18 @@ TITLES = {
     105: "Send order confirmations through the mail API",
     106: "Retry failed payment webhooks",
     107: "Nightly cleanup of stale carts",
+    108: "Report: orders by status",
+    109: "Docs: how to run the reports",
+    110: "Report: revenue per month",
+    111: "Report: customers by name",
+    112: "Report: top products, sortable",
+    113: "Report: refunds per week",
+    114: "Report: stock below reorder level",
+    115: "Report: carts abandoned per day",
 }
+# alice's later pull requests add queries as .sql files: code the SQL injection playbook is about
+# (and no other playbook with a series of hers), so her follow-ups of that series are the story.
+REPORT = "@@ -0,0 +1,3 @@\n+-- name: {name}\n+SELECT {columns}\n+{where}"
 EVIDENCE_DAY = 70  # the first evaluation windows (60 days from each first nudge) have closed
 
 
@@ -79,7 +94,7 @@ EVIDENCE_DAY = 70  # the first evaluation windows (60 days from each first nudge
 class Step:
     day: float
     title: str
-    kind: str  # comment · review · redeliver · forged · malformed · react · wait
+    kind: str  # comment · open · approve · redeliver · forged · malformed · react
     pr: int = 0
     author: str = ""
     reviewer: str = ""
@@ -154,6 +169,30 @@ STORY = [
         "There's an AWS secret key hardcoded in this config. Move it to the secret manager.",
     ),
     Step(
+        7.25,
+        "alice opens PR #108, adding a query",
+        "open",
+        108,
+        "alice",
+        extra={
+            "files": {
+                "reports/orders_by_status.sql": REPORT.format(
+                    name="orders_by_status",
+                    columns="id, total FROM orders",
+                    where="WHERE status = :status",
+                )
+            }
+        },
+    ),
+    Step(
+        7.5,
+        "bob approves PR #108 without a comment: a clean review",
+        "approve",
+        108,
+        "alice",
+        "bob",
+    ),
+    Step(
         8,
         "erin reviews alice's PR #105",
         "comment",
@@ -200,7 +239,140 @@ STORY = [
         "erin",
         "Empty catch block again - the error is swallowed; log it or rethrow.",
     ),
+    Step(
+        22,
+        "alice opens PR #109, which changes only docs",
+        "open",
+        109,
+        "alice",
+        extra={
+            "files": {
+                "docs/reports.md": "@@ -1 +1,2 @@\n Reports\n+Each report is one query in reports/; run it from the admin page."
+            }
+        },
+    ),
+    Step(
+        23,
+        "alice opens PR #110, adding a query",
+        "open",
+        110,
+        "alice",
+        extra={
+            "files": {
+                "reports/revenue_per_month.sql": REPORT.format(
+                    name="revenue_per_month",
+                    columns="date_trunc('month', paid_at), sum(total) FROM orders",
+                    where="WHERE paid_at >= :since GROUP BY 1",
+                )
+            }
+        },
+    ),
+    Step(23.25, "erin approves PR #110 without a comment", "approve", 110, "alice", "erin"),
+    Step(
+        28,
+        "alice opens PR #111, adding a query",
+        "open",
+        111,
+        "alice",
+        extra={
+            "files": {
+                "reports/customers_by_name.sql": REPORT.format(
+                    name="customers_by_name",
+                    columns="* FROM customers",
+                    where="WHERE name LIKE '%' || $name || '%'",
+                )
+            }
+        },
+    ),
+    Step(
+        28.25,
+        "the error is back: erin reviews PR #111",
+        "comment",
+        111,
+        "alice",
+        "erin",
+        "The customer name is concatenated into the SQL string here; pass it with EXECUTE ... USING instead.",
+        {"path": "reports/customers_by_name.sql"},
+    ),
+    Step(
+        32,
+        "alice opens PR #112, adding a query",
+        "open",
+        112,
+        "alice",
+        extra={
+            "files": {
+                "reports/top_products.sql": REPORT.format(
+                    name="top_products",
+                    columns="product_id, count(*) FROM order_lines",
+                    where="GROUP BY 1 ORDER BY {sort}",
+                )
+            }
+        },
+    ),
+    Step(
+        32.25,
+        "the error again: bob reviews PR #112",
+        "comment",
+        112,
+        "alice",
+        "bob",
+        "The sort column is interpolated into the query here; pick it from a fixed list of allowed names.",
+        {"path": "reports/top_products.sql"},
+    ),
+    Step(
+        35,
+        "alice opens PR #113, adding a query",
+        "open",
+        113,
+        "alice",
+        extra={
+            "files": {
+                "reports/refunds_per_week.sql": REPORT.format(
+                    name="refunds_per_week",
+                    columns="date_trunc('week', refunded_at), count(*) FROM refunds",
+                    where="WHERE refunded_at >= :since GROUP BY 1",
+                )
+            }
+        },
+    ),
+    Step(35.25, "bob approves PR #113 without a comment", "approve", 113, "alice", "bob"),
+    Step(
+        42,
+        "alice opens PR #114, adding a query",
+        "open",
+        114,
+        "alice",
+        extra={
+            "files": {
+                "reports/low_stock.sql": REPORT.format(
+                    name="low_stock",
+                    columns="sku, on_hand FROM stock",
+                    where="WHERE on_hand < reorder_level",
+                )
+            }
+        },
+    ),
+    Step(42.25, "erin approves PR #114 without a comment", "approve", 114, "alice", "erin"),
+    Step(
+        49,
+        "alice opens PR #115, adding a query",
+        "open",
+        115,
+        "alice",
+        extra={
+            "files": {
+                "reports/abandoned_carts.sql": REPORT.format(
+                    name="abandoned_carts",
+                    columns="date_trunc('day', updated_at), count(*) FROM carts",
+                    where="WHERE checked_out_at IS NULL GROUP BY 1",
+                )
+            }
+        },
+    ),
 ]
+SERIES = ("alice", "sql-injection")  # the series the story follows
+SERIES_PULLS = frozenset(range(108, 116))
 
 
 def _payload(step: Step, comment_id: int, at: dt.datetime) -> dict[str, Any]:
@@ -219,7 +391,7 @@ def _payload(step: Step, comment_id: int, at: dt.datetime) -> dict[str, Any]:
             },
             "created_at": stamp,
             "updated_at": stamp,
-            "path": "app/db.py",
+            "path": step.extra.get("path", "app/db.py"),
             "line": 12,
             "html_url": f"https://github.com/{OWNER}/{REPO}/pull/{step.pr}#discussion_r{comment_id}",
         },
@@ -230,6 +402,56 @@ def _payload(step: Step, comment_id: int, at: dt.datetime) -> dict[str, Any]:
         "repository": {"full_name": f"{OWNER}/{REPO}", "name": REPO, "owner": {"login": OWNER}},
         "installation": {"id": INSTALLATION},
         "sender": {"login": step.reviewer, "type": user_type},
+    }
+
+
+def _repository() -> dict[str, Any]:
+    return {"full_name": f"{OWNER}/{REPO}", "name": REPO, "owner": {"login": OWNER}}
+
+
+def _user(login: str) -> dict[str, Any]:
+    return {"login": login, "id": abs(hash(login)) % 10**6, "type": "User"}
+
+
+def _pull_payload(step: Step, head_sha: str, at: dt.datetime) -> dict[str, Any]:
+    """A pull_request.opened payload shaped like GitHub's."""
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "action": "opened",
+        "number": step.pr,
+        "pull_request": {
+            "number": step.pr,
+            "title": TITLES.get(step.pr, f"Change {step.pr}"),
+            "state": "open",
+            "user": _user(step.author),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "head": {"sha": head_sha, "ref": f"change-{step.pr}"},
+            "base": {"ref": "main"},
+            "html_url": f"https://github.com/{OWNER}/{REPO}/pull/{step.pr}",
+        },
+        "repository": _repository(),
+        "installation": {"id": INSTALLATION},
+        "sender": _user(step.author),
+    }
+
+
+def _review_payload(step: Step, review_id: int, at: dt.datetime) -> dict[str, Any]:
+    """A pull_request_review.submitted payload (an approval without words) shaped like GitHub's."""
+    return {
+        "action": "submitted",
+        "review": {
+            "id": review_id,
+            "body": None,
+            "state": "approved",
+            "user": _user(step.reviewer),
+            "submitted_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "html_url": f"https://github.com/{OWNER}/{REPO}/pull/{step.pr}#pullrequestreview-{review_id}",
+        },
+        "pull_request": {"number": step.pr, "user": _user(step.author)},
+        "repository": _repository(),
+        "installation": {"id": INSTALLATION},
+        "sender": _user(step.reviewer),
     }
 
 
@@ -262,11 +484,36 @@ def main(*, quiet: bool = False, html: Path | None = None) -> int:
     return asyncio.run(run_demo(sys.stdout, quiet=quiet, html=html))
 
 
+@dataclass
+class DemoRun:
+    """What a run of the demo left behind: its exit code, the stand-in GitHub as the story left it
+    (its state stays readable after it stopped), and the follow-ups the store holds."""
+
+    code: int
+    github: Any
+    followups: list[FollowUp]
+
+
 async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None) -> int:
-    began = time.perf_counter()
+    return (await play(out, quiet=quiet, html=html)).code
+
+
+async def play(out: TextIO, *, quiet: bool = False, html: Path | None = None) -> DemoRun:
+    """Run the story; the logging it silences is put back as it was afterwards."""
+    logger = logging.getLogger("bot")
+    quiet_log = logging.NullHandler()
     # The story prints every decision itself; the operational log would only repeat it.
-    logging.getLogger("bot").addHandler(logging.NullHandler())
-    logging.getLogger("bot").propagate = False
+    logger.addHandler(quiet_log)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        return await _run(out, quiet=quiet, html=html)
+    finally:
+        logger.removeHandler(quiet_log)
+        logger.propagate = propagate
+
+
+async def _run(out: TextIO, *, quiet: bool, html: Path | None) -> DemoRun:
+    began = time.perf_counter()
     say = _Printer(out, quiet)
     clock = ManualClock(START)
     private, public = app_keypair()
@@ -305,6 +552,10 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
             say(
                 "Most shipped playbooks: 2 matching review comments within 30 days trigger one nudge."
             )
+            say(
+                "After a nudge, short follow-ups go on the engineer's later pull requests that touch "
+                "the playbook's kind of code, when FSRS says one is due."
+            )
             shown: dict[str, Any] = {
                 "notes": 0,
                 "comments": {},
@@ -318,9 +569,12 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
                         STORY, say, clock, fake, service, http, url, webhook_secret, tally, shown
                     )
                 await _evidence(say, clock, fake, service, tally)
+                await _charts(say, clock, service)
             finally:
                 await runner.cleanup()
             nudges = await service.store.nudges()
+            recorded = await service.store.followups()
+            followups = Counter(f.state.value for f in recorded)
             if html is not None:
                 from bot.cli.demo_page import write_page
 
@@ -338,7 +592,8 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
     summary = (
         f"Summary: {tally['webhooks']} webhooks; {states['posted']} nudges posted "
         f"({tally['cosigned']} after a lead's co-sign), {states['held_out']} held out, "
-        f"{states['suppressed_budget']} over budget, {tally['silent']} silences explained, "
+        f"{states['suppressed_budget']} over budget; {followups['posted']} follow-ups posted, "
+        f"{followups['dropped']} dropped; {tally['silent']} silences explained, "
         f"{tally['refused']} forged refused, {tally['failed']} malformed recorded, "
         f"{tally['evidence']} evidence issues, {tally['duplicates']} duplicate posts; {elapsed:.1f}s"
     )
@@ -346,12 +601,13 @@ async def run_demo(out: TextIO, *, quiet: bool = False, html: Path | None = None
     out.write(summary + "\n")
     if fake.violations:
         out.write("GitHub API description violations:\n" + "\n".join(fake.violations) + "\n")
-        return 1
-    return 0
+        return DemoRun(1, fake, recorded)
+    return DemoRun(0, fake, recorded)
 
 
 async def _play(story, say, clock, fake, service, http, url, secret, tally, shown) -> None:
     last: dict[str, Any] = {}
+    last_tick: int | None = None
     comment_ids = iter(range(5001, 9999))
     pulls: set[int] = shown["pulls"]
     for step in story:
@@ -379,6 +635,30 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally, show
             status = await _send(
                 http, url, secret, "pull_request_review_comment", last["payload"], delivery
             )
+        elif step.kind == "open":
+            files: dict[str, str] = step.extra["files"]
+            sha = hashlib.sha1(f"{REPO}#{step.pr}".encode()).hexdigest()
+            fake.add_pull(
+                OWNER,
+                REPO,
+                step.pr,
+                author=step.author,
+                title=TITLES.get(step.pr),
+                head_sha=sha,
+                head_ref=f"change-{step.pr}",
+                files=list(files),
+                patches=files,
+            )
+            pulls.add(step.pr)
+            say(f"    “{TITLES.get(step.pr)}”, changing {', '.join(files)}")
+            payload = _pull_payload(step, sha, clock.now)
+            status = await _send(http, url, secret, "pull_request", payload, delivery)
+        elif step.kind == "approve":
+            review = fake.add_review(
+                OWNER, REPO, step.pr, user=step.reviewer, state="APPROVED", submitted_at=clock.now
+            )
+            payload = _review_payload(step, review["id"], clock.now)
+            status = await _send(http, url, secret, "pull_request_review", payload, delivery)
         elif step.kind == "redeliver":
             status = await _send(
                 http, url, secret, "pull_request_review_comment", last["payload"], last["delivery"]
@@ -411,17 +691,27 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally, show
             tally["refused"] += status == 401
             tally["failed"] += status == 400
         await service.worker.drain()
-        await service.worker.tick()
+        # The worker's periodic jobs run once a story day (and when a reaction, which GitHub
+        # sends no webhook for, has to be seen); what a webhook touched is handled by the drain.
+        if int(step.day) != last_tick or step.kind == "react":
+            last_tick = int(step.day)
+            await service.worker.tick()
         if step.kind == "redeliver":
             say("    bot: already stored under this delivery id; nothing decided or posted again")
         await _explain(say, service, shown, tally)
+        followups = {
+            f.comment_id: f for f in await service.store.followups() if f.comment_id is not None
+        }
         for comment in _bot_comments(fake, pulls):
             before = shown["comments"].get(comment["id"])
             if before == comment["body"]:
                 continue
             shown["comments"][comment["id"]] = comment["body"]
             shown["edits"].setdefault(comment["id"], []).append(comment["body"])
-            if before is None:
+            followup = followups.get(comment["id"]) if before is None else None
+            if followup is not None:
+                say(f"    ✉ bot posted {await _followup_heading(service, followup)}:")
+            elif before is None:
                 where = (
                     "a reply in the review thread of"
                     if comment.get("in_reply_to_id")
@@ -434,6 +724,8 @@ async def _play(story, say, clock, fake, service, http, url, secret, tally, show
                 )
             for line in _whole(comment["body"]):
                 say(f"      │ {line}")
+        if step.pr in SERIES_PULLS:
+            await _series_news(say, service, step, clock.now, shown)
     markers = [MARKER_RE.search(c["body"]) for c in _bot_comments(fake, pulls)]
     per_key = Counter((m.group("kind"), m.group("key")) for m in markers if m)
     tally["duplicates"] = sum(n - 1 for n in per_key.values())
@@ -468,6 +760,19 @@ async def _evidence(say, clock, fake, service, tally: Counter) -> None:
         )
 
 
+async def _charts(say, clock, service) -> None:
+    """Every series on record, drawn from the store as ``python -m bot simulate --series`` draws one."""
+    say()
+    say(
+        "▸ The spaced follow-ups on record, one series per posted nudge (FSRS; the day counts "
+        "from the nudge)"
+    )
+    playbooks = {p.id: p for p in service.config.current.playbooks.playbooks}
+    chart = await series_section(service.store, playbooks, INSTALLATION, clock.now)
+    for line in chart.rstrip("\n").splitlines()[1:]:  # under this heading, not its own
+        say(f"    {line}")
+
+
 LABELS = {
     "ignored": "ignored",
     "no_match": "silent",
@@ -479,7 +784,87 @@ LABELS = {
     "suppressed_budget": "not sent",
     "awaiting_cosign": "co-sign requested",
     "no_lead": "not sent",
+    "followup_planned": "follow-up planned",
+    "followup_dropped": "follow-up dropped",
+    "followup_waiting": "follow-up waits",
+    "followup_held_out": "no follow-up (randomized holdout)",
+    "followup_paused": "no follow-up",
+    "followup_muted": "no follow-up",
+    "followup_off": "no follow-up",
 }
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+async def _followup_heading(service, followup: FollowUp) -> str:
+    """Which follow-up of which series, on which pull request, how long after the one before."""
+    store = service.store
+    nudge = await store.nudge(followup.nudge_key)
+    earlier = [
+        f
+        for f in await store.followups(
+            (FollowUpState.POSTED,), installation_id=followup.installation_id
+        )
+        if f.nudge_key == followup.nudge_key and f.index < followup.index
+    ]
+    if earlier:
+        last = max(earlier, key=lambda f: f.index)
+        since, what = last.posted_at, f"follow-up {last.index} (PR #{last.pr_number})"
+    else:
+        since, what = nudge.posted_at, f"the nudge (PR #{nudge.pr_number})"
+    playbook = service.config.current.playbooks.get(followup.playbook_id)
+    days = (followup.posted_at - since).days
+    return (
+        f"follow-up {followup.index} of {followup.engineer}'s "
+        f"{playbook.title if playbook else followup.playbook_id} series on PR "
+        f"#{followup.pr_number}, {_days(days)} after {what}"
+    )
+
+
+async def _series_news(say, service, step: Step, now: dt.datetime, shown) -> None:
+    """What a pull request of the story's series, or its review, did to the series."""
+    engineer, playbook_id = SERIES
+    playbook = service.config.current.playbooks.get(playbook_id)
+    store = service.store
+    series = await running_series(store, playbook, INSTALLATION, engineer, now)
+    if series is None:
+        return
+    if step.kind == "open":
+        if any(f.pr_number == step.pr for f in await store.followups(installation_id=INSTALLATION)):
+            return  # posted and printed above
+        heads = [h for h in await store.pull_heads(INSTALLATION) if h.number == step.pr]
+        if heads and not heads[-1].relevant:
+            due = f"one is due since {series.due_at:%a %d %b}, but " if series.due_at else ""
+            say(
+                f"    bot: no follow-up: {due}PR #{step.pr} changes no code a playbook is about "
+                "(only documentation)"
+            )
+        elif series.ended:
+            say(f"    bot: no follow-up: the series has ended ({series.ended})")
+        elif series.due_at is not None and series.due_at > now:
+            say(f"    bot: no follow-up: the next one is not due until {series.due_at:%a %d %b}")
+        return
+    before = await running_series(
+        store, playbook, INSTALLATION, engineer, now - dt.timedelta(seconds=1)
+    )
+    what = "a clean review" if step.kind == "approve" else "a matching comment"
+    if series.ended:
+        say(f"    series: {what}; the series has ended: {series.ended}")
+        return
+    if series.due_at is None:
+        return
+    was = before.due_at if before is not None else None
+    moved = (
+        ""
+        if was is None or was.date() == series.due_at.date()
+        else f" ({'later' if series.due_at > was else 'sooner'} than {was:%a %d %b})"
+    )
+    say(
+        f"    series: {what} on PR #{step.pr}: the next follow-up is due {series.due_at:%a %d %b}, "
+        f"{_days((series.due_at - now).days)} from now{moved}"
+    )
 
 
 async def _explain(say, service, shown, tally: Counter) -> None:

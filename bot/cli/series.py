@@ -256,6 +256,34 @@ def demo_playbook(playbook: Playbook) -> Playbook:
     )
 
 
+async def running_series(
+    store, playbook: Playbook, installation_id: int, engineer: str, now: dt.datetime
+) -> Series | None:
+    """One engineer's running series of a playbook as the store shows it (None: no posted nudge)."""
+    who = engineer.lower()
+    mine = [
+        n
+        for n in await store.nudges((NudgeState.POSTED,))
+        if n.installation_id == installation_id
+        and n.engineer.lower() == who
+        and n.playbook_id == playbook.id
+    ]
+    if not mine:
+        return None
+    found = observations(
+        playbook,
+        who,
+        min(n.posted_at or n.created_at for n in mine),
+        signals=await store.signals(installation_id),
+        reviews=await store.reviews(installation_id),
+        heads=await store.pull_heads(installation_id),
+        alerts=await store.alerts(installation_id),
+        skip=frozenset((n.repo, n.pr_number) for n in mine),
+    )
+    followups = await store.followups(installation_id=installation_id, engineer=who)
+    return current_series(playbook, mine, found, followups, now)
+
+
 async def series_section(
     store, playbooks: dict[str, Playbook], installation_id: int, now: dt.datetime
 ) -> str:

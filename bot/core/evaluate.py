@@ -137,6 +137,57 @@ class GroupFigures:
 
 
 @dataclass(frozen=True)
+class GroupChange:
+    """One side of the follow-ups comparison: nudged engineers with, or without, a follow-up.
+
+    Pooled like the kill switch's figures: the counted engineers' matching comments divided by
+    their reviewed pull requests, before and after their first nudge.
+    """
+
+    engineers: int  # counted nudged engineers in the group
+    mean_change: float | None  # mean of their own changes (after minus before), where both exist
+    prs_before: int = 0
+    prs_after: int = 0
+    comments_before: int = 0
+    comments_after: int = 0
+
+    @property
+    def rate_before(self) -> float | None:
+        return self.comments_before / self.prs_before if self.prs_before else None
+
+    @property
+    def rate_after(self) -> float | None:
+        return self.comments_after / self.prs_after if self.prs_after else None
+
+
+@dataclass(frozen=True)
+class ReinforcementEffect:
+    """Nudged engineers split by whether they got at least one spaced follow-up.
+
+    Descriptive only: who gets a follow-up is not randomized (it depends on the pull requests an
+    engineer opens and on how their reviews go), so no decision rests on it.
+    """
+
+    playbook_id: str
+    reinforced: GroupChange
+    nudge_only: GroupChange
+    min_engineers: int = 0  # per group, for the comparison to be shown at all
+
+    @property
+    def comparable(self) -> bool:
+        """Both groups have at least ``min_engineers`` counted engineers (and one at least)."""
+        least = max(1, self.min_engineers)
+        return self.reinforced.engineers >= least and self.nudge_only.engineers >= least
+
+    @property
+    def difference(self) -> float | None:
+        """Reinforced minus nudge-only mean change: below zero, follow-ups went with more improvement."""
+        if self.reinforced.mean_change is None or self.nudge_only.mean_change is None:
+            return None
+        return self.reinforced.mean_change - self.nudge_only.mean_change
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """One decision of the kill switch about one playbook, with the figures it rests on."""
 
@@ -163,6 +214,8 @@ class Evaluation:
     monitoring: bool = (
         False  # a window after the playbook was kept: pauses only on evidence against
     )
+    # Follow-ups or the nudge alone, among the nudged (descriptive; None: not measured).
+    reinforcement: ReinforcementEffect | None = None
 
     @property
     def headline(self) -> str:
@@ -190,6 +243,11 @@ class Evaluation:
         if not base:
             return None
         return self.estimate / base
+
+
+def counts(outcome: Outcome, rules: Rules) -> bool:
+    """Whether an engineer's outcome has enough reviewed pull requests to be counted."""
+    return _counts(outcome, rules)
 
 
 def _counts(outcome: Outcome, rules: Rules) -> bool:
@@ -583,6 +641,16 @@ def evaluation_from_json(data: Mapping[str, Any]) -> Evaluation:
     def number(value: Any) -> float | None:
         return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
+    def effect(value: Mapping[str, Any] | None) -> ReinforcementEffect | None:
+        if not value:
+            return None
+        return ReinforcementEffect(
+            playbook_id=value["playbook_id"],
+            reinforced=GroupChange(**value["reinforced"]),
+            nudge_only=GroupChange(**value["nudge_only"]),
+            min_engineers=int(value.get("min_engineers") or 0),
+        )
+
     rules = dict(data.get("rules") or {})
     rules.setdefault("method", WELCH)  # older records name no method: they were Welch tests
     rules.setdefault("min_prs", 3)
@@ -608,4 +676,5 @@ def evaluation_from_json(data: Mapping[str, Any]) -> Evaluation:
         mid_window=bool(data.get("mid_window", False)),
         exact=bool(data.get("exact", False)),
         monitoring=bool(data.get("monitoring", False)),
+        reinforcement=effect(data.get("reinforcement")),
     )

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core.evaluate import WELCH, Evaluation, GroupFigures, Verdict
+from bot.core.evaluate import (
+    WELCH,
+    Evaluation,
+    GroupChange,
+    GroupFigures,
+    ReinforcementEffect,
+    Verdict,
+)
 from bot.core.feedback import FeedbackShare
 from bot.core.playbook import Rollout
 from bot.core.render import defuse
@@ -170,6 +177,47 @@ def _monitoring_words(e: Evaluation) -> str:
     )
 
 
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _from_to(g: GroupChange) -> str:
+    """ "from 0.67 to 0.25", or only the rate after when no PR of theirs was reviewed before."""
+    if g.rate_before is None:
+        return f"to {_rate(g.rate_after)} (no reviewed PR before the nudge)"
+    return f"from {_rate(g.rate_before)} to {_rate(g.rate_after)}"
+
+
+def _group_counts(g: GroupChange) -> str:
+    prs = "reviewed PR" if g.prs_before == 1 else "reviewed PRs"
+    return f"{_engineers(g.engineers)}, {g.prs_before} {prs} before and {g.prs_after} after"
+
+
+NOT_CAUSAL = (
+    "This describes what happened; it is not a randomized comparison: who gets a follow-up "
+    "depends on the pull requests they open and how their reviews go, so it is not evidence that "
+    "the follow-ups caused the difference. No decision rests on it."
+)
+
+
+def reinforcement_words(effect: ReinforcementEffect) -> str:
+    """Follow-ups or the nudge alone, in words an L&D lead can repeat (with the counts)."""
+    r, n = effect.reinforced, effect.nudge_only
+    if not effect.comparable:
+        need = max(1, effect.min_engineers)
+        return (
+            f"{_engineers(r.engineers)} also got follow-ups and {_engineers(n.engineers)} got only "
+            f"the nudge (counted as for the decision): too few to compare; {need} of each are needed. With "
+            "enough, this compares how their matching comments per reviewed PR changed. It will "
+            "describe what happened, not a randomized comparison, so it will not be a causal claim."
+        )
+    return (
+        f"Engineers who also got follow-ups went {_from_to(r)} matching comments per reviewed PR "
+        f"({_group_counts(r)}); those who got only the nudge {_from_to(n)} "
+        f"({_group_counts(n)}). {NOT_CAUSAL}"
+    )
+
+
 def _detail(e: Evaluation) -> str:
     return e.reason.removeprefix("too little data: ")
 
@@ -304,6 +352,13 @@ def render_evidence(
             ),
             "",
         ]
+    if figures is not None and figures.reinforcement is not None:
+        lines += [
+            "### Follow-ups or the nudge alone",
+            "",
+            defuse(reinforcement_words(figures.reinforcement)),
+            "",
+        ]
     lines += [
         "### History",
         "",
@@ -362,4 +417,6 @@ def describe(e: Evaluation) -> list[str]:
             f"(level {e.applied_level:g}{resumed})"
         )
     lines.append(f"  why: {e.reason}")
+    if e.reinforcement is not None:
+        lines.append(f"  follow-ups or the nudge alone: {reinforcement_words(e.reinforcement)}")
     return lines

@@ -39,6 +39,7 @@ from bot.core.nudges import Nudge, Signal
 from bot.core.org import OrgSettings
 from bot.core.outcome import Review, ReviewIndex, SignalIndex, measure_outcomes
 from bot.core.playbook import Playbook
+from bot.core.reinforce import FollowUp, reinforcement_effect_of
 
 
 @dataclass(frozen=True)
@@ -247,8 +248,14 @@ def evaluate_due(
     installation_id: int,
     now: dt.datetime,
     rules: Rules | None = None,
+    followups: Iterable[FollowUp] | None = None,
 ) -> Evaluation | None:
     """The decision due now for one playbook, if any: the daily job's whole core in one call.
+
+    ``followups`` (the installation's spaced follow-ups) split the nudged engineers into those
+    who also got one and those who got only the nudge, for a descriptive comparison beside the
+    decision (:attr:`Evaluation.reinforcement`); nothing is decided on it. None (a caller that
+    keeps no follow-ups, like the simulation) leaves the comparison out.
 
     ``playbook`` is as written (or as in force), ``history`` its decisions on record, including a
     resume recorded just before (``resume``). Reviews and signals must reach back ``evaluation.pre_days``
@@ -270,7 +277,8 @@ def evaluate_due(
         lookback=dt.timedelta(days=playbook.evaluation_pre_days),
         holdout_ends=holdout_ends(assignments, playbook.id, kept, org, installation_id),
     )
-    return evaluate_playbook(
+    rules = rules or org.evaluation_rules()
+    evaluation = evaluate_playbook(
         outcomes,
         installation_id=installation_id,
         playbook_id=playbook.id,
@@ -282,3 +290,9 @@ def evaluate_due(
         mid_window=window.mid,
         monitoring=rules.monitor and kept is not None,
     )
+    if followups is None or not playbook.reinforcement.enabled:
+        return evaluation
+    effect = reinforcement_effect_of(
+        playbook.id, outcomes, followups, rules=rules, until=window.end
+    )
+    return replace(evaluation, reinforcement=effect)

@@ -40,6 +40,7 @@ from typing import Any
 from fsrs import Card, Rating, Scheduler, State
 
 from bot.core.budget import Sprint
+from bot.core.evaluate import GroupChange, ReinforcementEffect, Rules, counts
 from bot.core.events import PayloadError, parse_time, pull_request_ref
 from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.nudges import CHARGED_STATES, Note, Nudge, NudgeState, Signal
@@ -429,6 +430,21 @@ class FollowUpDecision:
     notes: list[Note] = field(default_factory=list)
 
 
+def due_because(series: Series) -> str:
+    """What set the series' due time, in words: the latest review of the card, or the nudge."""
+    reviews = [s for s in series.steps if s.kind == "review"]
+    if not reviews:
+        return "the first reminder after the nudge"
+    last = reviews[-1]
+    pull = last.detail.split(" ", 1)[0]  # "#12"
+    if last.rating == AGAIN:
+        return f"a matching comment on {pull} on {last.at:%Y-%m-%d} brought it closer"
+    run = series.clean_run
+    return (
+        f"{run} clean review{'' if run == 1 else 's'} in a row, the latest on {pull}, pushed it out"
+    )
+
+
 def candidate_pull(
     series: Series, heads: Iterable[PullHead], playbook_id: str, now: dt.datetime
 ) -> PullHead | None:
@@ -539,7 +555,7 @@ def decide_followup(
         return decision
     followup = base.moved(
         FollowUpState.PLANNED,
-        f"due since {series.due_at:%Y-%m-%d}; #{pull.number} changes "
+        f"due since {series.due_at:%Y-%m-%d} ({due_because(series)}); #{pull.number} changes "
         f"{len(pull.relevant[pid])} relevant file(s); {why}",
         repo=pull.repo,
         pr_number=pull.number,
@@ -634,35 +650,22 @@ def most_related_item(checklist: Sequence[str], files: Iterable[str]) -> str | N
 # ------------------------------------------------------------------------------- outcomes
 
 
-@dataclass(frozen=True)
-class GroupChange:
-    engineers: int
-    mean_change: float | None  # after minus before, matching comments per reviewed PR
-
-
-@dataclass(frozen=True)
-class ReinforcementEffect:
-    """Nudged engineers split by whether their series sent at least one follow-up."""
-
-    playbook_id: str
-    reinforced: GroupChange
-    nudge_only: GroupChange
-
-    @property
-    def difference(self) -> float | None:
-        """Reinforced minus nudge-only mean change: below zero, follow-ups helped more."""
-        if self.reinforced.mean_change is None or self.nudge_only.mean_change is None:
-            return None
-        return self.reinforced.mean_change - self.nudge_only.mean_change
-
-
-def reinforced_engineers(followups: Iterable[FollowUp], playbook_id: str) -> frozenset[str]:
-    """Lower-case logins that got at least one posted follow-up of the playbook."""
+def reinforced_engineers(
+    followups: Iterable[FollowUp], playbook_id: str, *, until: dt.datetime | None = None
+) -> frozenset[str]:
+    """Lower-case logins that got at least one posted follow-up of the playbook (before ``until``)."""
     return frozenset(
         f.engineer.lower()
         for f in followups
-        if f.playbook_id == playbook_id and f.state == FollowUpState.POSTED
+        if f.playbook_id == playbook_id
+        and f.state == FollowUpState.POSTED
+        and (until is None or _utc(f.posted_at or f.created_at) < _utc(until))
     )
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 def reinforcement_effect(
@@ -670,21 +673,18 @@ def reinforcement_effect(
     changes: Mapping[str, float | None],
     followups: Iterable[FollowUp],
 ) -> ReinforcementEffect:
-    """Compare nudged engineers with and without follow-ups.
+    """Compare nudged engineers with and without follow-ups, by their mean change alone.
 
     ``changes`` maps each nudged engineer (lower-case) to their outcome's change (after minus
     before, in matching comments per reviewed pull request; :attr:`bot.core.outcome.Outcome.change`
     of the nudged group), None when a period had no reviewed pull request.
     """
     reinforced = reinforced_engineers(followups, playbook_id)
-
-    def group(members: list[float | None]) -> GroupChange:
-        known = [c for c in members if c is not None]
-        return GroupChange(len(members), sum(known) / len(known) if known else None)
-
     yes = [c for e, c in changes.items() if e.lower() in reinforced]
     no = [c for e, c in changes.items() if e.lower() not in reinforced]
-    return ReinforcementEffect(playbook_id, group(yes), group(no))
+    return ReinforcementEffect(
+        playbook_id, GroupChange(len(yes), _mean(yes)), GroupChange(len(no), _mean(no))
+    )
 
 
 def reinforcement_effect_of(
@@ -693,17 +693,42 @@ def reinforcement_effect_of(
     followups: Iterable[FollowUp],
     *,
     min_prs: int = 0,
+    rules: Rules | None = None,
+    until: dt.datetime | None = None,
 ) -> ReinforcementEffect:
-    """:func:`reinforcement_effect` over the kill switch's outcomes (the nudged group only).
+    """Nudged engineers who got at least one follow-up against those who got only the nudge,
+    over the kill switch's outcomes (the nudged group only; held-out engineers are in neither).
 
-    ``min_prs`` keeps only outcomes with that many reviewed pull requests in both periods.
+    With ``rules`` (the evaluation's), an engineer is counted as the evaluation counts them and
+    the comparison needs ``rules.min_engineers`` per group; otherwise ``min_prs`` keeps only
+    outcomes with that many reviewed pull requests in both periods. ``until`` (the window's end)
+    leaves out follow-ups posted after it. Rates are pooled like the kill switch's figures.
     """
-    changes = {
-        o.engineer.lower(): o.change
+    reinforced = reinforced_engineers(followups, playbook_id, until=until)
+    kept = [
+        o
         for o in outcomes
-        if o.playbook_id == playbook_id and o.group == NUDGED and o.enough(min_prs)
-    }
-    return reinforcement_effect(playbook_id, changes, followups)
+        if o.playbook_id == playbook_id
+        and o.group == NUDGED
+        and (counts(o, rules) if rules is not None else o.enough(min_prs))
+    ]
+
+    def group(members: list[Outcome]) -> GroupChange:
+        return GroupChange(
+            engineers=len(members),
+            mean_change=_mean(o.change for o in members),
+            prs_before=sum(o.before.reviewed_prs for o in members),
+            prs_after=sum(o.after.reviewed_prs for o in members),
+            comments_before=sum(o.before.comments for o in members),
+            comments_after=sum(o.after.comments for o in members),
+        )
+
+    return ReinforcementEffect(
+        playbook_id,
+        group([o for o in kept if o.engineer.lower() in reinforced]),
+        group([o for o in kept if o.engineer.lower() not in reinforced]),
+        min_engineers=rules.min_engineers if rules is not None else 0,
+    )
 
 
 # ------------------------------------------------------------------------------- payloads

@@ -2,7 +2,8 @@
 
 Once a day (from the scheduler's tick, with the injected clock) the job records resumes an L&D
 author wrote in a playbook, evaluates the playbooks whose window closed (outcomes from the
-store, the decision from :mod:`bot.core.evaluate`), and writes each playbook's evidence issue in
+store, the decision from :mod:`bot.core.evaluate`; the spaced follow-ups on record, so the
+evidence can say whether engineers who also got follow-ups improved more), and writes each playbook's evidence issue in
 the org's ``evidence_repo`` (where and what: :mod:`bot.core.evidence_issue`). Decisions are on
 record before any GitHub call, as nudges are; an issue that could not be written is written on
 the next run.
@@ -94,8 +95,9 @@ class EvaluationJob:
                     await self.store.reviews(installation),
                     await self.store.signals(installation),
                     await self.store.assignments(installation),
+                    await self.store.followups(installation_id=installation),  # type: ignore[attr-defined]
                 )
-            reviews, signals, assignments = data
+            reviews, signals, assignments, followups = data
             # The statistics are CPU work: off the loop that answers webhooks.
             org = self.config.current.org
             evaluation = await asyncio.to_thread(
@@ -111,6 +113,7 @@ class EvaluationJob:
                     installation_id=installation,
                     now=now,
                     rules=self.rules,
+                    followups=followups,
                 )
             )
             if evaluation is None:

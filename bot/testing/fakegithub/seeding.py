@@ -69,8 +69,14 @@ class StateAPI:
         state: Literal["open", "closed"] = "open",
         head_ref: str | None = None,
         created_at: dt.datetime | None = None,
+        patches: dict[str, str] | None = None,
     ) -> None:
-        """A pull request; ``created_at`` (default: now) lets a test seed older ones."""
+        """A pull request; ``created_at`` (default: now) lets a test seed older ones.
+
+        ``files`` are the paths it changes, listed by ``GET .../pulls/{n}/files``; ``patches``
+        (path -> diff) are the diffs shown there, a one-line stand-in for a file without one. A
+        diff whose first hunk starts ``@@ -0,0`` is of a file the pull request adds.
+        """
         found = self._repo(owner, repo)
         sha = head_sha or hashlib.sha1(f"{owner}/{repo}#{number}".encode()).hexdigest()
         self._world.add_pull(
@@ -85,6 +91,7 @@ class StateAPI:
             state=state,
             head_ref=head_ref,
             created_at=created_at,
+            patches=patches,
         )
 
     def push_to_pull(

@@ -285,18 +285,29 @@ def label(owner: str, repo: str, name: str, color: str | None = None) -> dict[st
     }
 
 
-def diff_entry(full_name: str, head_sha: str, path: str) -> dict[str, Any]:
+STAND_IN_PATCH = "@@ -1 +1 @@\n-before\n+after"
+NEW_FILE_HUNK = "@@ -0,0 "  # GitHub's first hunk of a file the commit adds
+
+
+def diff_entry(
+    full_name: str, head_sha: str, path: str, patch: str | None = None
+) -> dict[str, Any]:
+    """A ``diff-entry``; its counts and status follow the patch (a stand-in one by default)."""
+    patch = STAND_IN_PATCH if patch is None else patch
+    lines = patch.splitlines()
+    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
     return {
         "sha": sha_of(head_sha, path),
         "filename": path,
-        "status": "modified",
-        "additions": 1,
-        "deletions": 1,
-        "changes": 2,
+        "status": "added" if patch.startswith(NEW_FILE_HUNK) else "modified",
+        "additions": added,
+        "deletions": removed,
+        "changes": added + removed,
         "blob_url": f"{WEB}/{full_name}/blob/{head_sha}/{path}",
         "raw_url": f"{WEB}/{full_name}/raw/{head_sha}/{path}",
         "contents_url": f"{API}/repos/{full_name}/contents/{path}?ref={head_sha}",
-        "patch": "@@ -1 +1 @@\n-before\n+after",
+        "patch": patch,
     }
 
 

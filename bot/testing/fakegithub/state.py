@@ -312,11 +312,18 @@ class World:
         state: str = "open",
         head_ref: str | None = None,
         created_at: dt.datetime | None = None,
+        patches: dict[str, str] | None = None,
     ) -> None:
         issue = self._new_issue(
             repo, number, title or f"Pull request #{number}", body, self.person(author, author_type)
         )
-        issue.pull = Pull(self.new_id(), head_sha, head_ref or f"change-{number}", list(files))
+        issue.pull = Pull(
+            self.new_id(),
+            head_sha,
+            head_ref or f"change-{number}",
+            list(files),
+            dict(patches or {}),
+        )
         if created_at is not None:
             issue.created_at = issue.updated_at = iso(created_at)
         if state == "closed":
@@ -507,11 +514,10 @@ class World:
     def pull_files(self, repo: Repo, number: int) -> list[dict[str, Any]]:
         pull = self.pull(repo, number).pull
         assert pull is not None
-        entries = [shapes.diff_entry(repo.full_name, pull.head_sha, path) for path in pull.files]
-        for entry in entries:
-            if entry["filename"] in pull.patches:
-                entry["patch"] = pull.patches[entry["filename"]]
-        return entries
+        return [
+            shapes.diff_entry(repo.full_name, pull.head_sha, path, pull.patches.get(path))
+            for path in pull.files
+        ]
 
     def push_to_pull(
         self, repo: Repo, number: int, head_sha: str, files: Iterable[str], patches: dict[str, str]
