@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -47,12 +48,10 @@ def proposed(tmp_path: Path) -> Path:
     folder = tmp_path / "proposed"
     shutil.copytree(ROOT / "playbooks", folder)
     (folder / "magic-numbers.yml").write_text(MAGIC_PLAYBOOK)
-    org = (
-        (folder / "org.yml")
-        .read_text()
-        .replace("holdout_share: 0.35", "holdout_share: 0.0")
-        .replace("holdout_share_kept: 0.05", "holdout_share_kept: 0.0")
+    org = re.sub(
+        r"(?m)^(holdout_share(_kept)?): [0-9.]+", r"\1: 0.0", (folder / "org.yml").read_text()
     )
+    assert org.count(": 0.0") >= 2, "the proposed folder holds nobody out"
     (folder / "org.yml").write_text(org)
     return folder
 
