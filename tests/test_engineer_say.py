@@ -229,19 +229,19 @@ async def test_help_lists_the_commands_and_bots_are_never_answered(bot):
     assert len(await bot.store.answers()) == 1
 
 
+async def help_asked_on(bot, *prs: int) -> dict:
+    """``/nudge help`` on each pull request, all delivered before the worker answers any."""
+    for pr in prs:
+        command = pr_comment(bot, pr=pr, author="alice", commenter="erin", body="/nudge help")
+        await bot.deliver("issue_comment", command)
+    await bot.worker.drain()
+    await bot.worker.tick()
+    return {a.pr_number: a for a in await bot.store.answers()}
+
+
 async def test_an_answer_github_refuses_fails_with_its_reason_and_the_next_one_is_written(bot):
     bot.github.inject_fault("POST", f"/repos/{OWNER}/{REPO}/issues/7/comments", status=422)
-    await say(
-        bot,
-        "issue_comment",
-        pr_comment(bot, pr=7, author="alice", commenter="erin", body="/nudge help"),
-    )
-    await say(
-        bot,
-        "issue_comment",
-        pr_comment(bot, pr=8, author="alice", commenter="erin", body="/nudge help"),
-    )
-    by_pr = {a.pr_number: a for a in await bot.store.answers()}
+    by_pr = await help_asked_on(bot, 7, 8)
     assert by_pr[7].state == "failed" and by_pr[7].last_error.startswith(
         "GitHub will not accept it: 422"
     )
@@ -253,17 +253,7 @@ async def test_an_answer_github_refuses_fails_with_its_reason_and_the_next_one_i
 async def test_an_answer_that_breaks_on_our_side_is_retried_later_and_the_others_go_on(bot):
     # GitHub answers the reply with a body that has no id: an error of ours, not GitHub's.
     bot.github.inject_fault("POST", f"/repos/{OWNER}/{REPO}/issues/7/comments", status=201, body={})
-    await say(
-        bot,
-        "issue_comment",
-        pr_comment(bot, pr=7, author="alice", commenter="erin", body="/nudge help"),
-    )
-    await say(
-        bot,
-        "issue_comment",
-        pr_comment(bot, pr=8, author="alice", commenter="erin", body="/nudge help"),
-    )
-    by_pr = {a.pr_number: a for a in await bot.store.answers()}
+    by_pr = await help_asked_on(bot, 7, 8)
     assert by_pr[7].state == "planned" and by_pr[7].attempts == 1
     assert "KeyError" in by_pr[7].last_error
     assert by_pr[8].state == "done", "one broken answer does not stop the others"

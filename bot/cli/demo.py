@@ -87,7 +87,6 @@ TITLES = {
 # alice's later pull requests add queries as .sql files: code the SQL injection playbook is about
 # (and no other playbook with a series of hers), so her follow-ups of that series are the story.
 REPORT = "@@ -0,0 +1,3 @@\n+-- name: {name}\n+SELECT {columns}\n+{where}"
-EVIDENCE_DAY = 70  # the first evaluation windows (60 days from each first nudge) have closed
 
 
 @dataclass
@@ -100,6 +99,22 @@ class Step:
     reviewer: str = ""
     body: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def query_pr(day: float, pr: int, name: str, columns: str, where: str) -> Step:
+    """alice opens a pull request that adds one report query (relevant code for SQL injection)."""
+    patch = REPORT.format(name=name, columns=columns, where=where)
+    return Step(
+        day,
+        f"alice opens PR #{pr}, adding a query",
+        "open",
+        pr,
+        "alice",
+        extra={"files": {f"reports/{name}.sql": patch}},
+    )
+
+
+EVIDENCE_DAY = 70  # the first evaluation windows (60 days from each first nudge) have closed
 
 
 STORY = [
@@ -168,22 +183,7 @@ STORY = [
         "bob",
         "There's an AWS secret key hardcoded in this config. Move it to the secret manager.",
     ),
-    Step(
-        7.25,
-        "alice opens PR #108, adding a query",
-        "open",
-        108,
-        "alice",
-        extra={
-            "files": {
-                "reports/orders_by_status.sql": REPORT.format(
-                    name="orders_by_status",
-                    columns="id, total FROM orders",
-                    where="WHERE status = :status",
-                )
-            }
-        },
-    ),
+    query_pr(7.25, 108, "orders_by_status", "id, total FROM orders", "WHERE status = :status"),
     Step(
         7.5,
         "bob approves PR #108 without a comment: a clean review",
@@ -251,38 +251,16 @@ STORY = [
             }
         },
     ),
-    Step(
+    query_pr(
         23,
-        "alice opens PR #110, adding a query",
-        "open",
         110,
-        "alice",
-        extra={
-            "files": {
-                "reports/revenue_per_month.sql": REPORT.format(
-                    name="revenue_per_month",
-                    columns="date_trunc('month', paid_at), sum(total) FROM orders",
-                    where="WHERE paid_at >= :since GROUP BY 1",
-                )
-            }
-        },
+        "revenue_per_month",
+        "date_trunc('month', paid_at), sum(total) FROM orders",
+        "WHERE paid_at >= :since GROUP BY 1",
     ),
     Step(23.25, "erin approves PR #110 without a comment", "approve", 110, "alice", "erin"),
-    Step(
-        28,
-        "alice opens PR #111, adding a query",
-        "open",
-        111,
-        "alice",
-        extra={
-            "files": {
-                "reports/customers_by_name.sql": REPORT.format(
-                    name="customers_by_name",
-                    columns="* FROM customers",
-                    where="WHERE name LIKE '%' || $name || '%'",
-                )
-            }
-        },
+    query_pr(
+        28, 111, "customers_by_name", "* FROM customers", "WHERE name LIKE '%' || $name || '%'"
     ),
     Step(
         28.25,
@@ -294,21 +272,12 @@ STORY = [
         "The customer name is concatenated into the SQL string here; pass it with EXECUTE ... USING instead.",
         {"path": "reports/customers_by_name.sql"},
     ),
-    Step(
+    query_pr(
         32,
-        "alice opens PR #112, adding a query",
-        "open",
         112,
-        "alice",
-        extra={
-            "files": {
-                "reports/top_products.sql": REPORT.format(
-                    name="top_products",
-                    columns="product_id, count(*) FROM order_lines",
-                    where="GROUP BY 1 ORDER BY {sort}",
-                )
-            }
-        },
+        "top_products",
+        "product_id, count(*) FROM order_lines",
+        "GROUP BY 1 ORDER BY {sort}",
     ),
     Step(
         32.25,
@@ -320,55 +289,22 @@ STORY = [
         "The sort column is interpolated into the query here; pick it from a fixed list of allowed names.",
         {"path": "reports/top_products.sql"},
     ),
-    Step(
+    query_pr(
         35,
-        "alice opens PR #113, adding a query",
-        "open",
         113,
-        "alice",
-        extra={
-            "files": {
-                "reports/refunds_per_week.sql": REPORT.format(
-                    name="refunds_per_week",
-                    columns="date_trunc('week', refunded_at), count(*) FROM refunds",
-                    where="WHERE refunded_at >= :since GROUP BY 1",
-                )
-            }
-        },
+        "refunds_per_week",
+        "date_trunc('week', refunded_at), count(*) FROM refunds",
+        "WHERE refunded_at >= :since GROUP BY 1",
     ),
     Step(35.25, "bob approves PR #113 without a comment", "approve", 113, "alice", "bob"),
-    Step(
-        42,
-        "alice opens PR #114, adding a query",
-        "open",
-        114,
-        "alice",
-        extra={
-            "files": {
-                "reports/low_stock.sql": REPORT.format(
-                    name="low_stock",
-                    columns="sku, on_hand FROM stock",
-                    where="WHERE on_hand < reorder_level",
-                )
-            }
-        },
-    ),
+    query_pr(42, 114, "low_stock", "sku, on_hand FROM stock", "WHERE on_hand < reorder_level"),
     Step(42.25, "erin approves PR #114 without a comment", "approve", 114, "alice", "erin"),
-    Step(
+    query_pr(
         49,
-        "alice opens PR #115, adding a query",
-        "open",
         115,
-        "alice",
-        extra={
-            "files": {
-                "reports/abandoned_carts.sql": REPORT.format(
-                    name="abandoned_carts",
-                    columns="date_trunc('day', updated_at), count(*) FROM carts",
-                    where="WHERE checked_out_at IS NULL GROUP BY 1",
-                )
-            }
-        },
+        "abandoned_carts",
+        "date_trunc('day', updated_at), count(*) FROM carts",
+        "WHERE checked_out_at IS NULL GROUP BY 1",
     ),
 ]
 SERIES = ("alice", "sql-injection")  # the series the story follows
