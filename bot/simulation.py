@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import gc
 import heapq
 import itertools
 from collections import defaultdict, deque
@@ -251,7 +252,22 @@ def _grouped(keys: Any, *columns: Any) -> Iterator[tuple[int, list[Any]]]:
 
 
 def simulate(scenario: Scenario) -> Simulation:
-    """Run the scenario day by day; deterministic for a given seed."""
+    """Run the scenario day by day; deterministic for a given seed.
+
+    The run makes hundreds of thousands of long-lived records and no reference cycles worth
+    collecting, so Python's cyclic garbage collector is paused while it runs (it would otherwise
+    re-scan them all, again and again) and restored afterwards.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _simulate(scenario)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _simulate(scenario: Scenario) -> Simulation:
     rng = np.random.default_rng(scenario.seed)
     answers = np.random.default_rng([scenario.seed, 1])  # the leads' answers to co-sign requests
     pids = list(scenario.effects)
@@ -285,7 +301,7 @@ def simulate(scenario: Scenario) -> Simulation:
     # evaluation only counts those before its window closed, as the daily job would have.
     reviews = ReviewIndex()
     for author, (at, pr) in _grouped(ev.authors[ev.review_pr], ev.review_at, ev.review_pr):
-        reviews.extend(people[author], (at + origin).tolist(), [(REPO, x + 1) for x in pr.tolist()])
+        reviews.extend_numbered(people[author], (at + origin).tolist(), pr.tolist())
     signals = {pid: SignalIndex(pid) for pid in pids}
     # The gates' state by engineer i and playbook j, at i·k + j, in microseconds from the start:
     # the matching comments within the trigger's days (moment, comment, PR, reviewer; made Signals

@@ -78,7 +78,8 @@ class ReviewIndex:
 
     def __init__(self, reviews: Iterable[Review] = ()):
         self._times: dict[str, list[int]] = {}
-        self._prs: dict[str, list[tuple[str, int]]] = {}
+        self._prs: dict[str, list[int]] = {}  # each pull request as a number (``_ids``)
+        self._ids: dict[tuple[str, int], int] = {}  # (repository, PR number) -> its number here
         self._unsorted: set[str] = set()
         self.count = 0
         for review in reviews:
@@ -91,6 +92,19 @@ class ReviewIndex:
         """Many reviews of one author at once: ``moments`` in microseconds (:func:`micros`)."""
         if not moments:
             return
+        ids = self._ids
+        numbers = [ids.setdefault(pr, len(ids)) for pr in prs]
+        self.extend_numbered(author, moments, numbers)
+
+    def extend_numbered(self, author: str, moments: list[int], numbers: list[int]) -> None:
+        """Like :meth:`extend`, with each pull request already a number unique to it.
+
+        For a caller that numbers its pull requests itself (the simulation); do not mix it
+        with :meth:`extend` on one index, whose numbers are its own.
+        """
+        if not moments:
+            return
+        prs = numbers
         key = author.lower()
         times = self._times.get(key)
         if times is None:
@@ -104,8 +118,11 @@ class ReviewIndex:
         self._prs[key].extend(prs)
         self.count += len(moments)
 
-    def of(self, author: str) -> tuple[list[int], list[tuple[str, int]]]:
-        """The author's review moments (microseconds), in order, and the pull request of each."""
+    def of(self, author: str) -> tuple[list[int], list[int]]:
+        """The author's review moments (microseconds), in order, and the pull request of each.
+
+        Pull requests are numbers unique within the index: equal numbers, the same pull request.
+        """
         key = author.lower()
         if key in self._unsorted:
             pairs = sorted(zip(self._times[key], self._prs[key]), key=lambda pair: pair[0])
