@@ -49,7 +49,6 @@ from bot.core.cosign import APPROVE, VETO, Reaction, decide_cosign
 from bot.core.decide import DecisionConfig, History, decide_comment
 from bot.core.evaluate import Evaluation, Rules, Verdict
 from bot.core.events import Actor, PullRequestRef, ReviewComment
-from bot.core.evidence import describe, render_evidence
 from bot.core.holdout import NUDGED
 from bot.core.killswitch import due_window, epoch_start, evaluate_due, in_force, latest, resume
 from bot.core.nudges import RETRYABLE_STATES, Nudge, NudgeState, Signal
@@ -563,6 +562,7 @@ def _nightly(
 
 def report(sim: Simulation, *, evidence: bool = True) -> str:
     """What the kill switch decided and when, with the figures; and one paused playbook's issue."""
+    from bot.core.evidence import describe, render_evidence  # only the report renders
     s = sim.scenario
     effects = ", ".join(f"{pid} {effect:g}" for pid, effect in s.effects.items())
     history = (

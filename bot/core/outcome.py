@@ -296,6 +296,8 @@ def measure_outcomes(
     # to the period before, so the first moment is "before" and "after" starts past it.
     left, right = bisect.bisect_left, bisect.bisect_right
     span = lookback // _MICROSECOND
+    closes = micros(until)
+    ends = {e: min(closes, micros(at)) for e, at in (holdout_ends or {}).items()}
     outcomes = []
     for engineer, nudge in sorted(anchors.items()):
         group = assignments.get((engineer, playbook_id)) or (
@@ -303,15 +305,17 @@ def measure_outcomes(
         )
         anchor = nudge.created_at
         at = micros(anchor)
-        end = micros(_end(engineer, group, until, holdout_ends))
+        # A held-out engineer released from the holdout is counted until then.
+        end = ends.get(engineer, closes) if group == HOLDOUT else closes
         times, prs_of = reviews.of(engineer)
         said = signals.of(engineer)
         # Before: start <= moment <= anchor; after: anchor < moment < end.
         first, middle = left(times, at - span), right(times, at)
-        before = Tally(len(set(prs_of[first:middle])), right(said, at) - left(said, at - span))
+        said_at = right(said, at)
+        before = Tally(len(set(prs_of[first:middle])), said_at - left(said, at - span))
         after = Tally(
             len(set(prs_of[middle : max(middle, left(times, end))])),
-            max(0, left(said, end) - right(said, at)),
+            max(0, left(said, end) - said_at),
         )
         outcomes.append(
             Outcome(
@@ -325,10 +329,3 @@ def measure_outcomes(
         )
     return outcomes
 
-
-def _end(
-    engineer: str, group: str, until: dt.datetime, holdout_ends: Mapping[str, dt.datetime] | None
-) -> dt.datetime:
-    if group != HOLDOUT or not holdout_ends or engineer not in holdout_ends:
-        return until
-    return min(until, holdout_ends[engineer])
