@@ -7,7 +7,9 @@ Each size runs in a fresh process (so its peak memory is its own): the simulatio
 peak resident memory, and that memory per engineer, which stays flat when memory
 grows linearly. Beside them, a floor measured in the same run: the start-up (Python, NumPy,
 the simulation, and the SciPy and statsmodels modules an evaluation uses imported, nothing
-simulated), so a busy machine shows as a slow floor; the floor's CPU time is printed too.
+simulated), so a busy machine shows as a slow floor; the floor's CPU time is printed too, and
+the CPU time of an empty 10-million-iteration Python loop, which tells a slow machine from slow
+code.
 """
 
 from __future__ import annotations
@@ -24,19 +26,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import json, resource, sys, time
+engineers, playbooks, days = (int(a) for a in sys.argv[1:4])
+loop = 0.0
+if not engineers:  # the calibration: an empty Python loop, before anything is imported
+    loop = time.process_time()
+    for _ in range(10_000_000):
+        pass
+    loop = time.process_time() - loop
 began = time.perf_counter()
 from bot.simulation import Scenario, many_effects, simulate
 from bot.core.evaluate import libraries
 libraries()  # statsmodels' GLM and scipy.stats, as the first evaluation imports them
 imported = time.perf_counter()
 cpu = time.process_time()
-engineers, playbooks, days = (int(a) for a in sys.argv[1:4])
 sim = None
 if engineers:
     sim = simulate(Scenario(engineers=engineers, effects=many_effects(playbooks), days=days, seed=1))
 done = time.perf_counter()
 print(json.dumps({
-    "start": imported - began, "start_cpu": cpu, "simulate": done - imported, "cpu": time.process_time() - cpu,
+    "start": imported - began, "start_cpu": cpu - loop, "loop": loop, "simulate": done - imported, "cpu": time.process_time() - cpu,
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "reviews": sim.reviews if sim else 0, "comments": sim.comments if sim else 0,
     "decisions": len(sim.nudges) if sim else 0,
@@ -79,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"floor (start-up, nothing simulated): {floor['start']:.2f} s ({floor['start_cpu']:.2f} s CPU), "
-        f"peak memory {floor['rss_mb']:.0f} MB"
+        f"peak memory {floor['rss_mb']:.0f} MB; an empty 10-million-iteration Python loop "
+        f"{floor['loop']:.2f} s CPU"
     )
     print()
     print(

@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import gc
 import heapq
 import itertools
 from collections import defaultdict, deque
@@ -48,7 +49,6 @@ from bot.core.cosign import APPROVE, VETO, Reaction, decide_cosign
 from bot.core.decide import DecisionConfig, History, decide_comment
 from bot.core.evaluate import Evaluation, Rules, Verdict
 from bot.core.events import Actor, PullRequestRef, ReviewComment
-from bot.core.evidence import describe, render_evidence
 from bot.core.holdout import NUDGED
 from bot.core.killswitch import due_window, epoch_start, evaluate_due, in_force, latest, resume
 from bot.core.nudges import RETRYABLE_STATES, Nudge, NudgeState, Signal
@@ -251,7 +251,22 @@ def _grouped(keys: Any, *columns: Any) -> Iterator[tuple[int, list[Any]]]:
 
 
 def simulate(scenario: Scenario) -> Simulation:
-    """Run the scenario day by day; deterministic for a given seed."""
+    """Run the scenario day by day; deterministic for a given seed.
+
+    The run makes hundreds of thousands of long-lived records and no reference cycles worth
+    collecting, so Python's cyclic garbage collector is paused while it runs (it would otherwise
+    re-scan them all, again and again) and restored afterwards.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _simulate(scenario)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _simulate(scenario: Scenario) -> Simulation:
     rng = np.random.default_rng(scenario.seed)
     answers = np.random.default_rng([scenario.seed, 1])  # the leads' answers to co-sign requests
     pids = list(scenario.effects)
@@ -285,7 +300,7 @@ def simulate(scenario: Scenario) -> Simulation:
     # evaluation only counts those before its window closed, as the daily job would have.
     reviews = ReviewIndex()
     for author, (at, pr) in _grouped(ev.authors[ev.review_pr], ev.review_at, ev.review_pr):
-        reviews.extend(people[author], (at + origin).tolist(), [(REPO, x + 1) for x in pr.tolist()])
+        reviews.extend_numbered(people[author], (at + origin).tolist(), pr.tolist())
     signals = {pid: SignalIndex(pid) for pid in pids}
     # The gates' state by engineer i and playbook j, at i·k + j, in microseconds from the start:
     # the matching comments within the trigger's days (moment, comment, PR, reviewer; made Signals
@@ -547,6 +562,7 @@ def _nightly(
 
 def report(sim: Simulation, *, evidence: bool = True) -> str:
     """What the kill switch decided and when, with the figures; and one paused playbook's issue."""
+    from bot.core.evidence import describe, render_evidence  # only the report renders
     s = sim.scenario
     effects = ", ".join(f"{pid} {effect:g}" for pid, effect in s.effects.items())
     history = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.core.nudges import CHARGED_STATES, Nudge
 from bot.core.org import OrgSettings, Role
@@ -26,11 +27,16 @@ class Sprint:
 
 def sprint_at(now: dt.datetime, settings: OrgSettings) -> Sprint:
     """The sprint containing ``now``; sprints start at 00:00 UTC on ``sprint_start`` + k·days."""
-    origin = dt.datetime.combine(settings.sprint_start, dt.time(), tzinfo=dt.UTC)
-    length = dt.timedelta(days=settings.sprint_days)
+    origin, length = _sprints(settings.sprint_start, settings.sprint_days)
     index = (now - origin) // length
     start = origin + index * length
     return Sprint(index, start, start + length)
+
+
+@lru_cache(maxsize=64)
+def _sprints(first: dt.date, days: int) -> tuple[dt.datetime, dt.timedelta]:
+    """The first sprint's start and every sprint's length."""
+    return dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC), dt.timedelta(days=days)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 
 HOLDOUT = "holdout"
 NUDGED = "nudged"
@@ -16,6 +17,14 @@ def assign_holdout(
     The result is stored the first time, so changing the share later never moves anyone.
     """
     message = f"{installation_id}:{engineer.lower()}:{playbook_id}".encode()
-    digest = hmac.digest(seed.encode(), message, "sha256")
+    keyed = _keyed(seed).copy()
+    keyed.update(message)
+    digest = keyed.digest()
     draw = int.from_bytes(digest[:8], "big") / 2**64
     return HOLDOUT if draw < share else NUDGED
+
+
+@lru_cache(maxsize=64)
+def _keyed(seed: str) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with ``seed``, ready to copy: the key is prepared once per seed."""
+    return hmac.new(seed.encode(), digestmod="sha256")

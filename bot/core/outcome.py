@@ -78,7 +78,8 @@ class ReviewIndex:
 
     def __init__(self, reviews: Iterable[Review] = ()):
         self._times: dict[str, list[int]] = {}
-        self._prs: dict[str, list[tuple[str, int]]] = {}
+        self._prs: dict[str, list[int]] = {}  # each pull request as a number (``_ids``)
+        self._ids: dict[tuple[str, int], int] = {}  # (repository, PR number) -> its number here
         self._unsorted: set[str] = set()
         self.count = 0
         for review in reviews:
@@ -91,6 +92,19 @@ class ReviewIndex:
         """Many reviews of one author at once: ``moments`` in microseconds (:func:`micros`)."""
         if not moments:
             return
+        ids = self._ids
+        numbers = [ids.setdefault(pr, len(ids)) for pr in prs]
+        self.extend_numbered(author, moments, numbers)
+
+    def extend_numbered(self, author: str, moments: list[int], numbers: list[int]) -> None:
+        """Like :meth:`extend`, with each pull request already a number unique to it.
+
+        For a caller that numbers its pull requests itself (the simulation); do not mix it
+        with :meth:`extend` on one index, whose numbers are its own.
+        """
+        if not moments:
+            return
+        prs = numbers
         key = author.lower()
         times = self._times.get(key)
         if times is None:
@@ -104,8 +118,11 @@ class ReviewIndex:
         self._prs[key].extend(prs)
         self.count += len(moments)
 
-    def of(self, author: str) -> tuple[list[int], list[tuple[str, int]]]:
-        """The author's review moments (microseconds), in order, and the pull request of each."""
+    def of(self, author: str) -> tuple[list[int], list[int]]:
+        """The author's review moments (microseconds), in order, and the pull request of each.
+
+        Pull requests are numbers unique within the index: equal numbers, the same pull request.
+        """
         key = author.lower()
         if key in self._unsorted:
             pairs = sorted(zip(self._times[key], self._prs[key]), key=lambda pair: pair[0])
@@ -279,6 +296,8 @@ def measure_outcomes(
     # to the period before, so the first moment is "before" and "after" starts past it.
     left, right = bisect.bisect_left, bisect.bisect_right
     span = lookback // _MICROSECOND
+    closes = micros(until)
+    ends = {e: min(closes, micros(at)) for e, at in (holdout_ends or {}).items()}
     outcomes = []
     for engineer, nudge in sorted(anchors.items()):
         group = assignments.get((engineer, playbook_id)) or (
@@ -286,15 +305,17 @@ def measure_outcomes(
         )
         anchor = nudge.created_at
         at = micros(anchor)
-        end = micros(_end(engineer, group, until, holdout_ends))
+        # A held-out engineer released from the holdout is counted until then.
+        end = ends.get(engineer, closes) if group == HOLDOUT else closes
         times, prs_of = reviews.of(engineer)
         said = signals.of(engineer)
         # Before: start <= moment <= anchor; after: anchor < moment < end.
         first, middle = left(times, at - span), right(times, at)
-        before = Tally(len(set(prs_of[first:middle])), right(said, at) - left(said, at - span))
+        said_at = right(said, at)
+        before = Tally(len(set(prs_of[first:middle])), said_at - left(said, at - span))
         after = Tally(
             len(set(prs_of[middle : max(middle, left(times, end))])),
-            max(0, left(said, end) - right(said, at)),
+            max(0, left(said, end) - said_at),
         )
         outcomes.append(
             Outcome(
@@ -308,10 +329,3 @@ def measure_outcomes(
         )
     return outcomes
 
-
-def _end(
-    engineer: str, group: str, until: dt.datetime, holdout_ends: Mapping[str, dt.datetime] | None
-) -> dt.datetime:
-    if group != HOLDOUT or not holdout_ends or engineer not in holdout_ends:
-        return until
-    return min(until, holdout_ends[engineer])
