@@ -40,11 +40,14 @@ MIN_WORD = 3  # shorter required words ("on", "gc") would make nearly every comm
 MAX_CHECKS = 1  # further required word groups checked before a branch runs (required_groups)
 
 
+@lru_cache(maxsize=65_536)
 def word_weight(text: str) -> int:
     """How selective a required word is, in ASCII letters: a letter counts 1, any other
     character 2 (a two-character Korean, Japanese or Chinese word such as "누수" or "競合" is
     as rare in review comments as a four-letter English one; a single such character is not)."""
-    return sum(1 if c.isascii() else 2 for c in text)
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(not c.isascii() for c in text)
 
 
 # re2 ships no type hints: the parts of its objects this package uses.
@@ -602,6 +605,7 @@ _COMMON = frozenset(
 )
 
 
+@lru_cache(maxsize=65_536)
 def _selectivity(word: str) -> int:
     return word_weight(word) - (4 if word.lower() in _COMMON else 0)
 
