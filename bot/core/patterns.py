@@ -14,9 +14,9 @@ The memory is bounded by deliberate numbers, documented in the README:
   compiled program and the rest to that pattern's DFA cache, which grows only when it runs). A
   pattern that needs more does not validate.
 * ``WORDS_MAX_MEM``: the set of required words may use 64 MiB (about 100,000 words; the nine
-  shipped playbooks need about 600, 300 playbooks about 20,000).
+  shipped playbooks need about 1,700, 300 playbooks about 60,000).
 * ``SetBudget``: all playbooks together may compile to at most ``instructions`` RE2 instructions
-  (4 million, about 32 MiB of programs; the nine shipped playbooks use about 40 thousand), and at
+  (4 million, about 32 MiB of programs; the nine shipped playbooks use about 99 thousand), and at
   most ``every_comment`` branches may lack a required word of three letters or more (such a
   branch runs on every comment, so each one adds to every comment's cost).
 
