@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.cli.classify import classify as classify_command
 from bot.core.classify import Classifier, PatternSetTooLarge, reviewer_words
-from bot.core.patterns import SetBudget, branches, compiled, required_words
+from bot.core.patterns import SetBudget, branches, compiled, required_groups, required_words
 from bot.core.playbook import load_playbooks, parse_playbooks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +132,34 @@ CLASSIFIER = Classifier(SHIPPED)
 )
 def test_required_words_are_the_ones_every_match_contains(pattern, needed):
     assert required_words(pattern) == needed
+
+
+def test_a_branch_also_needs_a_word_of_its_second_group_before_it_runs():
+    groups = [{a.text for a in g} for g in required_groups(r"\bmissing[\s`]+(unit[\s`]+)?tests?\b")]
+    assert groups == [{"missing"}, {"test"}]
+    pattern = r"\bmissing[\s`]+(unit[\s`]+)?tests?\b"
+    result = parse_playbooks([("playbooks/missing.yml", _yaml("missing", [pattern]))])
+    assert result.problems == []
+    classifier = Classifier(result.playbooks)
+    assert classifier.classify("Missing unit tests for the parser.") == ["missing"]
+    assert classifier.classify("The missing field breaks the parser.") == []
+    assert classifier.classify("The tests pass.") == []
+
+
+@pytest.mark.parametrize(
+    "pattern, needed",
+    [
+        ("(메모리|자원)?\\s*누수", {"누수"}),
+        ("リーク", {"リーク"}),
+        ("(泄漏|泄露)", {"泄漏", "泄露"}),
+    ],
+)
+def test_two_korean_japanese_or_chinese_characters_make_a_required_word(pattern, needed):
+    assert required_words(pattern) == needed
+
+
+def test_a_single_chinese_character_is_not_a_required_word():
+    assert required_words("漏") is None
 
 
 @pytest.mark.parametrize(

@@ -46,32 +46,32 @@ REQUIRED_IDS = {
 # Tuning set: every playbook on its own.
 TUNING_MIN_PRECISION = 0.95
 TUNING_MIN_RECALL = 0.90
-# Holdout set, micro-averaged over all playbooks. Measured when last tuned: precision 74/76 = 0.97,
-# recall 74/114 = 0.65. Recall on phrasings never seen while tuning is the weak spot of pattern
-# matching.
+# Holdout set, micro-averaged over all playbooks. Measured after the last tuning round: precision
+# 73/75 = 0.97, recall 73/114 = 0.64. Recall on phrasings never seen while tuning is the weak spot
+# of pattern matching.
 HOLDOUT_MIN_PRECISION = 0.95
 HOLDOUT_MIN_RECALL = 0.63
 # Comments that raise no playbook issue may match something in at most 2 % of cases (rounded up),
 # per data set: a false nudge costs an engineer's trust, so this stays small.
 NEGATIVE_FALSE_MATCH_BUDGET = 0.02
 
-# Real review comments from public pull requests (tests/data/README.md). Tuning split (322
-# comments, 62 labelled): tuned on, measured precision 56/61 = 0.92, recall 56/62 = 0.90, 5 of 260
-# comments about nothing matched. The precision floor was 0.95 when the split had 14 labelled
-# comments and no hard negatives of this kind; it is 0.90 now because the false alarms left (a
-# policy remark about logging personal data, a wording fix about bound variables, remarks on
-# tests a pull request already has or on test runs, an approval that explains an unchecked error)
-# could only be silenced by excludes that would also silence real findings. Holdout split (199
-# comments, 46 labelled), never tuned on, scored once after the fourth tuning round: precision
-# 25/44 = 0.57, recall 25/46 = 0.54, 19 of 153 comments about nothing matched (12.4 %); before it,
-# 0.55 / 0.50 / 12.4 %. Regression guards just under that. Still far from the targets
-# (0.95 / 0.80 / 3 %).
-REAL_TUNING_MIN_PRECISION = 0.90
-REAL_TUNING_MIN_RECALL = 0.88
-REAL_TUNING_NEGATIVE_BUDGET = 0.03
-REAL_HOLDOUT_MIN_PRECISION = 0.55
-REAL_HOLDOUT_MIN_RECALL = 0.52
-REAL_HOLDOUT_NEGATIVE_BUDGET = 0.13
+# Real review comments from public pull requests (tests/data/README.md), 929 in all. Tuning split
+# (557 comments, 114 labelled, 443 about nothing; 62 in Korean, Japanese or Chinese): tuned on,
+# measured after the last round precision 99/105 = 0.94, recall 99/114 = 0.87, 6 of 443 comments
+# about nothing matched (1.4 %). The false alarms left (a policy remark about logging personal
+# data, a wording fix about bound variables, a Socratic question on code that binds parameters,
+# an explanation that agrees with a fix, a reviewer's suggested code that says "not to leak")
+# could only be silenced by excludes that would also silence real findings. Holdout split (372
+# comments, 88 labelled, 284 about nothing), never tuned on, scored once after the last round:
+# precision 46/79 = 0.58, recall 46/88 = 0.52, 33 of 284 comments about nothing matched (11.6 %);
+# before it, 41/74 = 0.55, 41/88 = 0.47, 33 of 284. Guards at or just under those figures, so a
+# regression fails. Still far from the targets (0.95 / 0.80 / 3 %).
+REAL_TUNING_MIN_PRECISION = 0.93
+REAL_TUNING_MIN_RECALL = 0.86
+REAL_TUNING_NEGATIVE_BUDGET = 0.0135  # 6 of 443
+REAL_HOLDOUT_MIN_PRECISION = 0.57
+REAL_HOLDOUT_MIN_RECALL = 0.51
+REAL_HOLDOUT_NEGATIVE_BUDGET = 0.116  # 33 of 284
 
 
 def _load_bench():

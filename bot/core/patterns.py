@@ -14,9 +14,9 @@ The memory is bounded by deliberate numbers, documented in the README:
   compiled program and the rest to that pattern's DFA cache, which grows only when it runs). A
   pattern that needs more does not validate.
 * ``WORDS_MAX_MEM``: the set of required words may use 64 MiB (about 100,000 words; the nine
-  shipped playbooks need about 600, 300 playbooks about 20,000).
+  shipped playbooks need about 1,700, 300 playbooks about 60,000).
 * ``SetBudget``: all playbooks together may compile to at most ``instructions`` RE2 instructions
-  (4 million, about 32 MiB of programs; the nine shipped playbooks use about 40 thousand), and at
+  (4 million, about 32 MiB of programs; the nine shipped playbooks use about 99 thousand), and at
   most ``every_comment`` branches may lack a required word of three letters or more (such a
   branch runs on every comment, so each one adds to every comment's cost).
 
@@ -37,6 +37,17 @@ import re2
 PATTERN_MAX_MEM = 4 << 20
 WORDS_MAX_MEM = 64 << 20
 MIN_WORD = 3  # shorter required words ("on", "gc") would make nearly every comment a candidate
+MAX_CHECKS = 1  # further required word groups checked before a branch runs (required_groups)
+
+
+@lru_cache(maxsize=65_536)
+def word_weight(text: str) -> int:
+    """How selective a required word is, in ASCII letters: a letter counts 1, any other
+    character 2 (a two-character Korean, Japanese or Chinese word such as "누수" or "競合" is
+    as rare in review comments as a four-letter English one; a single such character is not)."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(not c.isascii() for c in text)
 
 
 # re2 ships no type hints: the parts of its objects this package uses.
@@ -108,6 +119,12 @@ def pattern_info(pattern: str) -> PatternInfo:
 def branch_atoms(branch: str) -> frozenset[Atom] | None:
     """The required words of one branch (cached); None: it runs on every comment."""
     return required_atoms(branch)
+
+
+@lru_cache(maxsize=65_536)
+def branch_groups(branch: str) -> tuple[frozenset[Atom], ...]:
+    """The further word groups a branch needs besides :func:`branch_atoms` (cached)."""
+    return required_groups(branch)[1:]
 
 
 def compiled(pattern: str) -> Regexp:
@@ -267,19 +284,30 @@ class PatternSet:
         self._always: list[int] = []  # branches without a required word
         word_ids: dict[str, int] = {}
         self._by_word: list[list[int]] = []  # word id -> branches that need it
+        # branch id -> a second group of word ids; the branch runs only when the comment also has
+        # one of those words (``\bmissing[\s`]+tests?`` needs "missing" and "test").
+        self._checks: dict[int, frozenset[int]] = {}
+
+        def word_id(atom: Atom) -> int:
+            text = atom.text.lower() if atom.text.isascii() else atom.text
+            key = Atom(text, atom.starts_word, atom.ends_word).regex()
+            if key not in word_ids:
+                word_ids[key] = len(self._by_word)
+                self._by_word.append([])
+            return word_ids[key]
+
         for branch, bid in branch_ids.items():
             atoms = branch_atoms(branch)
             if atoms is None:
                 self._always.append(bid)
                 continue
             for atom in atoms:
-                text = atom.text.lower() if atom.text.isascii() else atom.text
-                key = Atom(text, atom.starts_word, atom.ends_word).regex()
-                if key not in word_ids:
-                    word_ids[key] = len(self._by_word)
-                    self._by_word.append([bid])
-                elif self._by_word[word_ids[key]][-1] != bid:
-                    self._by_word[word_ids[key]].append(bid)
+                needing = self._by_word[word_id(atom)]
+                if not needing or needing[-1] != bid:
+                    needing.append(bid)
+            groups = branch_groups(branch)
+            if groups:
+                self._checks[bid] = frozenset(map(word_id, groups[0]))
         self.words = list(word_ids)  # the word set's patterns, by id
         self._words: _SearchSet | None = None
         if word_ids:
@@ -296,6 +324,12 @@ class PatternSet:
                 candidates = by_word[found[0]]
             else:
                 candidates = {i for w in found for i in by_word[w]}.union(self._always)
+            checks = self._checks
+            if checks:
+                present = set(found)
+                candidates = [
+                    b for b in candidates if b not in checks or not checks[b].isdisjoint(present)
+                ]
         elif self._always:
             candidates = self._always
         else:
@@ -367,16 +401,34 @@ class Atom:
 def required_atoms(pattern: str) -> frozenset[Atom] | None:
     """Words (``MIN_WORD`` characters or more) of which every match of ``pattern`` contains one,
     compared case-insensitively; None when there are none to be sure of."""
+    groups = required_groups(pattern)
+    return groups[0] if groups else None
+
+
+@lru_cache(maxsize=65_536)
+def required_groups(pattern: str) -> tuple[frozenset[Atom], ...]:
+    """Groups of words such that every match of ``pattern`` contains a word of each group, the
+    most selective first (that one is :func:`required_atoms`), at most ``1 + MAX_CHECKS``;
+    only groups whose words all weigh ``MIN_WORD`` or more. Empty when there is none."""
     try:
         node, end = _parse_alt(pattern, 0)
         if end != len(pattern):
-            return None
-        atoms = _required(node)
+            return ()
+        groups = _groups(node)
     except (_Unsupported, IndexError, RecursionError):
-        return None
-    if not atoms or min(len(a.text) for a in atoms) < MIN_WORD:
-        return None
-    return frozenset(atoms)
+        return ()
+    usable = {frozenset(g) for g in groups if g and _usable(g)}
+    ranked = sorted(usable, key=lambda g: (_rank(g), sorted(a.regex() for a in g)), reverse=True)
+    best = _best([set(g) for g in groups])
+    if best is None or not _usable(best):
+        return ()
+    first = frozenset(best)
+    rest = [g for g in ranked if g != first][:MAX_CHECKS]
+    return (first, *rest)
+
+
+def _usable(group: Iterable[Atom]) -> bool:
+    return min(word_weight(a.text) for a in group) >= MIN_WORD
 
 
 def required_words(pattern: str) -> frozenset[str] | None:
@@ -553,8 +605,17 @@ _COMMON = frozenset(
 )
 
 
+@lru_cache(maxsize=65_536)
 def _selectivity(word: str) -> int:
-    return len(word) - (4 if word.lower() in _COMMON else 0)
+    return word_weight(word) - (4 if word.lower() in _COMMON else 0)
+
+
+def _rank(option: Iterable[Atom]) -> tuple[int, int]:
+    atoms = list(option)
+    return (
+        min(_selectivity(a.text) + a.starts_word + a.ends_word for a in atoms),
+        -len(atoms),
+    )
 
 
 def _best(options: list[set[Atom]]) -> set[Atom] | None:
@@ -564,34 +625,32 @@ def _best(options: list[set[Atom]]) -> set[Atom] | None:
     options = [o for o in options if o]
     if not options:
         return None
-    return max(
-        options,
-        key=lambda o: (
-            min(len(a.text) for a in o) >= MIN_WORD,
-            min(_selectivity(a.text) + a.starts_word + a.ends_word for a in o),
-            -len(o),
-        ),
-    )
+    return max(options, key=lambda o: (_usable(o), *_rank(o)))
 
 
 def _required(node: _Node, starts: bool = False, ends: bool = False) -> set[Atom] | None:
     """Atoms of which every match of ``node`` contains one. ``starts``/``ends``: a ``\\b`` sits
     right before/after the node, so an atom at its very start/end starts/ends a word."""
+    return _best(_groups(node, starts, ends))
+
+
+def _groups(node: _Node, starts: bool = False, ends: bool = False) -> list[set[Atom]]:
+    """Every group of atoms of which each match of ``node`` contains one (a word of each)."""
     if node[0] == "lit":
-        return {Atom(node[1], starts, ends)}
+        return [{Atom(node[1], starts, ends)}]
     if node[0] == "any" or node[0] == "zero":
-        return None
+        return []
     # "rep": the first repetition starts where the node starts; the last may not end it
     if node[0] == "rep":
-        return _required(node[1], starts, False) if node[2] >= 1 else None
+        return _groups(node[1], starts, False) if node[2] >= 1 else []
     if node[0] == "alt":
         out: set[Atom] = set()
         for option in node[1]:
             words = _required(option, starts, ends)
             if not words:
-                return None
+                return []
             out |= words
-        return out
+        return [out]
     # "cat": literal runs and each other part's own words. Assertions consume nothing, so they
     # do not break a run; a \b right before or after a run or a part is kept with it.
     items = node[1]
@@ -627,9 +686,7 @@ def _required(node: _Node, starts: bool = False, ends: bool = False) -> set[Atom
         if run:
             candidates.append({Atom(run, run_starts, False)})
             run = ""
-        words = _required(item, before_b[i], after_b[i])
-        if words:
-            candidates.append(words)
+        candidates += _groups(item, before_b[i], after_b[i])
     if run:
         candidates.append({Atom(run, run_starts, after_b[run_last])})
-    return _best(candidates)
+    return candidates
