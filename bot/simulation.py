@@ -563,6 +563,7 @@ def _nightly(
 def report(sim: Simulation, *, evidence: bool = True) -> str:
     """What the kill switch decided and when, with the figures; and one paused playbook's issue."""
     from bot.core.evidence import describe, render_evidence  # only the report renders
+
     s = sim.scenario
     effects = ", ".join(f"{pid} {effect:g}" for pid, effect in s.effects.items())
     history = (

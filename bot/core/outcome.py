@@ -328,4 +328,3 @@ def measure_outcomes(
             )
         )
     return outcomes
-
