@@ -17,6 +17,7 @@ from typing import Any
 from bot.core.config_folder import (
     ANNOTATIONS_PER_REQUEST,
     FolderState,
+    annotation,
     apply_folder,
     is_org_file,
 )
@@ -167,12 +168,14 @@ def pull_request_check(
     labelled: Sequence[LabelledComment],
     *,
     dry_run: str | None = None,
+    unreadable: Sequence[Problem] = (),
     per_request: int = ANNOTATIONS_PER_REQUEST,
 ) -> PullRequestCheck:
     """The check run for a pull request whose folder reads ``base_texts`` before and ``head_texts`` after.
 
     ``dry_run`` is a summary of the proposed playbooks run over the organisation's history, when
-    the deployment can make one; it is shown as given.
+    the deployment can make one; it is shown as given. ``unreadable``: files of the head that
+    could not be read at all; each is annotated first, and the check fails.
     """
     head = _parse(head_texts)
     base = _parse(base_texts)
@@ -266,20 +269,15 @@ def pull_request_check(
     summary = bounded(lines)
 
     annotations = [
-        {
-            "path": p.file,
-            "start_line": p.line,
-            "end_line": p.line,
-            "annotation_level": "warning" if p.warning else "failure",
-            "title": p.field,
-            "message": f"{p.field}: {p.message}",
-        }
+        {**annotation(p), "annotation_level": "warning" if p.warning else "failure"}
         for p in problems
     ]
     batches = tuple(
         tuple(annotations[i : i + per_request]) for i in range(0, len(annotations), per_request)
     ) or ((),)
-    failed = any(not p.warning for p in problems)
+    if unreadable:  # its own first batch, before the problems of the files that were read
+        batches = (tuple(annotation(p) for p in unreadable), *(b for b in batches if b))
+    failed = bool(unreadable) or any(not p.warning for p in problems)
     return PullRequestCheck(
         title, summary, "failure" if failed else "success", batches, tuple(problems), tuple(diffs)
     )

@@ -30,7 +30,6 @@ from bot.app.config import ConfigHolder, PlaybookSet
 from bot.app.jobs.check_runs import publish_check_run
 from bot.core.config_folder import (
     FolderState,
-    annotation,
     apply_folder,
     check_run_report,
     is_config_file,
@@ -269,21 +268,15 @@ class ConfigSync:
         labelled = await asyncio.to_thread(labelled_comments)
         dry_run = await self._dry_run(head_texts)
         outcome = await asyncio.to_thread(
-            pull_request_check, base_texts, head_texts, labelled, dry_run=dry_run
+            pull_request_check,
+            base_texts,
+            head_texts,
+            labelled,
+            dry_run=dry_run,
+            unreadable=list(head_unreadable.values()),
         )
-        extra = [annotation(p) for p in head_unreadable.values()]
-        batches = list(outcome.annotations)
-        if extra:
-            batches = [tuple(extra)] + [b for b in batches if b]
         await publish_check_run(
-            gh,
-            self.repo,
-            name=PR_CHECK_NAME,
-            head_sha=head_sha,
-            title=outcome.title,
-            summary=outcome.summary,
-            conclusion="failure" if extra else outcome.conclusion,
-            batches=batches,
+            gh, self.repo, name=PR_CHECK_NAME, head_sha=head_sha, report=outcome
         )
         log.info(
             "delivery=%s config repo=%s pull=%s head=%s checked problems=%d changed=%d",
@@ -314,13 +307,4 @@ class ConfigSync:
         """A check run on the pushed commit: success, or failure with one annotation per problem."""
         gh = await self.github.installation(push.installation_id)
         outcome = check_run_report(problems, len(self.state.playbooks))
-        await publish_check_run(
-            gh,
-            self.repo,
-            name=CHECK_NAME,
-            head_sha=push.after,
-            title=outcome.title,
-            summary=outcome.summary,
-            conclusion=outcome.conclusion,
-            batches=outcome.annotations,
-        )
+        await publish_check_run(gh, self.repo, name=CHECK_NAME, head_sha=push.after, report=outcome)

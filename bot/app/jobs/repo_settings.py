@@ -115,13 +115,4 @@ class RepoSettingsCache:
     async def report(self, push: Push, problems: list[Problem]) -> None:
         gh = await self.github.installation(push.installation_id)
         outcome = repo_check_report(problems)
-        await publish_check_run(
-            gh,
-            push.repo,
-            name=CHECK_NAME,
-            head_sha=push.after,
-            title=outcome.title,
-            summary=outcome.summary,
-            conclusion=outcome.conclusion,
-            batches=outcome.annotations,
-        )
+        await publish_check_run(gh, push.repo, name=CHECK_NAME, head_sha=push.after, report=outcome)
