@@ -10,6 +10,7 @@ from conftest import ROOT
 from bot.app.jobs.config_sync import labelled_comments
 from bot.core.playbook import load_playbooks
 from bot.core.pr_check import LabelledComment, bounded, match_diff, pull_request_check
+from bot.core.yamlcheck import Problem
 
 SHIPPED = {p.id: p for p in load_playbooks(ROOT / "playbooks").playbooks}
 LABELLED = [
@@ -63,3 +64,15 @@ def test_the_shipped_labelled_set_is_the_one_in_tests_data():
     assert list(labelled_comments()) == expected, (
         "bot/data/labelled-comments.jsonl is a copy of tests/data/*.jsonl; regenerate it"
     )
+
+
+def test_a_file_that_could_not_be_read_is_annotated_first_and_fails_the_check():
+    folder = ROOT / "playbooks"
+    texts = {f"playbooks/{p.name}": p.read_text() for p in folder.glob("*.yml")}
+    unreadable = Problem("playbooks/huge.yml", 1, "file", "too large to read; keep it under 1 MB")
+    clean = pull_request_check(texts, texts, labelled_comments())
+    check = pull_request_check(texts, texts, labelled_comments(), unreadable=[unreadable])
+    assert clean.conclusion == "success" and check.conclusion == "failure"
+    [first, *_] = check.annotations
+    assert [a["path"] for a in first] == ["playbooks/huge.yml"]
+    assert first[0]["message"] == "file: too large to read; keep it under 1 MB"
