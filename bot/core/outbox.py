@@ -139,25 +139,14 @@ def after_failure(
     *,
     kind: FailureKind = FailureKind.OUTAGE,
     unknown: bool = False,
-    max_attempts: int = MAX_ATTEMPTS,
-    policy: RetryPolicy = OUTBOX_BACKOFF,
 ) -> RetryLater | GiveUp:
     """A write for ``nudge`` failed with ``reason`` at ``now``: retry with backoff, or give up.
 
     ``now`` is the time the failure was seen (read after the write gave up, not before it
     started), so a retry is never scheduled from a stale clock. The rule is
-    :func:`next_attempt`'s.
+    :func:`next_attempt`'s, with the nudges' number of attempts and backoff.
     """
-    step = next_attempt(
-        nudge.attempts + 1,
-        reason,
-        now,
-        rng,
-        kind=kind,
-        unknown=unknown,
-        max_attempts=max_attempts,
-        policy=policy,
-    )
+    step = next_attempt(nudge.attempts + 1, reason, now, rng, kind=kind, unknown=unknown)
     if isinstance(step, FailedForGood):
         return GiveUp(nudge.moved(NudgeState.FAILED, step.reason), kind)
     return step
