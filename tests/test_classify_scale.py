@@ -146,6 +146,26 @@ def test_a_branch_also_needs_a_word_of_its_second_group_before_it_runs():
     assert classifier.classify("The tests pass.") == []
 
 
+def test_a_gap_of_spaces_or_backticks_makes_a_word_boundary_for_the_prefilter():
+    # "log" followed by [\s`]+ must end a word, so "catalog" does not even run the pattern
+    (atoms,) = required_groups(r"log[\s`]+in\b")[:1]
+    assert {(a.text, a.ends_word) for a in atoms} == {("log", True)}
+    result = parse_playbooks(
+        [
+            ("playbooks/login.yml", _yaml("login", [r"log[\s`]+in\b"])),
+            ("playbooks/keys.yml", _yaml("keys", [r"api[\s_]key", r"\(\s+secret"])),
+        ]
+    )
+    assert result.problems == []
+    classifier = Classifier(result.playbooks)
+    assert classifier.classify("Please log in first.") == ["login"]
+    assert classifier.classify("Please log\tin first.") == ["login"]
+    assert classifier.classify("A catalog index.") == []
+    # "_" is a word character and "(" is not: neither gives a boundary to the word next to it
+    assert classifier.classify("The api_key is pasted here.") == ["keys"]
+    assert classifier.classify("Call f(  secret) here.") == ["keys"]
+
+
 @pytest.mark.parametrize(
     "pattern, needed",
     [

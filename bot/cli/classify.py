@@ -11,6 +11,7 @@ Three ways in:
 
 from __future__ import annotations
 
+import gc
 import json
 import select
 import sys
@@ -40,6 +41,9 @@ def classify(
     except PatternSetTooLarge as exc:
         print(f"cannot classify: {exc}", file=err)
         return 2
+    # The compiled playbooks live as long as the process: the garbage collector need not look
+    # at them again each time it runs (hundreds of playbooks are millions of objects).
+    gc.freeze()
     if texts:
         for text in texts:
             _explain(classifier, text, out)

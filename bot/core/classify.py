@@ -94,6 +94,24 @@ class Classifier:
             for pat in p.exclude:
                 entries += entries_for(p.id, pat, True, p.source)
         self._set = PatternSet(entries, budget)
+        # branch id -> the playbooks it includes and the playbooks it excludes, and the first
+        # include entry of each playbook (the pattern an explanation names)
+        self._includes: list[tuple[str, ...]] = []
+        self._excludes: list[tuple[str, ...]] = []
+        for bid in range(self._set.branch_count):
+            owners = [entries[i] for i in self._set.owners_of(bid)]
+            self._includes.append(tuple(dict.fromkeys(e.owner for e in owners if not e.exclude)))
+            self._excludes.append(tuple(dict.fromkeys(e.owner for e in owners if e.exclude)))
+
+    def _ids(self, words: str) -> set[str]:
+        """Ids of the playbooks that ``words`` matches and does not exclude."""
+        found: set[str] = set()
+        excluded: set[str] = set()
+        includes, excludes = self._includes, self._excludes
+        for bid in self._set.branch_hits(words.encode("utf-8")):
+            found.update(includes[bid])
+            excluded.update(excludes[bid])
+        return found - excluded if excluded else found
 
     def _found(self, words: str) -> dict[str, Entry]:
         """Playbook id -> the first of its patterns that matched, for playbooks not excluded."""
@@ -112,7 +130,7 @@ class Classifier:
 
     def classify(self, text: str) -> list[str]:
         """Ids of the playbooks whose patterns match ``text`` and whose exclusions do not."""
-        return sorted(self._found(reviewer_words(text)))
+        return sorted(self._ids(reviewer_words(text)))
 
     def matches(self, text: str) -> list[Match]:
         """Like :meth:`classify`, with the pattern and a short quote around its first hit."""

@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from typing import Literal, Protocol, TypeAlias
 
 import re2
@@ -37,7 +38,7 @@ import re2
 PATTERN_MAX_MEM = 4 << 20
 WORDS_MAX_MEM = 64 << 20
 MIN_WORD = 3  # shorter required words ("on", "gc") would make nearly every comment a candidate
-MAX_CHECKS = 1  # further required word groups checked before a branch runs (required_groups)
+MAX_CHECKS = 3  # further required word groups checked before a branch runs (required_groups)
 
 
 @lru_cache(maxsize=65_536)
@@ -265,13 +266,13 @@ class PatternSet:
         # pattern runs the forward DFA only, where a search would also run a reverse DFA to find
         # where the match starts.
         branch_ids: dict[str, int] = {}
-        self._tests: list[_SearchSet] = []
+        tests: list[_Test] = []
         self._owners: list[list[int]] = []  # branch id -> entries with that branch
         for index, entry in enumerate(self.entries):
             bid = branch_ids.get(entry.branch)
             if bid is None:
                 try:
-                    self._tests.append(_test(entry.branch))
+                    tests.append(_match_of(_test(entry.branch)))
                 except re2.error:
                     raise PatternSetTooLarge(
                         entry.owner,
@@ -281,64 +282,89 @@ class PatternSet:
                 bid = branch_ids[entry.branch] = len(self._owners)
                 self._owners.append([])
             self._owners[bid].append(index)
+        self._tests = tests
+        self.branch_count = len(tests)
         self._always: list[int] = []  # branches without a required word
         word_ids: dict[str, int] = {}
-        self._by_word: list[list[int]] = []  # word id -> branches that need it
-        # branch id -> a second group of word ids; the branch runs only when the comment also has
-        # one of those words (``\bmissing[\s`]+tests?`` needs "missing" and "test").
-        self._checks: dict[int, frozenset[int]] = {}
 
         def word_id(atom: Atom) -> int:
             text = atom.text.lower() if atom.text.isascii() else atom.text
             key = Atom(text, atom.starts_word, atom.ends_word).regex()
             if key not in word_ids:
-                word_ids[key] = len(self._by_word)
-                self._by_word.append([])
+                word_ids[key] = len(word_ids)
             return word_ids[key]
 
+        # word id -> branches that need it and need nothing more, and branches that need it and
+        # also a word of each further group (``\bmissing[\s`]+tests?`` needs "missing" and "test").
+        plain: dict[int, list[int]] = {}
+        checked: dict[int, list[tuple[int, tuple[frozenset[int], ...]]]] = {}
         for branch, bid in branch_ids.items():
             atoms = branch_atoms(branch)
             if atoms is None:
                 self._always.append(bid)
                 continue
-            for atom in atoms:
-                needing = self._by_word[word_id(atom)]
-                if not needing or needing[-1] != bid:
-                    needing.append(bid)
-            groups = branch_groups(branch)
-            if groups:
-                self._checks[bid] = frozenset(map(word_id, groups[0]))
+            groups = tuple(frozenset(map(word_id, g)) for g in branch_groups(branch))
+            for wid in sorted({word_id(atom) for atom in atoms}):
+                if groups:
+                    checked.setdefault(wid, []).append((bid, groups))
+                else:
+                    plain.setdefault(wid, []).append(bid)
+        count = len(word_ids)
+        self._plain: list[tuple[int, ...]] = [tuple(plain.get(w, ())) for w in range(count)]
+        self._checked = [tuple(checked.get(w, ())) for w in range(count)]
         self.words = list(word_ids)  # the word set's patterns, by id
-        self._words: _SearchSet | None = None
+        self._words: _Test | None = None
         if word_ids:
-            self._words = _word_set(list(word_ids), self.entries)
+            self._words = _match_of(_word_set(list(word_ids), self.entries))
+
+    def branch_hits(self, data: bytes) -> list[int]:
+        """Branch ids (see :meth:`owners_of`) of every branch that matches the UTF-8 ``data``."""
+        found = self._words(data) if self._words is not None else None
+        if not found:
+            candidates: Iterable[int] = self._always
+        else:
+            # C-level loops over the found words: a comment finds dozens of them.
+            chosen = set(chain.from_iterable(map(self._plain.__getitem__, found)))
+            checked = self._checked
+            present: set[int] | None = None
+            for word in filter(checked.__getitem__, found):
+                if present is None:
+                    present = set(found)
+                for bid, groups in checked[word]:
+                    for group in groups:
+                        if present.isdisjoint(group):
+                            break
+                    else:
+                        chosen.add(bid)
+            if self._always:
+                chosen.update(self._always)
+            candidates = chosen
+        tests = self._tests
+        return [b for b in candidates if tests[b](data)]
+
+    def owners_of(self, branch_id: int) -> list[int]:
+        """Indices (into ``entries``) of the entries whose branch is ``branch_id``."""
+        return self._owners[branch_id]
 
     def hits(self, text: str) -> list[int]:
         """Indices (into ``entries``) of every pattern branch that matches ``text``, ascending."""
-        data = text.encode("utf-8")
-        found = self._words.Match(data) if self._words is not None else None
-        candidates: Iterable[int]
-        if found:
-            by_word = self._by_word
-            if len(found) == 1 and not self._always:
-                candidates = by_word[found[0]]
-            else:
-                candidates = {i for w in found for i in by_word[w]}.union(self._always)
-            checks = self._checks
-            if checks:
-                present = set(found)
-                candidates = [
-                    b for b in candidates if b not in checks or not checks[b].isdisjoint(present)
-                ]
-        elif self._always:
-            candidates = self._always
-        else:
-            return []
-        tests, owners = self._tests, self._owners
-        out = [e for b in candidates if tests[b].Match(data) for e in owners[b]]
-        if len(out) > 1:
-            out.sort()
-        return out
+        owners = self._owners
+        return sorted(e for b in self.branch_hits(text.encode("utf-8")) for e in owners[b])
+
+
+class _Test(Protocol):
+    """A compiled set's ``Match``: the indices of its patterns that occur in the data, or an
+    empty or None answer when none does."""
+
+    def __call__(self, data: bytes, /) -> list[int] | None: ...
+
+
+def _match_of(one: _SearchSet) -> _Test:
+    """The set's ``Match`` without the ``re2`` module's Python wrapper around it (which only
+    encodes ``str`` input; the data here is already bytes): a comment runs several of these."""
+    inner = getattr(one, "_set", None)
+    match = getattr(inner, "Match", None)
+    return match if callable(match) else one.Match
 
 
 @lru_cache(maxsize=65_536)
@@ -437,11 +463,14 @@ def required_words(pattern: str) -> frozenset[str] | None:
     return None if atoms is None else frozenset(a.text for a in atoms)
 
 
-# Nodes: ("lit", ch) one literal character; ("any",) one character of a class; ("zero",) an
+# Nodes: ("lit", ch) one literal character; ("any",) one character of a class; ("gap",) one
+# character of a class of characters that are never word characters (``\s``, ``[\s`]``),
+# so a word next to it starts or ends at a word boundary; ("zero",) an
 # assertion that consumes nothing; ("cat", [nodes]); ("alt", [nodes]); ("rep", node, minimum).
 _Node: TypeAlias = (
     tuple[Literal["lit"], str]
     | tuple[Literal["any"]]
+    | tuple[Literal["gap"]]
     | tuple[Literal["zero"], str]
     | tuple[Literal["cat", "alt"], list["_Node"]]
     | tuple[Literal["rep"], "_Node", int]
@@ -496,8 +525,9 @@ def _parse_cat(p: str, i: int) -> tuple[_Node, int]:
             items.append(node)
             i += 1
         elif c == "[":
-            i = _skip_class(p, i)
-            items.append(("any",))
+            end = _skip_class(p, i)
+            items.append(("gap",) if _never_word(p[i + 1 : end - 1]) else ("any",))
+            i = end
         elif c == "\\":
             e = p[i + 1]
             if e in _ZERO_WIDTH_ESCAPES:
@@ -505,7 +535,7 @@ def _parse_cat(p: str, i: int) -> tuple[_Node, int]:
             elif e == "Q":
                 raise _Unsupported(p)
             elif e in _CLASS_ESCAPES:
-                items.append(("any",))
+                items.append(("gap",) if e in "sW" else ("any",))
                 if e in "pP" and p[i + 2 : i + 3] == "{":
                     i = p.index("}", i)
                     i -= 1
@@ -530,6 +560,31 @@ def _parse_cat(p: str, i: int) -> tuple[_Node, int]:
             items.append(("lit", c))
             i += 1
     return ("cat", items), i
+
+
+_GAP_ESCAPES = frozenset("sWntrfv")
+
+
+def _never_word(body: str) -> bool:
+    """Whether a character class ``[body]`` holds only characters that are not word characters
+    (ASCII letters, digits, ``_``): whitespace, ``\\W``, punctuation; no ranges, no negation."""
+    if not body or body[0] == "^":
+        return False
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            e = body[i + 1 : i + 2]
+            if not (e in _GAP_ESCAPES or (e.isascii() and not e.isalnum() and e != "_")):
+                return False
+            i += 2
+            continue
+        if c == "-" and 0 < i < len(body) - 1:  # a range: it could hold word characters
+            return False
+        if not c.isascii() or c.isalnum() or c == "_" or c == "[":
+            return False
+        i += 1
+    return True
 
 
 def _skip_class(p: str, i: int) -> int:
@@ -634,11 +689,29 @@ def _required(node: _Node, starts: bool = False, ends: bool = False) -> set[Atom
     return _best(_groups(node, starts, ends))
 
 
+def _is_gap(node: _Node) -> bool:
+    """Whether ``node`` consumes at least one character and only characters that are never word
+    characters."""
+    if node[0] == "gap":
+        return True
+    return node[0] == "rep" and node[2] >= 1 and _is_gap(node[1])
+
+
+def _word_char(c: str) -> bool:
+    return c.isascii() and (c.isalnum() or c == "_")
+
+
+def _atom(text: str, starts: bool, ends: bool) -> Atom:
+    """An atom whose boundary flags hold only where its own end is a word character (RE2's
+    ``\b`` is ASCII: between a word character and anything else)."""
+    return Atom(text, starts and _word_char(text[0]), ends and _word_char(text[-1]))
+
+
 def _groups(node: _Node, starts: bool = False, ends: bool = False) -> list[set[Atom]]:
     """Every group of atoms of which each match of ``node`` contains one (a word of each)."""
     if node[0] == "lit":
-        return [{Atom(node[1], starts, ends)}]
-    if node[0] == "any" or node[0] == "zero":
+        return [{_atom(node[1], starts, ends)}]
+    if node[0] == "any" or node[0] == "gap" or node[0] == "zero":
         return []
     # "rep": the first repetition starts where the node starts; the last may not end it
     if node[0] == "rep":
@@ -656,19 +729,21 @@ def _groups(node: _Node, starts: bool = False, ends: bool = False) -> list[set[A
     items = node[1]
     before_b = [False] * len(items)  # a \b (or the node's own start boundary) right before item i
     after_b = [False] * len(items)  # a \b (or the node's own end boundary) right after item i
+    # A gap (``[\s`]+``: at least one character that is never a word character) next to a part
+    # is a boundary too, for a word character at that end of the part (see Atom.at).
     flag = starts
     for i, item in enumerate(items):
         if item[0] == "zero":
             flag = flag or item[1] == "b"
             continue
-        before_b[i], flag = flag, False
+        before_b[i], flag = flag, _is_gap(item)
     flag = ends
     for i in range(len(items) - 1, -1, -1):
         item = items[i]
         if item[0] == "zero":
             flag = flag or item[1] == "b"
             continue
-        after_b[i], flag = flag, False
+        after_b[i], flag = flag, _is_gap(item)
     candidates: list[set[Atom]] = []
     run, run_starts, run_last = "", False, -1
     for i, item in enumerate(items):
@@ -680,13 +755,13 @@ def _groups(node: _Node, starts: bool = False, ends: bool = False) -> list[set[A
             continue
         if item[0] == "zero":
             if item[1] == "b" and run:  # the run ends at a word boundary
-                candidates.append({Atom(run, run_starts, True)})
+                candidates.append({_atom(run, run_starts, True)})
                 run = ""
             continue
         if run:
-            candidates.append({Atom(run, run_starts, False)})
+            candidates.append({_atom(run, run_starts, after_b[run_last])})
             run = ""
         candidates += _groups(item, before_b[i], after_b[i])
     if run:
-        candidates.append({Atom(run, run_starts, after_b[run_last])})
+        candidates.append({_atom(run, run_starts, after_b[run_last])})
     return candidates
