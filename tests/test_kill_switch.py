@@ -608,10 +608,10 @@ def test_the_evaluation_settings_of_a_playbook_are_read_and_a_wrong_one_names_fi
 
 
 def test_the_orgs_holdout_and_evaluation_settings_are_validated_with_file_and_line():
-    text = "holdout_share: 0.3\nholdout_share_kept: 0.05\nevaluation:\n  level: 0.1\n  min_engineers: 8\n  min_prs: 2\n"
+    text = "holdout_share: 0.3\nholdout_share_kept: 0.05\nevaluation:\n  level: 0.1\n  min_engineers: 8\n  min_prs: 2\n  monitor_p: 0.9\n"
     org, problems = parse_org_settings(text, "playbooks/org.yml")
     assert problems == []
-    assert org.evaluation_rules() == Rules(min_engineers=8, min_prs=2, alpha=0.1)
+    assert org.evaluation_rules() == Rules(min_engineers=8, min_prs=2, alpha=0.1, monitor_p=0.9)
     assert (org.holdout_share, org.holdout_share_kept) == (0.3, 0.05)
     defaults, _ = parse_org_settings("", "playbooks/org.yml")
     assert (defaults.holdout_share, defaults.holdout_share_kept) == (0.4, 0.05)
@@ -626,9 +626,10 @@ def test_the_orgs_holdout_and_evaluation_settings_are_validated_with_file_and_li
         )
     ]
     _, problems = parse_org_settings(
-        "evaluation:\n  level: 5%\n  min_engineers: 1\n", "playbooks/org.yml"
+        "evaluation:\n  level: 5%\n  min_engineers: 1\n  monitor_p: 1.5\n", "playbooks/org.yml"
     )
     assert [str(p) for p in problems] == [
         "playbooks/org.yml:2: evaluation.level: expected a number such as 0.05, found '5%'",
         "playbooks/org.yml:3: evaluation.min_engineers: must be at least 2, found 1",
+        "playbooks/org.yml:4: evaluation.monitor_p: must be between 0.5 and 0.999, found 1.5",
     ]

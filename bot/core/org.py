@@ -66,6 +66,8 @@ class OrgSettings:
     evaluation_min_prs: int = (
         1  # reviewed PRs after the first (would-be) nudge for an engineer to count
     )
+    # a kept playbook is paused when no reduction shows and the one-sided p of one is at least this
+    evaluation_monitor_p: float = 0.95
     cosign_expiry_days: int = 7
     evidence_repo: str | None = None
     playbooks_repo: str | None = None  # owner/name: playbooks and org.yml are read from there
@@ -121,6 +123,7 @@ class OrgSettings:
             min_engineers=self.evaluation_min_engineers,
             min_prs=self.evaluation_min_prs,
             alpha=self.evaluation_level,
+            monitor_p=self.evaluation_monitor_p,
         )
 
     def team_slugs(self) -> set[str]:
@@ -202,6 +205,7 @@ SCHEMA: dict[str, Field] = {
             "level": Field("number", example="0.05", checks=(between(0.001, 0.5),)),
             "min_engineers": Field("int", example="5", checks=(at_least(2),)),
             "min_prs": Field("int", example="1", checks=(at_least(1),)),
+            "monitor_p": Field("number", example="0.95", checks=(between(0.5, 0.999),)),
         },
     ),
     "holdout_seed": Field("text", example="our-org-2026"),
@@ -260,6 +264,7 @@ def parse_org_settings(text: str, file: str) -> tuple[OrgSettings | None, list[P
             evaluation_level=float(evaluation.get("level", 0.05)),
             evaluation_min_engineers=evaluation.get("min_engineers", 5),
             evaluation_min_prs=evaluation.get("min_prs", 1),
+            evaluation_monitor_p=float(evaluation.get("monitor_p", 0.95)),
             holdout_seed=data.get("holdout_seed", "learning-nudges"),
             cosign_expiry_days=data.get("cosign_expiry_days", 7),
             evidence_repo=data.get("evidence_repo"),
