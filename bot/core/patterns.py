@@ -731,19 +731,20 @@ def _groups(node: _Node, starts: bool = False, ends: bool = False) -> list[set[A
     after_b = [False] * len(items)  # a \b (or the node's own end boundary) right after item i
     # A gap (``[\s`]+``: at least one character that is never a word character) next to a part
     # is a boundary too, for a word character at that end of the part (see Atom.at).
+    gaps = [_is_gap(item) for item in items]
     flag = starts
     for i, item in enumerate(items):
         if item[0] == "zero":
             flag = flag or item[1] == "b"
             continue
-        before_b[i], flag = flag, _is_gap(item)
+        before_b[i], flag = flag, gaps[i]
     flag = ends
     for i in range(len(items) - 1, -1, -1):
         item = items[i]
         if item[0] == "zero":
             flag = flag or item[1] == "b"
             continue
-        after_b[i], flag = flag, _is_gap(item)
+        after_b[i], flag = flag, gaps[i]
     candidates: list[set[Atom]] = []
     run, run_starts, run_last = "", False, -1
     for i, item in enumerate(items):
