@@ -7,6 +7,7 @@ them half of one version and half of another.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,26 @@ from bot.core.playbook import Playbook, load_playbooks
 from bot.core.yamlcheck import Problem
 
 log = logging.getLogger(__name__)
+
+
+def keep_out_of_collections(*, collect_first: bool = False) -> None:
+    """Leave what is loaded now (modules, the compiled playbooks) out of later garbage collections.
+
+    Python's cyclic collector walks every object it tracks in a full collection; with 300
+    playbooks that is over 400,000 objects, about a third of a second each time, while webhooks
+    wait. What is loaded at start-up and after a reload lives until the next reload; those
+    objects hold no reference cycles, so reference counting still frees them once a reload
+    replaces them. ``collect_first`` (at start-up, before serving) collects what is garbage
+    already, so none of it is kept; :func:`collect_again` at shutdown hands everything back.
+    """
+    if collect_first:
+        gc.collect()
+    gc.freeze()
+
+
+def collect_again() -> None:
+    """Undo :func:`keep_out_of_collections`: the service is stopping."""
+    gc.unfreeze()
 
 
 @dataclass(frozen=True)

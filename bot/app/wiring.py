@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from bot.app.config import ConfigHolder, load_config
+from bot.app.config import ConfigHolder, collect_again, keep_out_of_collections, load_config
 from bot.app.deps import HandlerDeps, Touched
 from bot.app.health import Health, check_app_jwt
 from bot.app.jobs.answers import Answers
@@ -97,6 +97,7 @@ async def build_service(
     metrics = Metrics()
     in_force, _problems = await asyncio.to_thread(load_config, settings.playbooks_dir)
     config = ConfigHolder(in_force)
+    keep_out_of_collections(collect_first=True)
     log.info(
         "loaded %d playbooks from %s", len(in_force.playbooks.playbooks), settings.playbooks_dir
     )
@@ -257,6 +258,7 @@ async def build_service(
             finally:
                 logging.getLogger("bot.app.worker").removeHandler(loop_errors)
     finally:
+        collect_again()
         if own_store:
             await store.close()
 

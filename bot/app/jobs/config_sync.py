@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 from gidgethub import GitHubException
 
-from bot.app.config import ConfigHolder, PlaybookSet
+from bot.app.config import ConfigHolder, PlaybookSet, keep_out_of_collections
 from bot.app.jobs.check_runs import publish_check_run
 from bot.core.config_folder import (
     FolderState,
@@ -106,6 +106,7 @@ class ConfigSync:
         state, playbook_set = await asyncio.to_thread(self._build, listing, texts, unreadable)
         self.state = state
         self._install(playbook_set)
+        keep_out_of_collections()
         return self.state.problems()
 
     def _url_vars(self, ref: str | None) -> tuple[str, dict[str, Any]]:
