@@ -424,8 +424,13 @@ class Atom:
     ends_word: bool = False
 
     def regex(self) -> str:
-        escaped: str = re2.escape(self.text)
-        return ("\\b" if self.starts_word else "") + escaped + ("\\b" if self.ends_word else "")
+        return _atom_regex(self.text, self.starts_word, self.ends_word)
+
+
+@lru_cache(maxsize=65_536)
+def _atom_regex(text: str, starts_word: bool, ends_word: bool) -> str:
+    escaped: str = re2.escape(text)
+    return ("\\b" if starts_word else "") + escaped + ("\\b" if ends_word else "")
 
 
 def required_atoms(pattern: str) -> frozenset[Atom] | None:
