@@ -146,6 +146,28 @@ def test_a_branch_also_needs_a_word_of_its_second_group_before_it_runs():
     assert classifier.classify("The tests pass.") == []
 
 
+def test_words_in_other_scripts_are_found_beside_ascii_ones_as_re2_would():
+    # ASCII and other words are looked for in two sets; a comment in ASCII only still finds a
+    # word whose long s (ſ) RE2 matches to an "s" regardless of case.
+    result = parse_playbooks(
+        [
+            ("playbooks/leak.yml", _yaml("leak", ["누수", r"\bleak"])),
+            ("playbooks/strict.yml", _yaml("strict", ["ſtrict[\\s`]+mode"])),
+        ]
+    )
+    assert result.problems == []
+    classifier = Classifier(result.playbooks)
+    texts = ["메모리 누수가 있어요", "this leaks", "leak 누수", "Use STRICT mode here", "nothing"]
+    assert [classifier.classify(t) for t in texts] == [
+        ["leak"],
+        ["leak"],
+        ["leak"],
+        ["strict"],
+        [],
+    ]
+    assert all(classifier.classify(t) == one_by_one(result.playbooks, t) for t in texts)
+
+
 def test_a_gap_of_spaces_or_backticks_makes_a_word_boundary_for_the_prefilter():
     # "log" followed by [\s`]+ must end a word, so "catalog" does not even run the pattern
     (atoms,) = required_groups(r"log[\s`]+in\b")[:1]

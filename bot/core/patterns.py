@@ -39,6 +39,9 @@ from typing import Literal, Protocol, TypeAlias
 
 import re2
 
+# Characters other than ASCII that RE2 matches to an ASCII letter when case does not matter.
+_ASCII_FOLDS = ("\u017f", "\u212a")  # ſ (s), K (Kelvin sign, k)
+
 PATTERN_MAX_MEM = 4 << 20
 WORDS_MAX_MEM = 64 << 20
 MIN_WORD = 3  # shorter required words ("on", "gc") would make nearly every comment a candidate
@@ -313,17 +316,50 @@ class PatternSet:
                     checked.setdefault(wid, []).append((bid, groups))
                 else:
                     plain.setdefault(wid, []).append(bid)
+        # Two word sets: the ASCII words first, then the others (Korean, Japanese, Chinese ...).
+        # One set of both is many times slower on text it has not seen: RE2 builds its DFA's
+        # states as it meets them, and thousands of multi-byte words multiply the states and
+        # their size. A comment in ASCII only needs the second set when one of its words holds
+        # a character that matches an ASCII letter regardless of case (the long s, the Kelvin
+        # sign).
+        ascii_keys = [key for key in word_ids if key.isascii()]
+        other_keys = [key for key in word_ids if not key.isascii()]
+        renumber = {word_ids[key]: i for i, key in enumerate(ascii_keys + other_keys)}
         count = len(word_ids)
-        self._plain: list[tuple[int, ...]] = [tuple(plain.get(w, ())) for w in range(count)]
-        self._checked = [tuple(checked.get(w, ())) for w in range(count)]
-        self.words = list(word_ids)  # the word set's patterns, by id
-        self._words: _Test | None = None
-        if word_ids:
-            self._words = _match_of(_word_set(list(word_ids), self.entries))
+        self._plain: list[tuple[int, ...]] = [()] * count
+        for wid, bids in plain.items():
+            self._plain[renumber[wid]] = tuple(bids)
+        self._checked: list[tuple[tuple[int, tuple[frozenset[int], ...]], ...]] = [()] * count
+        for wid, entries_ in checked.items():
+            self._checked[renumber[wid]] = tuple(
+                (bid, tuple(frozenset(renumber[w] for w in group) for group in groups))
+                for bid, groups in entries_
+            )
+        self.words = ascii_keys + other_keys  # the word sets' patterns, by id
+        self._ascii_words: _Test | None = None
+        self._other_words: _Test | None = None
+        self._other_offset = len(ascii_keys)
+        self._other_on_ascii = any(c in key for key in other_keys for c in _ASCII_FOLDS)
+        if ascii_keys:
+            self._ascii_words = _match_of(_word_set(ascii_keys, self.entries))
+        if other_keys:
+            self._other_words = _match_of(_word_set(other_keys, self.entries))
+
+    def _found_words(self, data: bytes) -> list[int]:
+        """Ids of the required words that occur in the UTF-8 ``data``."""
+        found: list[int] = []
+        if self._ascii_words is not None:
+            found = self._ascii_words(data) or []
+        if self._other_words is not None and (self._other_on_ascii or not data.isascii()):
+            more = self._other_words(data)
+            if more:
+                offset = self._other_offset
+                found = [*found, *(offset + i for i in more)]
+        return found
 
     def branch_hits(self, data: bytes) -> list[int]:
         """Branch ids (see :meth:`owners_of`) of every branch that matches the UTF-8 ``data``."""
-        found = self._words(data) if self._words is not None else None
+        found = self._found_words(data)
         if not found:
             candidates: Iterable[int] = self._always
         else:
