@@ -17,8 +17,9 @@ The memory is bounded by deliberate numbers, documented in the README:
 * ``PATTERN_MAX_MEM``: each pattern may use at most 4 MiB (RE2 gives two thirds of it to the
   compiled program and the rest to that pattern's DFA cache, which grows only when it runs). A
   pattern that needs more does not validate.
-* ``WORDS_MAX_MEM``: the set of required words may use 64 MiB (about 100,000 words; the nine
-  shipped playbooks need about 1,700, 300 playbooks about 60,000).
+* ``WORDS_MAX_MEM``: each of the two sets of required words (ASCII words, words in other scripts)
+  may use 64 MiB (about 100,000 words; the nine shipped playbooks need about 2,100, 300
+  playbooks about 70,000).
 * ``SetBudget``: all playbooks together may compile to at most ``instructions`` RE2 instructions
   (4 million, about 32 MiB of programs; the nine shipped playbooks use about 99 thousand), and at
   most ``every_comment`` branches may lack a required word of three letters or more (such a
