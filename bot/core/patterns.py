@@ -5,10 +5,11 @@ top-level alternative of each pattern (a *branch*) is read once for the words th
 of it must contain (:func:`required_words`; ``\\bbind[\\s`]*params?`` needs ``bind`` at the start
 of a word). A word next to a gap of spaces or backticks (``missing[\\s`]+tests?``) must start or
 end at a word boundary, like one next to ``\\b``, so "missing" is not looked for inside
-"missingno". All those words of all playbooks go into one literal ``re2.Set``: one scan of the
-comment says which words occur, and only the branches whose words occur run, each compiled on
-its own with its own memory. A branch that needs a word of several groups (``\\bmissing[\\s`]+
-tests?`` needs "missing" and "test") runs only when the comment has one of each. So a comment
+"missingno". All those words of all playbooks go into two literal sets (``re2.Set``), one of
+ASCII words and one of words in other scripts: one scan of the comment says which words occur,
+and only the branches whose words occur run, each compiled on its own with its own memory. A
+branch that needs a word of several groups (``\\bmissing[\\s`]+tests?`` needs "missing" and
+"test") runs only when the comment has one of each. So a comment
 costs about the same with 10 playbooks as with 300, and no shared DFA cache is rebuilt over and
 over (which is what a single ``re2.Set`` of all patterns did).
 
