@@ -47,7 +47,7 @@ from bot.core.budget import check_budget, sprint_at
 from bot.core.classify import Match
 from bot.core.cosign import APPROVE, VETO, Reaction, decide_cosign
 from bot.core.decide import DecisionConfig, History, decide_comment
-from bot.core.evaluate import Evaluation, Rules, Verdict
+from bot.core.evaluate import Evaluation, PoissonFitter, Rules, Verdict
 from bot.core.events import Actor, PullRequestRef, ReviewComment
 from bot.core.holdout import NUDGED
 from bot.core.killswitch import due_window, epoch_start, evaluate_due, in_force, latest, resume
@@ -250,8 +250,11 @@ def _grouped(keys: Any, *columns: Any) -> Iterator[tuple[int, list[Any]]]:
             yield int(keys[start]), [column[start:end] for column in columns]
 
 
-def simulate(scenario: Scenario) -> Simulation:
+def simulate(scenario: Scenario, *, fit: PoissonFitter | None = None) -> Simulation:
     """Run the scenario day by day; deterministic for a given seed.
+
+    ``fit`` computes each evaluation's regression (see :func:`bot.core.evaluate.evaluate_playbook`;
+    the same answers wherever it runs).
 
     The run makes hundreds of thousands of long-lived records and no reference cycles worth
     collecting, so Python's cyclic garbage collector is paused while it runs (it would otherwise
@@ -260,13 +263,13 @@ def simulate(scenario: Scenario) -> Simulation:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _simulate(scenario)
+        return _simulate(scenario, fit)
     finally:
         if collecting:
             gc.enable()
 
 
-def _simulate(scenario: Scenario) -> Simulation:
+def _simulate(scenario: Scenario, fit: PoissonFitter | None = None) -> Simulation:
     rng = np.random.default_rng(scenario.seed)
     answers = np.random.default_rng([scenario.seed, 1])  # the leads' answers to co-sign requests
     pids = list(scenario.effects)
@@ -497,6 +500,7 @@ def _simulate(scenario: Scenario) -> Simulation:
             settings,
             rules,
             night,
+            fit,
         )
 
     every_nudge = sorted((x for xs in nudges for x in xs), key=lambda x: x.created_at)
@@ -517,7 +521,7 @@ def _simulate(scenario: Scenario) -> Simulation:
 
 
 def _nightly(
-    scenario, playbooks, histories, nudges, signals, assignments, reviews, org, rules, now
+    scenario, playbooks, histories, nudges, signals, assignments, reviews, org, rules, now, fit
 ):
     """The worker's daily evaluation job, without the store: resumes, then the decisions due."""
     for pid, playbook in playbooks.items():
@@ -555,6 +559,7 @@ def _nightly(
             installation_id=INSTALLATION,
             now=now,
             rules=rules,
+            fit=fit,
         )
         if evaluation is not None:
             history.append(evaluation)

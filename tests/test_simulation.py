@@ -92,6 +92,18 @@ def test_the_same_seed_tells_the_same_story_and_another_seed_another():
     assert simulate(dataclasses.replace(Scenario(seed=6))).evaluations != first.evaluations
 
 
+def test_the_regressions_computed_in_a_second_process_give_the_same_decisions():
+    # python -m bot simulate computes them in a process of their own, started at once
+    from bot.cli.simulate import statistics_process
+
+    scenario = Scenario(engineers=60, days=90, seed=4)
+    with statistics_process() as fit:
+        elsewhere = simulate(scenario, fit=fit)
+    here = simulate(scenario)
+    assert elsewhere.evaluations == here.evaluations
+    assert [e.p_value for e in here.evaluations if e.p_value is not None]  # tests were run
+
+
 def test_the_command_prints_the_decisions_and_one_paused_playbook_with_its_evidence(capsys):
     assert (
         main(

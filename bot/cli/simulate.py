@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from bot.core.evaluate import PoissonFit, PoissonFitter
+    from bot.core.outcome import Outcome
 
 
 def _effect(text: str) -> tuple[str, float]:
@@ -102,5 +108,41 @@ def simulate(args: argparse.Namespace, out: TextIO | None = None) -> int:
         backfill_days=max(args.backfill_days, 0),
         fade_days=max(args.fade_days, 0.0),
     )
-    (out or sys.stdout).write(report(simulate(scenario)))
+    with statistics_process() as fit:
+        sim = simulate(scenario, fit=fit)
+    (out or sys.stdout).write(report(sim))
     return 0
+
+
+@contextlib.contextmanager
+def statistics_process() -> Iterator[PoissonFitter]:
+    """The evaluations' regressions, computed in a second process that starts at once.
+
+    Importing SciPy and statsmodels takes about as long as the first month of a large
+    simulation; in a process of their own, started before the simulation, they are ready when
+    the first window closes, on the machine's second core. The answers are the same as in one
+    process (each randomization test draws from its own seeded generator).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from bot.core.evaluate import design, libraries, poisson_effect_of
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited
+    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=libraries) as pool:
+        pool.submit(int)  # the pool starts its process on the first task: start it now
+
+        def fit(outcomes: list[Outcome], /, *, confidence: float, resamples: int) -> PoissonFit:
+            # The regression's data, not the outcomes: a few arrays pickle faster than
+            # hundreds of records.
+            data = design(outcomes)
+            try:
+                future = pool.submit(
+                    poisson_effect_of, *data, confidence=confidence, resamples=resamples
+                )
+                return future.result()
+            except BrokenProcessPool:  # the process could not start or died: compute it here
+                return poisson_effect_of(*data, confidence=confidence, resamples=resamples)
+
+        yield fit

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from statistics import fmean
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.holdout import HOLDOUT, NUDGED
 from bot.core.outcome import Outcome
@@ -285,6 +285,14 @@ def _p_text(p_value: float) -> str:
     return "< 0.001" if p_value < 0.001 else f"= {p_value:.3f}"
 
 
+class PoissonFitter(Protocol):
+    """What computes :func:`poisson_effect`'s answer for :func:`evaluate_playbook`."""
+
+    def __call__(
+        self, outcomes: list[Outcome], /, *, confidence: float, resamples: int
+    ) -> PoissonFit: ...
+
+
 def evaluate_playbook(
     outcomes: Iterable[Outcome],
     *,
@@ -297,8 +305,13 @@ def evaluate_playbook(
     resumes: int = 0,
     mid_window: bool = False,
     monitoring: bool = False,
+    fit: PoissonFitter | None = None,
 ) -> Evaluation:
     """Compare nudged and held-out engineers over one evaluation window and decide.
+
+    ``fit`` computes the regression and its randomization test from the counted outcomes
+    (:func:`poisson_effect` unless the caller runs it elsewhere, as ``python -m bot simulate``
+    does in a second process while the simulation goes on).
 
     Pure: the outcomes are measured by the caller, and ``at`` is the caller's clock. With
     ``mid_window`` it is the futility look halfway through: the playbook is paused early
@@ -364,8 +377,11 @@ def evaluate_playbook(
         estimate, low, high, p_value = welch_difference(treated, control, 1 - 2 * level)  # type: ignore[arg-type]
         exact = False
     else:
-        fit = poisson_effect(counted, confidence=1 - 2 * level, resamples=rules.resamples)
-        estimate, low, high, p_value, exact = fit.effect, fit.low, fit.high, fit.p_value, fit.exact
+        fitted = (fit or poisson_effect)(
+            counted, confidence=1 - 2 * level, resamples=rules.resamples
+        )
+        estimate, low, high = fitted.effect, fitted.low, fitted.high
+        p_value, exact = fitted.p_value, fitted.exact
     if mid_window:
         if estimate >= 0 and p_value >= rules.futility_p:
             return Evaluation(
@@ -521,10 +537,17 @@ def poisson_effect(
     outcomes: list[Outcome], *, confidence: float, resamples: int = 1_999
 ) -> PoissonFit:
     """Poisson GLM with exposure and pre-period covariate, robust errors, randomization test."""
+    return poisson_effect_of(*design(outcomes), confidence=confidence, resamples=resamples)
+
+
+def poisson_effect_of(
+    y: Any, offset: Any, treated: Any, covariate: Any, *, confidence: float, resamples: int = 1_999
+) -> PoissonFit:
+    """:func:`poisson_effect` on the regression's data (:func:`design`): a few arrays, cheap to
+    hand to another process."""
     import numpy as np
 
     GLM, Poisson, stats = libraries()
-    y, offset, treated, covariate = design(outcomes)
     varies = np.ptp(covariate) > 1e-12
     columns = [np.ones_like(y), treated] + ([covariate] if varies else [])
     null_columns = [np.ones_like(y)] + ([covariate] if varies else [])

@@ -33,7 +33,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.core.evaluate import Evaluation, Rules, Verdict, evaluate_playbook
+from bot.core.evaluate import Evaluation, PoissonFitter, Rules, Verdict, evaluate_playbook
 from bot.core.holdout import HOLDOUT, NUDGED, assign_holdout
 from bot.core.nudges import Nudge, Signal
 from bot.core.org import OrgSettings
@@ -249,6 +249,7 @@ def evaluate_due(
     now: dt.datetime,
     rules: Rules | None = None,
     followups: Iterable[FollowUp] | None = None,
+    fit: PoissonFitter | None = None,
 ) -> Evaluation | None:
     """The decision due now for one playbook, if any: the daily job's whole core in one call.
 
@@ -289,6 +290,7 @@ def evaluate_due(
         resumes=resumes(history),
         mid_window=window.mid,
         monitoring=rules.monitor and kept is not None,
+        fit=fit,
     )
     if followups is None or not playbook.reinforcement.enabled:
         return evaluation
