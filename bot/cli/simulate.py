@@ -131,7 +131,10 @@ def statistics_process() -> Iterator[PoissonFitter]:
 
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited
     with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=libraries) as pool:
-        pool.submit(int)  # the pool starts its process on the first task: start it now
+        try:
+            pool.submit(int)  # the pool starts its process on the first task: start it now
+        except (OSError, BrokenProcessPool):  # no second process here: compute them in this one
+            pass
 
         def fit(outcomes: list[Outcome], /, *, confidence: float, resamples: int) -> PoissonFit:
             # The regression's data, not the outcomes: a few arrays pickle faster than
@@ -142,7 +145,7 @@ def statistics_process() -> Iterator[PoissonFitter]:
                     poisson_effect_of, *data, confidence=confidence, resamples=resamples
                 )
                 return future.result()
-            except BrokenProcessPool:  # the process could not start or died: compute it here
+            except (OSError, BrokenProcessPool):  # it could not start or died: compute it here
                 return poisson_effect_of(*data, confidence=confidence, resamples=resamples)
 
         yield fit
