@@ -94,8 +94,7 @@ class Classifier:
             for pat in p.exclude:
                 entries += entries_for(p.id, pat, True, p.source)
         self._set = PatternSet(entries, budget)
-        # branch id -> the playbooks it includes and the playbooks it excludes, and the first
-        # include entry of each playbook (the pattern an explanation names)
+        # branch id -> the playbooks it includes, and the playbooks it excludes
         self._includes: list[tuple[str, ...]] = []
         self._excludes: list[tuple[str, ...]] = []
         for bid in range(self._set.branch_count):
@@ -103,34 +102,37 @@ class Classifier:
             self._includes.append(tuple(dict.fromkeys(e.owner for e in owners if not e.exclude)))
             self._excludes.append(tuple(dict.fromkeys(e.owner for e in owners if e.exclude)))
 
-    def _ids(self, words: str) -> set[str]:
-        """Ids of the playbooks that ``words`` matches and does not exclude."""
+    def _matched(self, words: str) -> tuple[set[str], list[int]]:
+        """Ids of the playbooks that ``words`` matches and does not exclude, and the branches
+        that matched."""
         found: set[str] = set()
         excluded: set[str] = set()
         includes, excludes = self._includes, self._excludes
-        for bid in self._set.branch_hits(words.encode("utf-8")):
+        branches = self._set.branch_hits(words.encode("utf-8"))
+        for bid in branches:
             found.update(includes[bid])
             excluded.update(excludes[bid])
-        return found - excluded if excluded else found
+        return (found - excluded if excluded else found), branches
 
     def _found(self, words: str) -> dict[str, Entry]:
         """Playbook id -> the first of its patterns that matched, for playbooks not excluded."""
-        found: dict[str, Entry] = {}
-        excluded: set[str] = set()
+        ids, branches = self._matched(words)
         entries = self._set.entries
-        for index in self._set.hits(words):
-            entry = entries[index]
-            if entry.exclude:
-                excluded.add(entry.owner)
-            elif entry.owner not in found:
-                found[entry.owner] = entry
-        for owner in excluded:
-            found.pop(owner, None)
-        return found
+        first: dict[str, int] = {}
+        for bid in branches:
+            for index in self._set.owners_of(bid):
+                owner = entries[index].owner
+                if (
+                    owner in ids
+                    and not entries[index].exclude
+                    and index < first.get(owner, index + 1)
+                ):
+                    first[owner] = index
+        return {owner: entries[index] for owner, index in first.items()}
 
     def classify(self, text: str) -> list[str]:
         """Ids of the playbooks whose patterns match ``text`` and whose exclusions do not."""
-        return sorted(self._ids(reviewer_words(text)))
+        return sorted(self._matched(reviewer_words(text))[0])
 
     def matches(self, text: str) -> list[Match]:
         """Like :meth:`classify`, with the pattern and a short quote around its first hit."""

@@ -247,17 +247,13 @@ class Evaluation:
 
 def counts(outcome: Outcome, rules: Rules) -> bool:
     """Whether an engineer's outcome has enough reviewed pull requests to be counted."""
-    return _counts(outcome, rules)
-
-
-def _counts(outcome: Outcome, rules: Rules) -> bool:
     if rules.method == WELCH:
         return outcome.enough(rules.min_prs)
     return outcome.after.reviewed_prs >= rules.min_prs
 
 
 def _figures(group: str, outcomes: list[Outcome], rules: Rules) -> GroupFigures:
-    counted = [o for o in outcomes if _counts(o, rules)]
+    counted = [o for o in outcomes if counts(o, rules)]
     prs_before = sum(o.before.reviewed_prs for o in counted)
     prs_after = sum(o.after.reviewed_prs for o in counted)
     comments_before = sum(o.before.comments for o in counted)
@@ -370,7 +366,7 @@ def evaluate_playbook(
             reason=f"too little data: {lacking}; {rules.min_engineers} per group are needed",
             **base,
         )
-    counted = [o for o in outcomes if _counts(o, rules)]
+    counted = [o for o in outcomes if counts(o, rules)]
     if rules.method == WELCH:
         treated = [o.change for o in counted if o.group == NUDGED]
         control = [o.change for o in counted if o.group == HOLDOUT]

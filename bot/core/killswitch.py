@@ -278,7 +278,6 @@ def evaluate_due(
         lookback=dt.timedelta(days=playbook.evaluation_pre_days),
         holdout_ends=holdout_ends(assignments, playbook.id, kept, org, installation_id),
     )
-    rules = rules or org.evaluation_rules()
     evaluation = evaluate_playbook(
         outcomes,
         installation_id=installation_id,

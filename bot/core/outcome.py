@@ -104,18 +104,12 @@ class ReviewIndex:
         """
         if not moments:
             return
-        prs = numbers
         key = author.lower()
-        times = self._times.get(key)
-        if times is None:
-            times = self._times[key] = []
-            self._prs[key] = []
-        elif moments[0] < times[-1]:
+        if key not in self._times:
+            self._times[key], self._prs[key] = [], []
+        if _extend_in_order(self._times[key], moments):
             self._unsorted.add(key)
-        if any(map(operator.gt, moments, moments[1:])):
-            self._unsorted.add(key)
-        times.extend(moments)
-        self._prs[key].extend(prs)
+        self._prs[key].extend(numbers)
         self.count += len(moments)
 
     def of(self, author: str) -> tuple[list[int], list[int]]:
@@ -133,6 +127,14 @@ class ReviewIndex:
 
     def __len__(self) -> int:
         return self.count
+
+
+def _extend_in_order(times: list[int], moments: list[int]) -> bool:
+    """Append ``moments`` to ``times``; whether that left ``times`` out of order."""
+    out_of_order = bool(times) and moments[0] < times[-1]
+    out_of_order = out_of_order or any(map(operator.gt, moments, moments[1:]))
+    times.extend(moments)
+    return out_of_order
 
 
 class SignalIndex:
@@ -174,14 +176,8 @@ class SignalIndex:
         """Many matching comments of ``name`` (a lower-case login) at once, never added twice."""
         if not moments:
             return
-        times = self._times.get(name)
-        if times is None:
-            times = self._times[name] = []
-        elif moments[0] < times[-1]:
+        if _extend_in_order(self._times.setdefault(name, []), moments):
             self._unsorted.add(name)
-        if any(map(operator.gt, moments, moments[1:])):
-            self._unsorted.add(name)
-        times.extend(moments)
 
     def of(self, engineer: str) -> list[int]:
         """The engineer's matching comments, in microseconds, in order."""

@@ -388,11 +388,6 @@ class PatternSet:
         """Indices (into ``entries``) of the entries whose branch is ``branch_id``."""
         return self._owners[branch_id]
 
-    def hits(self, text: str) -> list[int]:
-        """Indices (into ``entries``) of every pattern branch that matches ``text``, ascending."""
-        owners = self._owners
-        return sorted(e for b in self.branch_hits(text.encode("utf-8")) for e in owners[b])
-
 
 class _Test(Protocol):
     """A compiled set's ``Match``: the indices of its patterns that occur in the data, or an

@@ -19,9 +19,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from bot.app.jobs.outbox import GITHUB_ERRORS, NudgeClaims, describe, split_repo, status_of
+from bot.app.jobs.outbox import NudgeClaims, split_repo, write_failure
 from bot.core.commands import has_answer_marker, render_answer
-from bot.core.outbox import FailedForGood, failure_kind, next_attempt, outcome_unknown
+from bot.core.outbox import FailedForGood, next_attempt
 from bot.github import GitHubApp
 from bot.store import Store
 from bot.store.say import AnswerRecord
@@ -81,18 +81,17 @@ class Answers:
         return done
 
     async def _after_failure(self, answer: AnswerRecord, exc: Exception) -> None:
-        from_github = isinstance(exc, GITHUB_ERRORS)
-        if not from_github:
+        failure = write_failure(exc)
+        if not failure.from_github:
             log.exception("answer=%s write failed with an error of ours", answer.key)
-        status = status_of(exc)
         seen = self.clock()  # the time the failure was seen, not when the flush began
         step = next_attempt(
             answer.attempts + 1,
-            describe(exc),
+            failure.reason,
             seen,
             self.rng,
-            kind=failure_kind(status, from_github=from_github),
-            unknown=outcome_unknown(status, from_github=from_github),
+            kind=failure.kind,
+            unknown=failure.unknown,
         )
         if isinstance(step, FailedForGood):
             await self.store.postpone_answer(answer.key, step.reason, None, seen)  # type: ignore[attr-defined]

@@ -24,13 +24,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 from bot.app.config import ConfigHolder
 from bot.app.deps import PullKey
-from bot.app.jobs.outbox import GITHUB_ERRORS, NudgeClaims, describe, split_repo, status_of
+from bot.app.jobs.outbox import GITHUB_ERRORS, NudgeClaims, describe, split_repo, write_failure
 from bot.app.paused import playbooks_in_force
 from bot.app.teams import TeamDirectory
 from bot.core.budget import sprint_at
 from bot.core.commands import is_muted
 from bot.core.nudges import Note, Nudge, NudgeState
-from bot.core.outbox import failure_kind, outcome_unknown
 from bot.core.playbook import Playbook
 from bot.core.reinforce import (
     FOLLOWUP_OUTBOX,
@@ -276,16 +275,10 @@ class FollowUps:
 
     async def _postpone(self, followup: FollowUp, exc: BaseException, seen: dt.datetime) -> None:
         """Record a failed write as the core decides; ``seen`` is when the failure was seen."""
-        reason = describe(exc)  # type: ignore[arg-type]
-        from_github = isinstance(exc, GITHUB_ERRORS)
-        status = status_of(exc)  # type: ignore[arg-type]
+        failure = write_failure(exc)
+        reason = failure.reason
         moved, retry_at = after_followup_failure(
-            followup,
-            reason,
-            seen,
-            self.rng,
-            kind=failure_kind(status, from_github=from_github),
-            unknown=outcome_unknown(status, from_github=from_github),
+            followup, reason, seen, self.rng, kind=failure.kind, unknown=failure.unknown
         )
         if retry_at is None:
             await self.store.update_followup(moved, seen)  # type: ignore[attr-defined]

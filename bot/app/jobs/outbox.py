@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -31,6 +32,7 @@ from bot.app.metrics import Metrics
 from bot.core.nudges import Nudge, NudgeState
 from bot.core.outbox import (
     OUTBOX_STATES,
+    FailureKind,
     GiveUp,
     after_failure,
     failure_kind,
@@ -82,6 +84,27 @@ def describe(exc: BaseException) -> str:
         text = f"{type(exc).__name__}: {text}"
     text = text[:300]
     return f"{status} {text}" if status is not None else text
+
+
+@dataclass(frozen=True)
+class WriteFailure:
+    """A failed GitHub write, read off its exception as the core's failure rule takes it."""
+
+    reason: str
+    kind: FailureKind
+    unknown: bool  # no answer came back: GitHub may yet have done the write
+    from_github: bool  # False: an error of ours, not GitHub's or the network's
+
+
+def write_failure(exc: BaseException) -> WriteFailure:
+    from_github = isinstance(exc, GITHUB_ERRORS)
+    status = status_of(exc)
+    return WriteFailure(
+        describe(exc),
+        failure_kind(status, from_github=from_github),
+        outcome_unknown(status, from_github=from_github),
+        from_github,
+    )
 
 
 class NudgeClaims:
@@ -222,16 +245,10 @@ class Outbox:
 
     async def _postpone(self, nudge: Nudge, exc: Exception, seen: dt.datetime) -> None:
         """Record a failed write; ``seen`` is when it failed (a slow write gives up late)."""
-        reason = describe(exc)
-        from_github = isinstance(exc, GITHUB_ERRORS)
-        status = status_of(exc)
+        failure = write_failure(exc)
+        reason = failure.reason
         outcome = after_failure(
-            nudge,
-            reason,
-            seen,
-            self.rng,
-            kind=failure_kind(status, from_github=from_github),
-            unknown=outcome_unknown(status, from_github=from_github),
+            nudge, reason, seen, self.rng, kind=failure.kind, unknown=failure.unknown
         )
         if isinstance(outcome, GiveUp):
             await self.store.fail_nudge(outcome.nudge, outcome.kind, nudge.state, seen)
