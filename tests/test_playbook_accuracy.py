@@ -55,23 +55,22 @@ HOLDOUT_MIN_RECALL = 0.63
 # per data set: a false nudge costs an engineer's trust, so this stays small.
 NEGATIVE_FALSE_MATCH_BUDGET = 0.02
 
-# Real review comments from public pull requests (tests/data/README.md), 1,208 in all. Tuning split
-# (727 comments, 152 labelled, 575 about nothing): tuned on, measured after the last round
-# precision 131/140 = 0.94, recall 131/153 = 0.86, 9 of 575 comments about nothing matched (1.6 %).
-# The false alarms left (a policy remark about logging personal data, a wording fix about bound
-# variables, a Socratic question on code that binds parameters, a reviewer's suggested code that
-# says "not to leak", a suggestion to use try-with-resources or `with open` that does not say what
-# is wrong) could only be silenced by excludes that would also silence real findings. Holdout split
-# (481 comments, 106 labelled, 375 about nothing), never tuned on, scored once after the last
-# round: precision 52/89 = 0.58, recall 52/106 = 0.49, 35 of 375 comments about nothing matched
-# (9.3 %); the round before, on its 372 comments, 46/79 = 0.58, 46/88 = 0.52, 33 of 284. Guards at
-# or just under those figures, so a regression fails. Still far from the targets (0.95 / 0.80 / 3 %).
-REAL_TUNING_MIN_PRECISION = 0.93
-REAL_TUNING_MIN_RECALL = 0.85
-REAL_TUNING_NEGATIVE_BUDGET = 0.0156  # 9 of 575
-REAL_HOLDOUT_MIN_PRECISION = 0.58
-REAL_HOLDOUT_MIN_RECALL = 0.49
-REAL_HOLDOUT_NEGATIVE_BUDGET = 0.0933  # 35 of 375
+# Real review comments from public pull requests (tests/data/README.md), 3,145 in all. Tuning split
+# (1,976 comments, 326 labels, 1,653 comments about nothing): tuned on, measured after the last
+# round precision 282/299 = 0.94, recall 282/326 = 0.87, 16 of 1,653 comments about nothing matched
+# (1.0 %). The misses and false alarms left mostly need the code in view to be understood ("Same for
+# other `_` statements", "This is a security issue", a bare "use try-with-resources") or could only
+# be silenced by excludes that would also silence real findings. Holdout split (1,169 comments, 219
+# labels, 950 about nothing), never tuned on, scored once after the last round: precision 85/155 =
+# 0.55, recall 85/219 = 0.39, 62 of 950 comments about nothing matched (6.5 %); before that round,
+# 84/151 = 0.56, 84/219 = 0.38, 61 of 950. Guards at or just under those figures, so a regression
+# fails. Still far from the targets (0.95 / 0.80 / 3 %).
+REAL_TUNING_MIN_PRECISION = 0.94
+REAL_TUNING_MIN_RECALL = 0.86
+REAL_TUNING_NEGATIVE_BUDGET = 0.0096  # 16 of 1,653
+REAL_HOLDOUT_MIN_PRECISION = 0.54
+REAL_HOLDOUT_MIN_RECALL = 0.38
+REAL_HOLDOUT_NEGATIVE_BUDGET = 0.0652  # 62 of 950
 
 
 def _load_bench():
@@ -161,10 +160,10 @@ def test_real_comments_say_where_they_come_from(path):
 def test_the_real_set_has_hard_negatives_and_every_kind():
     comments = bench.load_comments(REAL_TUNING) + bench.load_comments(REAL_HOLDOUT)
     none = [c for c in comments if not c.labels]
-    assert len(comments) >= 520
+    assert len(comments) >= 3000
     assert len(none) >= len(comments) / 3
     assert {c.kind for c in comments} == {"inline", "review", "other"}
-    assert len({_repo(c) for c in comments}) >= 320
+    assert len({_repo(c) for c in comments}) >= 1200
 
 
 def test_data_sets_are_big_enough_to_mean_something(playbooks):

@@ -19,10 +19,10 @@ The memory is bounded by deliberate numbers, documented in the README:
   compiled program and the rest to that pattern's DFA cache, which grows only when it runs). A
   pattern that needs more does not validate.
 * ``WORDS_MAX_MEM``: each of the two sets of required words (ASCII words, words in other scripts)
-  may use 64 MiB (about 100,000 words; the nine shipped playbooks need about 2,100, 300
-  playbooks about 70,000).
+  may use 64 MiB (about 100,000 words; the nine shipped playbooks need about 2,400, 300
+  playbooks about 91,000).
 * ``SetBudget``: all playbooks together may compile to at most ``instructions`` RE2 instructions
-  (4 million, about 32 MiB of programs; the nine shipped playbooks use about 99 thousand), and at
+  (6 million, about 48 MiB of programs; the nine shipped playbooks use about 142 thousand), and at
   most ``every_comment`` branches may lack a required word of three letters or more (such a
   branch runs on every comment, so each one adds to every comment's cost).
 
@@ -102,7 +102,7 @@ RE2_OPTIONS = _options()
 class SetBudget:
     """How much one classifier may hold: compiled instructions, and patterns run on every comment."""
 
-    instructions: int = 4_000_000
+    instructions: int = 6_000_000
     every_comment: int = 32
 
 
