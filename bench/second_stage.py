@@ -140,8 +140,7 @@ def rows_for(
         result = score(by_text.__getitem__, comments, ids)
         m = result.micro
         predicted_count = m.true_pos + m.false_pos
-        p = m.true_pos / predicted_count if predicted_count else 0.0
-        r = m.true_pos / m.positives if m.positives else 0.0
+        p, r = m.precision or 0.0, m.recall or 0.0
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         flagged = len(result.negatives_matched)
         rows.append(

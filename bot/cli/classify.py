@@ -11,7 +11,6 @@ Three ways in:
 
 from __future__ import annotations
 
-import gc
 import json
 import select
 import sys
@@ -30,6 +29,7 @@ def classify(
     explain: bool = False,
 ) -> int:
     """Classify comments from ``texts``, or from ``inp`` as JSON lines or lines of text."""
+    from bot.app.config import keep_out_of_collections
     from bot.core.classify import Classifier, PatternSetTooLarge
     from bot.core.playbook import load_playbooks
 
@@ -41,9 +41,9 @@ def classify(
     except PatternSetTooLarge as exc:
         print(f"cannot classify: {exc}", file=err)
         return 2
-    # The compiled playbooks live as long as the process: the garbage collector need not look
-    # at them again each time it runs (hundreds of playbooks are millions of objects).
-    gc.freeze()
+    # The compiled playbooks live as long as the process (hundreds of playbooks are millions of
+    # objects): later garbage collections need not walk them again.
+    keep_out_of_collections()
     if texts:
         for text in texts:
             _explain(classifier, text, out)

@@ -617,13 +617,13 @@ def _never_word(body: str) -> bool:
         c = body[i]
         if c == "\\":
             e = body[i + 1 : i + 2]
-            if not (e in _GAP_ESCAPES or (e.isascii() and not e.isalnum() and e != "_")):
+            if not (e in _GAP_ESCAPES or (e.isascii() and not _word_char(e))):
                 return False
             i += 2
             continue
         if c == "-" and 0 < i < len(body) - 1:  # a range: it could hold word characters
             return False
-        if not c.isascii() or c.isalnum() or c == "_" or c == "[":
+        if not c.isascii() or _word_char(c) or c == "[":
             return False
         i += 1
     return True
@@ -772,7 +772,7 @@ def _groups(node: _Node, starts: bool = False, ends: bool = False) -> list[set[A
     before_b = [False] * len(items)  # a \b (or the node's own start boundary) right before item i
     after_b = [False] * len(items)  # a \b (or the node's own end boundary) right after item i
     # A gap (``[\s`]+``: at least one character that is never a word character) next to a part
-    # is a boundary too, for a word character at that end of the part (see Atom.at).
+    # is a boundary too, for a word character at that end of the part (see _atom).
     gaps = [_is_gap(item) for item in items]
     flag = starts
     for i, item in enumerate(items):
