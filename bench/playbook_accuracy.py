@@ -55,6 +55,7 @@ class Comment:
     line: int
     kind: str = ""
     source: str = ""
+    diff_hunk: str = ""  # for an inline comment whose hunk was recorded: the code it is on
 
 
 def load_comments(path: Path | str) -> list[Comment]:
@@ -69,13 +70,13 @@ def load_comments(path: Path | str) -> list[Comment]:
                 text, labels = item["text"], item["playbooks"]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not a labelled comment ({exc})") from exc
+            hunk = item.get("diff_hunk") or ""
             if not isinstance(text, str) or not isinstance(labels, list):
                 raise ValueError(f"{path}:{number}: text must be a string, playbooks a list")
-            comments.append(
-                Comment(
-                    text, frozenset(labels), number, item.get("kind", ""), item.get("source", "")
-                )
-            )
+            if not isinstance(hunk, str):
+                raise ValueError(f"{path}:{number}: diff_hunk must be a string")
+            kind, source = item.get("kind", ""), item.get("source", "")
+            comments.append(Comment(text, frozenset(labels), number, kind, source, hunk))
     return comments
 
 
@@ -108,13 +109,14 @@ class Score:
 
 
 def score(
-    predict: Callable[[str], Iterable[str]], comments: Sequence[Comment], ids: Sequence[str]
+    predict: Callable[[str, str], Iterable[str]], comments: Sequence[Comment], ids: Sequence[str]
 ) -> Score:
-    """Score ``predict`` (text -> playbook ids) against labelled comments, for the given ids."""
+    """Score ``predict`` ((text, diff hunk) -> playbook ids) against labelled comments, for the
+    given ids; the hunk is empty where none was recorded."""
     per = {pid: Tally() for pid in ids}
     negatives, negatives_matched = 0, []
     for comment in comments:
-        predicted = set(predict(comment.text)) & set(ids)
+        predicted = set(predict(comment.text, comment.diff_hunk)) & set(ids)
         if not comment.labels:
             negatives += 1
             if predicted:
@@ -145,7 +147,7 @@ def title_words(title: str) -> list[str]:
     return [w for w in words if w and w not in STOPWORDS]
 
 
-def keyword_baseline(playbooks: Sequence[Playbook]) -> Callable[[str], list[str]]:
+def keyword_baseline(playbooks: Sequence[Playbook]) -> Callable[[str, str], list[str]]:
     """A comment matches a playbook when it contains any word of the title as a whole word,
     case-insensitively. This is what a team would get from a plain keyword filter."""
     compiled = []
@@ -154,7 +156,7 @@ def keyword_baseline(playbooks: Sequence[Playbook]) -> Callable[[str], list[str]
         alternatives = "|".join(re.escape(w) for w in words)
         compiled.append((playbook.id, re.compile(rf"(?<![\w+])(?:{alternatives})(?![\w+])", re.I)))
 
-    def predict(text: str) -> list[str]:
+    def predict(text: str, diff_hunk: str = "") -> list[str]:  # the code is not read
         return sorted(pid for pid, rx in compiled if rx.search(text))
 
     return predict
@@ -196,9 +198,14 @@ def _errors(result: Score, classifier: Classifier | None = None) -> str:
             where = f"line {comment.line}" + (f", {comment.source}" if comment.source else "")
             out.append(f"- FALSE `{pid}` ({where}, labelled {labels}): {_one_line(comment.text)}")
             if classifier is not None:
-                for match in classifier.matches(comment.text):
+                for match in classifier.matches(comment.text, comment.diff_hunk):
                     if match.playbook_id == pid:
                         out.append(f"  - matched `{match.words}` with pattern `{match.pattern}`")
+                        if match.code_pattern:
+                            out.append(
+                                f"  - on code `{match.code_words}` "
+                                f"with pattern `{match.code_pattern}`"
+                            )
     return "\n".join(out) if out else "(none)"
 
 

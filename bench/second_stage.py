@@ -137,7 +137,7 @@ def rows_for(
     for name, per_comment in predicted.items():
         # the files hold no text twice, so the text finds its comment's prediction
         by_text = {c.text: p for c, p in zip(comments, per_comment)}
-        result = score(by_text.__getitem__, comments, ids)
+        result = score(lambda text, _hunk: by_text[text], comments, ids)
         m = result.micro
         predicted_count = m.true_pos + m.false_pos
         p, r = m.precision or 0.0, m.recall or 0.0
@@ -158,7 +158,7 @@ def rows_for(
 def predictions(
     classifier: Classifier, model: Learned, comments: Sequence[Comment], ids: Sequence[str]
 ) -> dict[str, list[list[str]]]:
-    found = [classifier.classify(c.text) for c in comments]
+    found = [classifier.classify(c.text, c.diff_hunk) for c in comments]
     p = model.probabilities(comments)
     return {name: stage(found, p, ids) for name, stage in stages().items()}
 

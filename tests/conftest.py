@@ -154,6 +154,7 @@ class Bot:
         reviewer_type: str = "User",
         comment_id: int | None = None,
         in_reply_to: int | None = None,
+        diff_hunk: str | None = None,
     ) -> dict[str, Any]:
         """A pull_request_review_comment.created payload, and the comment in the fake's state."""
         self.pull(pr, author)
@@ -167,6 +168,7 @@ class Bot:
             body=body,
             user_type=reviewer_type,
             in_reply_to_id=in_reply_to,
+            diff_hunk=diff_hunk,
         )
         payload = copy.deepcopy(fixture_payload("pull_request_review_comment.created"))
         _retarget(payload, pr, author)
@@ -178,6 +180,8 @@ class Bot:
             updated_at=_iso(self.clock()),
             pull_request_review_id=comment_id + 1,
         )
+        if diff_hunk is not None:
+            comment["diff_hunk"] = diff_hunk
         comment["user"] = {**comment["user"], "login": reviewer, "type": reviewer_type}
         if in_reply_to:
             comment["in_reply_to_id"] = in_reply_to

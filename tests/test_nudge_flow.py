@@ -238,3 +238,36 @@ async def test_no_secret_reaches_the_logs(bot, caplog, rsa_key):
     text = caplog.text
     for secret in [SECRET, rsa_key[0].splitlines()[1], *tokens]:
         assert secret not in text
+
+
+HUNK = (
+    '@@ -1,2 +1,3 @@\n import os\n+API_TOKEN = "ghp_abcdefghijklmnop"\n+client = Client(API_TOKEN)'
+)
+
+
+async def test_a_line_comment_is_read_beside_the_code_it_is_on(tmp_path, github, clock, rsa_key):
+    folder = tmp_path / "playbooks"
+    folder.mkdir()
+    (folder / "literal-tokens.yml").write_text(
+        "id: literal-tokens\ntitle: Tokens in code\nmatch:\n  patterns:\n"
+        "    - '\\bhard-?coded\\s+token'\n  on_code:\n"
+        "    - comment: '\\bshould\\s*n.t\\s+be\\s+here\\b'\n"
+        "      code: '(?i)token\\w*\\s*=\\s*\"[^\"\\s]{8,}'\n"
+        "nudge:\n  play: Read tokens from the environment.\n"
+    )
+    async with running_bot(tmp_path, github, clock, rsa_key, playbooks_dir=folder) as bot:
+        on_code = bot.review_comment(
+            pr=6, author="alice", reviewer="bob", body="This shouldn't be here.", diff_hunk=HUNK
+        )
+        await bot.deliver("pull_request_review_comment", on_code)
+        elsewhere = bot.review_comment(
+            pr=6, author="alice", reviewer="bob", body="This shouldn't be here either."
+        )
+        await bot.deliver("pull_request_review_comment", elsewhere, delivery_id="plain")
+        await bot.worker.drain()
+        notes = [r.note for r in await bot.store.notes()]
+        outcomes = {(n.playbook_id, n.outcome) for n in notes}
+        assert outcomes == {("literal-tokens", "signal"), (None, "no_match")}
+        [signal] = await bot.store.signals(None)
+        assert signal.comment_id == on_code["comment"]["id"]
+        assert "ghp_" not in signal.quote, "the code is never quoted back"

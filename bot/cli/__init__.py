@@ -187,9 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cls = command(
         "classify",
-        "Classify review comments: JSON lines with a 'text' field on standard input (each written "
-        "back with a 'playbooks' field: the ids it matches), one comment a line (--input text), or "
-        "--text COMMENT. Exit status 1 when a line could not be read.",
+        "Classify review comments: JSON lines with a 'text' field (and, for a line comment, its "
+        "'diff_hunk') on standard input, each written back with a 'playbooks' field: the ids it "
+        "matches; one comment a line (--input text), or --text COMMENT. Exit status 1 when a line "
+        "could not be read.",
     )
     cls.add_argument(
         "--playbooks",
@@ -203,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="COMMENT",
         help="classify this comment and explain each match (repeatable)",
+    )
+    cls.add_argument(
+        "--code",
+        metavar="LINES",
+        default="",
+        help="with --text: the code the comment is on (a diff hunk, or plain lines), so that "
+        "playbooks' match.on_code rules are tried too",
     )
     cls.add_argument(
         "--input",
@@ -355,7 +363,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.classify import classify
 
         return classify(
-            args.playbooks, texts=args.text, input_format=args.input, explain=args.explain
+            args.playbooks,
+            texts=args.text,
+            input_format=args.input,
+            explain=args.explain,
+            code=args.code,
         )
     if args.command == "simulate":
         from bot.cli.simulate import simulate

@@ -2,11 +2,14 @@
 
 Three ways in:
 
-* JSON lines with a ``text`` field on standard input (the default): each object comes back with
-  ``playbooks`` (the ids), and with ``--explain`` also ``matches`` (for each: ``playbook``,
-  ``pattern``, ``words`` -- exactly what the pattern matched -- and ``quote``).
+* JSON lines with a ``text`` field on standard input (the default), and for a line comment its
+  ``diff_hunk`` as GitHub sends it: each object comes back with ``playbooks`` (the ids), and with
+  ``--explain`` also ``matches`` (for each: ``playbook``, ``pattern``, ``words`` -- exactly what
+  the pattern matched -- and ``quote``; for a match by a ``match.on_code`` rule also
+  ``code_pattern`` and ``code_words``).
 * ``--input text``: one comment per line of standard input, explained in plain words.
-* ``--text "..."`` (repeatable): the same for comments given on the command line.
+* ``--text "..."`` (repeatable): the same for comments given on the command line; ``--code``
+  gives the code they are on.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ def classify(
     texts: Sequence[str] | None = None,
     input_format: str = "json",
     explain: bool = False,
+    code: str = "",
 ) -> int:
     """Classify comments from ``texts``, or from ``inp`` as JSON lines or lines of text."""
     from bot.app.config import keep_out_of_collections
@@ -46,7 +50,7 @@ def classify(
     keep_out_of_collections()
     if texts:
         for text in texts:
-            _explain(classifier, text, out)
+            _explain(classifier, text, out, _as_hunk(code))
         return 0
     if input_format == "text":
         for line in inp:
@@ -56,14 +60,26 @@ def classify(
     return _json_lines(classifier, inp, out, err, explain)
 
 
-def _explain(classifier, text: str, out: TextIO) -> None:
-    found = classifier.matches(text)
+def _as_hunk(code: str) -> str:
+    """Code given on the command line as a diff hunk: plain lines become unchanged lines."""
+    if not code or code.startswith("@@"):
+        return code
+    return "@@ @@\n" + "\n".join(" " + line for line in code.split("\n"))
+
+
+def _explain(classifier, text: str, out: TextIO, diff_hunk: str = "") -> None:
+    found = classifier.matches(text, diff_hunk)
     out.write(f"{text}\n")
     if not found:
         out.write("  no playbook matched\n")
     out.writelines(
         f"  {match.playbook_id}\n    pattern: {match.pattern}\n"
         f"    matched: {match.words}\n    in:      {match.quote}\n"
+        + (
+            f"    on code: {match.code_pattern}\n    code:    {match.code_words}\n"
+            if match.code_pattern
+            else ""
+        )
         for match in found
     )
 
@@ -100,8 +116,9 @@ def _json_lines(classifier, inp: TextIO, out: TextIO, err: TextIO, explain: bool
         try:
             item = loads(line)
             text = item["text"]
-            if not isinstance(text, str):
-                raise TypeError("text must be a string")
+            hunk = item.get("diff_hunk") or ""
+            if not isinstance(text, str) or not isinstance(hunk, str):
+                raise TypeError("text and diff_hunk must be strings")
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             flush()
             print(
@@ -111,7 +128,7 @@ def _json_lines(classifier, inp: TextIO, out: TextIO, err: TextIO, explain: bool
             status = 1
             continue
         if explain:
-            found = classifier.matches(text)
+            found = classifier.matches(text, hunk)
             item["playbooks"] = [m.playbook_id for m in found]
             item["matches"] = [
                 {
@@ -119,11 +136,16 @@ def _json_lines(classifier, inp: TextIO, out: TextIO, err: TextIO, explain: bool
                     "pattern": m.pattern,
                     "words": m.words,
                     "quote": m.quote,
+                    **(
+                        {"code_pattern": m.code_pattern, "code_words": m.code_words}
+                        if m.code_pattern
+                        else {}
+                    ),
                 }
                 for m in found
             ]
         else:
-            item["playbooks"] = classifier.classify(text)
+            item["playbooks"] = classifier.classify(text, hunk)
         pending.append(dumps(item, ensure_ascii=False) + "\n")
         if len(pending) >= BLOCK_LINES or _input_waits(inp):
             flush()

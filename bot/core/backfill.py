@@ -85,7 +85,7 @@ def baseline_from_history(
         earliest = comment.at if earliest is None or comment.at < earliest else earliest
         if not comment.body.strip():
             continue  # an approval without a word: a reviewed pull request, no signal
-        for match in classifier.matches(comment.body):
+        for match in classifier.matches(comment.body, comment.diff_hunk):
             signals.setdefault(
                 (comment.source, comment.comment_id, match.playbook_id),
                 Signal(
@@ -200,6 +200,8 @@ def comment_from_api(item: Mapping[str, Any], pull: PullRequestRef) -> ReviewCom
             comment_id=int(item["id"]),
             thread_id=int(reply_to) if reply_to else int(item["id"]),
             url=str(item.get("html_url") or ""),
+            path=str(item.get("path") or ""),
+            diff_hunk=str(item.get("diff_hunk") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PayloadError(f"malformed review comment in the list: {exc}") from exc

@@ -5,12 +5,20 @@ All include and exclude patterns of all playbooks go into one prefiltered set
 occur in the comment, and only the patterns that need those words run, each in linear time. A
 playbook matches when one of its patterns matches and none of its exclusions does; the pattern
 that matched and the words it matched are kept, so an author can see why.
+
+A line comment is also read beside the code it is on. A playbook's ``match.on_code`` rules each
+pair a pattern for the reviewer's words with a pattern for that code (the last
+:data:`CODE_LINES` lines of the comment's diff hunk, without the diff's ``+``/``-`` marks):
+"This should not be here" on ``password = "hunter2"`` is a finding that neither says alone. The
+rules' comment patterns are a second prefiltered set, run only when there is code; each rule
+whose comment pattern matched then runs its code pattern on those few lines. A playbook's
+exclusions apply to a code match as to any other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core.patterns import (
     DEFAULT_BUDGET,
@@ -24,11 +32,13 @@ from bot.core.patterns import (
 from bot.core.playbook import Playbook
 
 __all__ = [
+    "CODE_LINES",
     "MAX_TEXT",
     "QUOTE_CHARS",
     "Classifier",
     "Match",
     "PatternSetTooLarge",
+    "code_lines",
     "reviewer_words",
     "short_quote",
 ]
@@ -36,6 +46,8 @@ __all__ = [
 # Review comments beyond this are almost always pasted logs; the head says what the reviewer meant.
 MAX_TEXT = 20_000
 QUOTE_CHARS = 240  # a quote of more is cut (the renderer allows up to 280)
+# A line comment is about the line it is on and the few above it (GitHub shows four above).
+CODE_LINES = 5
 
 
 def reviewer_words(text: str) -> str:
@@ -67,14 +79,34 @@ def _drop_html_comments(text: str) -> str:
     return "".join(parts)
 
 
+def code_lines(diff_hunk: str) -> str:
+    """The code a line comment is on: the hunk's last :data:`CODE_LINES` lines, marks dropped.
+
+    GitHub's ``diff_hunk`` runs from the hunk's ``@@`` header to the line commented on; each
+    line after the header starts with ``+`` (added), ``-`` (removed) or a space (unchanged).
+    """
+    if not diff_hunk:
+        return ""
+    lines = diff_hunk[-MAX_TEXT:].split("\n")
+    kept = [line for line in lines[-CODE_LINES - 1 :] if not line.startswith("@@")]
+    return "\n".join(line[1:] if line[:1] in "+- " else line for line in kept[-CODE_LINES:])
+
+
 @dataclass(frozen=True)
 class Match:
-    """One playbook a comment matched: the short quote that is the evidence, and the pattern."""
+    """One playbook a comment matched: the short quote that is the evidence, and the pattern.
+
+    A match made by an ``on_code`` rule also names the rule's code pattern and the line of code
+    it matched on (``code_pattern``, ``code_words``); ``pattern`` is then the rule's comment
+    pattern. Only ``quote`` is ever rendered into a pull request.
+    """
 
     playbook_id: str
     quote: str
     pattern: str = ""
     words: str = ""  # exactly what the pattern matched
+    code_pattern: str = ""
+    code_words: str = ""
 
 
 class Classifier:
@@ -101,10 +133,18 @@ class Classifier:
             owners = [entries[i] for i in self._set.owners_of(bid)]
             self._includes.append(tuple(dict.fromkeys(e.owner for e in owners if not e.exclude)))
             self._excludes.append(tuple(dict.fromkeys(e.owner for e in owners if e.exclude)))
+        # on_code rules: their comment patterns in a set of their own, each entry owned by the
+        # rule's number in ``_rules`` (playbook, comment pattern, code pattern).
+        self._rules: list[tuple[str, str, str]] = []
+        cues: list[Entry] = []
+        for p in playbooks:
+            for rule in p.on_code:
+                cues += entries_for(str(len(self._rules)), rule.comment, False, p.source)
+                self._rules.append((p.id, rule.comment, rule.code))
+        self._cues = PatternSet(cues, budget) if cues else None
 
-    def _matched(self, words: str) -> tuple[set[str], list[int]]:
-        """Ids of the playbooks that ``words`` matches and does not exclude, and the branches
-        that matched."""
+    def _scan(self, words: str) -> tuple[set[str], set[str], list[int]]:
+        """Playbooks whose patterns match ``words``, those excluded, and the matching branches."""
         found: set[str] = set()
         excluded: set[str] = set()
         includes, excludes = self._includes, self._excludes
@@ -112,11 +152,40 @@ class Classifier:
         for bid in branches:
             found.update(includes[bid])
             excluded.update(excludes[bid])
-        return (found - excluded if excluded else found), branches
+        return found, excluded, branches
 
-    def _found(self, words: str) -> dict[str, Entry]:
-        """Playbook id -> the first of its patterns that matched, for playbooks not excluded."""
-        ids, branches = self._matched(words)
+    def _by_code(self, words: str, code: str, skip: set[str]) -> dict[str, int]:
+        """Playbook id -> the first of its ``on_code`` rules that matches ``words`` beside
+        ``code``, for the playbooks not in ``skip``."""
+        if self._cues is None or not code.strip():
+            return {}
+        first: dict[str, int] = {}
+        data = code.encode("utf-8")
+        for bid in self._cues.branch_hits(words.encode("utf-8")):
+            for index in self._cues.owners_of(bid):
+                rule = int(self._cues.entries[index].owner)
+                owner, _, code_pattern = self._rules[rule]
+                if owner in skip or rule >= first.get(owner, rule + 1):
+                    continue
+                if compiled(code_pattern).search(data) is not None:
+                    first[owner] = rule
+        return first
+
+    def classify(self, text: str, diff_hunk: str = "") -> list[str]:
+        """Ids of the playbooks whose patterns match ``text`` and whose exclusions do not; with
+        a line comment's ``diff_hunk``, also those an ``on_code`` rule matches."""
+        words = reviewer_words(text)
+        found, excluded, _ = self._scan(words)
+        found -= excluded
+        if diff_hunk and self._cues is not None:
+            found.update(self._by_code(words, code_lines(diff_hunk), found | excluded))
+        return sorted(found)
+
+    def matches(self, text: str, diff_hunk: str = "") -> list[Match]:
+        """Like :meth:`classify`, with the pattern and a short quote around its first hit."""
+        words = reviewer_words(text)
+        ids, excluded, branches = self._scan(words)
+        ids -= excluded
         entries = self._set.entries
         first: dict[str, int] = {}
         for bid in branches:
@@ -128,29 +197,47 @@ class Classifier:
                     and index < first.get(owner, index + 1)
                 ):
                     first[owner] = index
-        return {owner: entries[index] for owner, index in first.items()}
+        made = {
+            owner: _match(owner, entries[index].pattern, entries[index].branch, words)
+            for owner, index in first.items()
+        }
+        code = code_lines(diff_hunk)
+        for owner, rule in self._by_code(words, code, ids | excluded).items():
+            _, comment_pattern, code_pattern = self._rules[rule]
+            made[owner] = replace(
+                _match(owner, comment_pattern, comment_pattern, words),
+                code_pattern=code_pattern,
+                code_words=_code_line(code_pattern, code),
+            )
+        return [made[pid] for pid in sorted(made)]
 
-    def classify(self, text: str) -> list[str]:
-        """Ids of the playbooks whose patterns match ``text`` and whose exclusions do not."""
-        return sorted(self._matched(reviewer_words(text))[0])
 
-    def matches(self, text: str) -> list[Match]:
-        """Like :meth:`classify`, with the pattern and a short quote around its first hit."""
-        words = reviewer_words(text)
-        found = self._found(words)
-        return [self._match(pid, found[pid], words) for pid in sorted(found)]
+def _match(playbook_id: str, pattern: str, branch: str, words: str) -> Match:
+    """The match of ``playbook_id``: exactly what ``branch`` matched in ``words``, and a quote."""
+    data = words.encode("utf-8")  # byte offsets are cheaper to find than character ones
+    hit = compiled(branch).search(data)
+    if hit is None:  # cannot happen: the set said this pattern matches
+        return Match(playbook_id, short_quote(words, 0, 0), pattern)
+    start = len(data[: hit.start()].decode("utf-8", "ignore"))
+    exact = data[hit.start() : hit.end()].decode("utf-8", "ignore")
+    end = start + len(exact)
+    return Match(playbook_id, short_quote(words, start, end), pattern, _one_line(exact))
 
-    @staticmethod
-    def _match(playbook_id: str, entry: Entry, words: str) -> Match:
-        data = words.encode("utf-8")  # byte offsets are cheaper to find than character ones
-        hit = compiled(entry.branch).search(data)
-        if hit is None:  # cannot happen: the set said this pattern matches
-            return Match(playbook_id, short_quote(words, 0, 0), entry.pattern)
-        start = len(data[: hit.start()].decode("utf-8", "ignore"))
-        exact = data[hit.start() : hit.end()].decode("utf-8", "ignore")
-        end = start + len(exact)
-        exact = " ".join(exact.split())[:QUOTE_CHARS]
-        return Match(playbook_id, short_quote(words, start, end), entry.pattern, exact)
+
+def _code_line(pattern: str, code: str) -> str:
+    """The line (or lines) of ``code`` where ``pattern`` matched, on one line; for authors only,
+    never rendered into a comment (the code may hold the very secret a playbook is about)."""
+    data = code.encode("utf-8")
+    hit = compiled(pattern).search(data)
+    if hit is None:
+        return ""
+    start = data.rfind(b"\n", 0, hit.start()) + 1
+    end = data.find(b"\n", max(hit.end() - 1, hit.start()))
+    return _one_line(data[start : end if end >= 0 else len(data)].decode("utf-8", "ignore"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:QUOTE_CHARS]
 
 
 def short_quote(text: str, start: int, end: int) -> str:

@@ -50,6 +50,7 @@ class ReviewComment:
     thread_id: int | None  # the top-level comment of the thread to reply in; None for a review
     url: str = ""
     path: str = ""  # the file a line comment is on; empty for a review body
+    diff_hunk: str = ""  # the diff above a line comment, ending at its line; empty for a review
 
     @property
     def engineer(self) -> Actor:
@@ -142,6 +143,7 @@ def review_comment_from_payload(payload: Mapping[str, Any]) -> ReviewComment:
             thread_id=int(reply_to) if reply_to else int(comment["id"]),
             url=str(comment.get("html_url") or ""),
             path=str(comment.get("path") or ""),
+            diff_hunk=str(comment.get("diff_hunk") or ""),
         )
     except _MALFORMED as exc:
         raise _payload_error("comment", exc) from exc

@@ -115,6 +115,14 @@ class Rollout:
 
 
 @dataclass(frozen=True)
+class OnCode:
+    """A finding read from a line comment and its code together (``match.on_code``)."""
+
+    comment: str  # a pattern for the reviewer's words
+    code: str  # a pattern for the code the comment is on (see bot.core.classify.code_lines)
+
+
+@dataclass(frozen=True)
 class Playbook:
     """One recurring issue: how to recognise it, when to act, and what to send."""
 
@@ -124,10 +132,12 @@ class Playbook:
     patterns: tuple[str, ...]
     nudge: NudgeContent
     exclude: tuple[str, ...] = ()
+    on_code: tuple[OnCode, ...] = ()
     significant: bool = False
     trigger: Trigger = field(default_factory=Trigger)
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
+    examples_on_code: tuple[OnCode, ...] = ()  # a comment and its code that must match
     evaluation_window_days: int = 60
     evaluation_resumed_on: dt.date | None = (
         None  # lifts a kill-switch pause made on or before this day
@@ -202,11 +212,46 @@ SCHEMA: dict[str, Field] = {
         children={
             "patterns": Field("list", required=True, item=_PATTERN, checks=(not_empty("pattern"),)),
             "exclude": Field("list", item=_PATTERN),
+            "on_code": Field(
+                "list",
+                item=Field(
+                    "mapping",
+                    children={
+                        "comment": Field(
+                            "text",
+                            required=True,
+                            example=r"'\bshould ?n.t be here'",
+                            checks=(_pattern_check,),
+                        ),
+                        "code": Field(
+                            "text",
+                            required=True,
+                            example="'(password|secret)\\s*=\\s*\"'",
+                            checks=(_pattern_check,),
+                        ),
+                    },
+                ),
+            ),
         },
     ),
     "examples": Field(
         "mapping",
-        children={"match": Field("list", item=_TEXT), "no_match": Field("list", item=_TEXT)},
+        children={
+            "match": Field("list", item=_TEXT),
+            "no_match": Field("list", item=_TEXT),
+            "match_on_code": Field(
+                "list",
+                item=Field(
+                    "mapping",
+                    children={
+                        "comment": Field(
+                            "text", required=True, example="'This should not be here.'"
+                        ),
+                        "code": Field("text", required=True, example="'password = \"hunter2\"'"),
+                    },
+                ),
+            ),
+        },
     ),
     "trigger": Field(
         "mapping",
@@ -388,6 +433,7 @@ def _build(data: dict[str, Any], file: str) -> Playbook:
         summary=(data.get("summary") or "").strip(),
         patterns=tuple(match["patterns"]),
         exclude=tuple(match.get("exclude") or ()),
+        on_code=_on_code(match.get("on_code")),
         significant=bool(data.get("significant", False)),
         paused=bool(data.get("paused", False)),
         trigger=Trigger(
@@ -403,6 +449,7 @@ def _build(data: dict[str, Any], file: str) -> Playbook:
         ),
         examples_match=tuple(examples.get("match") or ()),
         examples_no_match=tuple(examples.get("no_match") or ()),
+        examples_on_code=_on_code(examples.get("match_on_code")),
         evaluation_window_days=(data.get("evaluation") or {}).get("window_days", 60),
         evaluation_resumed_on=_day((data.get("evaluation") or {}).get("resumed_on")),
         evaluation_observe_days=(data.get("evaluation") or {}).get("observe_days", 30),
@@ -413,6 +460,10 @@ def _build(data: dict[str, Any], file: str) -> Playbook:
         applies_to=_applies_to(data.get("applies_to") or {}),
         rollout=_rollout(data.get("rollout") or {}),
     )
+
+
+def _on_code(items: list[dict[str, str]] | None) -> tuple[OnCode, ...]:
+    return tuple(OnCode(item["comment"], item["code"]) for item in items or ())
 
 
 def _rollout(block: dict[str, Any]) -> Rollout:
@@ -475,10 +526,16 @@ def _day(value: dt.date | None) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def matches(playbook: Playbook, text: str) -> bool:
-    """Whether ``text`` is this playbook's kind of comment (used for examples and previews)."""
-    hit = any(compiled(p).search(text) for p in playbook.patterns)
-    return hit and not any(compiled(p).search(text) for p in playbook.exclude)
+def matches(playbook: Playbook, text: str, code: str = "") -> bool:
+    """Whether ``text`` is this playbook's kind of comment (used for examples and previews);
+    ``code``, the lines a line comment is on, lets its ``on_code`` rules match too."""
+    if any(compiled(p).search(text) for p in playbook.exclude):
+        return False
+    return any(compiled(p).search(text) for p in playbook.patterns) or any(
+        compiled(r.comment).search(text) and compiled(r.code).search(code)
+        for r in playbook.on_code
+        if code
+    )
 
 
 def _check_examples(playbook: Playbook, doc: Document) -> list[Problem]:
@@ -499,6 +556,16 @@ def _check_examples(playbook: Playbook, doc: Document) -> list[Problem]:
                     ("examples", "no_match", index),
                     "this example matches but must not; narrow match.patterns or add an "
                     "exclude pattern",
+                )
+            )
+    for index, example in enumerate(playbook.examples_on_code):
+        if not matches(playbook, example.comment, example.code):
+            problems.append(
+                doc.problem(
+                    ("examples", "match_on_code", index),
+                    "this comment and code do not match; widen a rule in match.on_code (its "
+                    "comment pattern must match the comment, its code pattern the code), or "
+                    "check match.exclude",
                 )
             )
     return problems
@@ -560,6 +627,7 @@ class SetUsage:
     def add(self, playbook: Playbook, budget: SetBudget) -> str | None:
         """Count ``playbook`` in, or say (for its author) why it does not fit and leave it out."""
         patterns = playbook.patterns + playbook.exclude
+        patterns += tuple(p for rule in playbook.on_code for p in (rule.comment, rule.code))
         instructions = self.instructions + sum(pattern_info(p).instructions for p in patterns)
         every = self.every_comment + sum(
             branch_atoms(b) is None for p in patterns for b in branches(p)

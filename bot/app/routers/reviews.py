@@ -87,7 +87,7 @@ async def decide_and_record(comment: ReviewComment, delivery_id: str, deps: Hand
     matches = (
         []
         if comment.reviewer.is_bot
-        else await asyncio.to_thread(playbooks.classifier.matches, comment.body)
+        else await asyncio.to_thread(playbooks.classifier.matches, comment.body, comment.diff_hunk)
     )
     # The repository's own settings and the engineer's mutes matter only when a playbook matched.
     repo_settings = None

@@ -125,11 +125,13 @@ class StateAPI:
         line: int = 1,
         created_at: dt.datetime | None = None,
         updated_at: dt.datetime | None = None,
+        diff_hunk: str | None = None,
     ) -> dict:
         """A review comment made by a person (or another bot), e.g. the one a webhook describes.
 
         ``created_at`` (default: now) and ``updated_at`` (default: ``created_at``) may lie in
-        the past, for history the app reads back with ``since``.
+        the past, for history the app reads back with ``since``; ``diff_hunk`` (default: a
+        two-line hunk header) is the code the comment is on.
         """
         try:
             return self._world.add_review_comment(
@@ -143,6 +145,7 @@ class StateAPI:
                 line=line,
                 created_at=created_at,
                 updated_at=updated_at,
+                diff_hunk=diff_hunk,
             )
         except NotFound:
             raise LookupError(

@@ -594,6 +594,7 @@ class World:
         commit_id: str | None = None,
         created_at: dt.datetime | None = None,
         updated_at: dt.datetime | None = None,
+        diff_hunk: str | None = None,
     ) -> dict[str, Any]:
         issue = self.pull(repo, number)
         assert issue.pull is not None
@@ -610,7 +611,7 @@ class World:
             "pull_request_review_id": self.new_id(),
             "id": ident,
             "node_id": shapes.node_id("PullRequestReviewComment", ident),
-            "diff_hunk": f"@@ -{line},2 +{line},2 @@",
+            "diff_hunk": diff_hunk or f"@@ -{line},2 +{line},2 @@",
             "path": path,
             "position": line,
             "original_position": line,
