@@ -137,7 +137,7 @@ def rows_for(
     for name, per_comment in predicted.items():
         # the files hold no text twice, so the text finds its comment's prediction
         by_text = {c.text: p for c, p in zip(comments, per_comment)}
-        result = score(lambda text, _hunk: by_text[text], comments, ids)
+        result = score(lambda text, _hunk, known=by_text: known[text], comments, ids)
         m = result.micro
         predicted_count = m.true_pos + m.false_pos
         p, r = m.precision or 0.0, m.recall or 0.0
