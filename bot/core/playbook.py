@@ -558,8 +558,8 @@ def _check_examples(playbook: Playbook, doc: Document) -> list[Problem]:
                     "exclude pattern",
                 )
             )
-    for index, example in enumerate(playbook.examples_on_code):
-        if not matches(playbook, example.comment, example.code):
+    for index, pair in enumerate(playbook.examples_on_code):
+        if not matches(playbook, pair.comment, pair.code):
             problems.append(
                 doc.problem(
                     ("examples", "match_on_code", index),
