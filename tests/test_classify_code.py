@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from bot.core.backfill import backfill_since, baseline_from_history, comment_from_api
 from bot.core.classify import CODE_LINES, Classifier, code_lines
+from bot.core.events import Actor, PullRequestRef
 from bot.core.playbook import parse_playbook
 
 FILE = "playbooks/secrets-in-code.yml"
@@ -119,3 +123,23 @@ def test_a_broken_code_rule_is_reported_with_file_line_and_field(old, new, expec
     _, problems = parse_playbook(SECRETS.replace(old, new), FILE)
     assert len(problems) == 1, problems
     assert expected in str(problems[0])
+
+
+def test_history_read_at_installation_is_read_beside_its_code_too():
+    pull = PullRequestRef(42, "acme/shop", 7, Actor("ada", False))
+    listed = {
+        "id": 5,
+        "user": {"login": "bob", "type": "User"},
+        "body": "This shouldn't be here.",
+        "created_at": "2026-03-05T09:00:00Z",
+        "path": "settings.py",
+        "diff_hunk": HUNK,
+        "pull_request_url": "https://api.github.com/repos/acme/shop/pulls/7",
+    }
+    comment = comment_from_api(listed, pull)
+    assert (comment.path, comment.diff_hunk) == ("settings.py", HUNK)
+    installed = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    baseline = baseline_from_history(
+        [comment], Classifier([secrets()]), since=backfill_since(installed), until=installed
+    )
+    assert [s.playbook_id for s in baseline.signals] == ["secrets-in-code"]

@@ -208,3 +208,37 @@ def test_demo_tells_the_story_and_ends_with_a_summary():
         "alice · sql-injection",
     ):
         assert expected in result.stdout
+
+
+TOKENS = (
+    "id: literal-tokens\ntitle: Tokens in code\nmatch:\n  patterns:\n"
+    "    - '\\bhard-?coded\\s+token'\n  on_code:\n"
+    "    - comment: '\\bshould\\s*n.t\\s+be\\s+here\\b'\n"
+    "      code: '(?i)token\\w*\\s*=\\s*\"[^\"\\s]{8,}'\n"
+    "nudge:\n  play: Read tokens from the environment.\n"
+)
+
+
+def test_classify_reads_a_line_comment_beside_its_code(tmp_path):
+    (tmp_path / "literal-tokens.yml").write_text(TOKENS)
+    folder = ["--playbooks", str(tmp_path)]
+    said = "This shouldn't be here."
+    shown = run("classify", *folder, "--text", said, "--code", 'API_TOKEN = "abcdefghijk"')
+    assert shown.returncode == 0, shown.stderr
+    assert "literal-tokens" in shown.stdout
+    assert "on code: (?i)token" in shown.stdout
+    assert 'code:    API_TOKEN = "abcdefghijk"' in shown.stdout
+    assert "no playbook matched" in run("classify", *folder, "--text", said).stdout
+    lines = [
+        {"text": said, "diff_hunk": '@@ -1 +1,2 @@\n x = 1\n+API_TOKEN = "abcdefghijk"'},
+        {"text": said, "diff_hunk": "@@ -1 +1 @@\n+x = 1"},
+        {"text": said, "diff_hunk": 42},
+    ]
+    result = run(
+        "classify", *folder, "--explain", stdin="\n".join(json.dumps(x) for x in lines) + "\n"
+    )
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["playbooks"] for o in out] == [["literal-tokens"], []]
+    assert out[0]["matches"][0]["code_words"] == 'API_TOKEN = "abcdefghijk"'
+    assert "line 3: skipped" in result.stderr and "diff_hunk must be" in result.stderr
+    assert result.returncode == 1
