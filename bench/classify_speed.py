@@ -8,8 +8,9 @@ of the same length (its own words, in patterns shaped like the shipped ones), so
 the way an organisation's would. For each size the script prints:
 
 * microseconds per comment for ``Classifier.classify`` over the labelled comments in
-  tests/data (the prefiltered set used by the bot), and the number of comments on which it
-  agrees with trying every pattern one by one (it must be all of them);
+  tests/data (the prefiltered set used by the bot; line comments whose diff hunk is recorded
+  are classified with it, so ``match.on_code`` rules run as in service), and the number of
+  comments on which it agrees with trying every pattern one by one (it must be all of them);
 * the same for the single ``re2.Set`` the classifier used before (8 MiB), or that it fails;
 * the floor: one RE2 search for a single literal over the same text, measured in the same run;
 * comments per second through ``python -m bot classify`` (JSON lines in and out; one process on
@@ -48,9 +49,9 @@ if str(ROOT) not in sys.path:
 
 import re2  # noqa: E402
 
-from bot.core.classify import Classifier, reviewer_words  # noqa: E402
+from bot.core.classify import Classifier, code_lines, reviewer_words  # noqa: E402
 from bot.core.patterns import compiled  # noqa: E402
-from bot.core.playbook import Playbook, load_playbooks  # noqa: E402
+from bot.core.playbook import OnCode, Playbook, load_playbooks  # noqa: E402
 
 SIZES = (10, 60, 300)
 _CONSONANTS = "bcdfghjklmnprstvwz"
@@ -146,6 +147,10 @@ def generated_playbooks(shipped: list[Playbook], count: int, seed: int = 7) -> l
                 title=f"Generated {number}",
                 patterns=tuple(rewrite_words(p, words, rng) for p in base.patterns),
                 exclude=tuple(rewrite_words(p, words, rng) for p in base.exclude),
+                on_code=tuple(
+                    OnCode(rewrite_words(r.comment, words, rng), rewrite_words(r.code, words, rng))
+                    for r in base.on_code
+                ),
                 examples_match=(),
                 examples_no_match=(),
                 source=f"generated-{number:03d}.yml",
@@ -164,6 +169,11 @@ def write_playbooks(playbooks: list[Playbook], folder: Path) -> None:
             "match": {
                 "patterns": list(p.patterns),
                 **({"exclude": list(p.exclude)} if p.exclude else {}),
+                **(
+                    {"on_code": [{"comment": r.comment, "code": r.code} for r in p.on_code]}
+                    if p.on_code
+                    else {}
+                ),
             },
             "nudge": {"play": p.nudge.play},
         }
@@ -172,25 +182,34 @@ def write_playbooks(playbooks: list[Playbook], folder: Path) -> None:
         )
 
 
-def comments() -> list[str]:
-    texts = []
+def labelled() -> list[tuple[str, str]]:
+    """The labelled comments: (text, diff hunk), the hunk empty where none is recorded."""
+    out = []
     for path in sorted((ROOT / "tests" / "data").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                texts.append(json.loads(line)["text"])
-    return texts
+                item = json.loads(line)
+                out.append((item["text"], item.get("diff_hunk") or ""))
+    return out
 
 
 def brute_force(playbooks: list[Playbook]):
     """Every pattern of every playbook tried one by one: the reference answer."""
 
-    def predict(text: str) -> list[str]:
-        words = reviewer_words(text)
+    def predict(text: str, diff_hunk: str = "") -> list[str]:
+        words, code = reviewer_words(text), code_lines(diff_hunk)
         return sorted(
             p.id
             for p in playbooks
-            if any(compiled(x).search(words) for x in p.patterns)
-            and not any(compiled(x).search(words) for x in p.exclude)
+            if not any(compiled(x).search(words) for x in p.exclude)
+            and (
+                any(compiled(x).search(words) for x in p.patterns)
+                or any(
+                    compiled(r.comment).search(words) and compiled(r.code).search(code)
+                    for r in p.on_code
+                    if code
+                )
+            )
         )
 
     return predict
@@ -231,14 +250,15 @@ def spliced(texts: list[str], count: int, seed: int = 5) -> list[str]:
     return out
 
 
-def per_comment(fn, texts, repeat) -> float:
+def per_comment(fn, items, repeat) -> float:
+    """Best microseconds per call of ``fn(*item)`` over ``items``, of ``repeat`` runs."""
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        for t in texts:
-            fn(t)
+        for item in items:
+            fn(*item)
         best = min(best, time.perf_counter() - start)
-    return best / len(texts) * 1e6
+    return best / len(items) * 1e6
 
 
 def cli_rate(folder: Path, lines: list[str]) -> tuple[float, float]:
@@ -317,11 +337,11 @@ def rss():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
 playbooks = cs.generated_playbooks(load_playbooks({playbooks!r}).playbooks, {size})
-texts = cs.comments()
+pairs = cs.labelled()
 before = rss()
 classifier = Classifier(playbooks)
-for t in texts * 3:
-    classifier.matches(t)
+for text, hunk in pairs * 3:
+    classifier.matches(text, hunk)
 print(rss() - before)
 """
 
@@ -341,15 +361,18 @@ def main() -> None:
     parser.add_argument("--cli-lines", type=int, default=50_000)
     args = parser.parse_args()
     shipped = load_playbooks(ROOT / "playbooks").playbooks
-    texts = comments()
+    pairs = labelled()
+    texts = [text for text, _ in pairs]
+    singles = [(text,) for text in texts]
     floor_rx = re2.compile("qzxjv")
     print(
-        f"{len(texts)} labelled comments, average {sum(map(len, texts)) / len(texts):.0f} characters\n"
+        f"{len(texts)} labelled comments, average {sum(map(len, texts)) / len(texts):.0f} "
+        f"characters; {sum(bool(h) for _, h in pairs)} of them line comments with their diff hunk\n"
     )
     sets = {size: generated_playbooks(shipped, size) for size in SIZES}
     classifiers = {size: Classifier(playbooks) for size, playbooks in sets.items()}
     agree = {
-        size: sum(classifiers[size].classify(t) == brute_force(sets[size])(t) for t in texts)
+        size: sum(classifiers[size].classify(*p) == brute_force(sets[size])(*p) for p in pairs)
         for size in SIZES
     }
     # Interleave the sizes and keep each one's best run: the machine is shared.
@@ -357,15 +380,15 @@ def main() -> None:
     floor = float("inf")
     for _ in range(args.repeat):
         for size in SIZES:
-            cost[size] = min(cost[size], per_comment(classifiers[size].classify, texts, 1))
-            floor = min(floor, per_comment(floor_rx.search, texts, 1))
+            cost[size] = min(cost[size], per_comment(classifiers[size].classify, pairs, 1))
+            floor = min(floor, per_comment(floor_rx.search, singles, 1))
     # This process now holds every size's classifier: leave them out of its own garbage
     # collections, which would otherwise stall it while it reads the command's answers.
     gc.collect()
     gc.freeze()
-    labelled = [
-        json.dumps({"text": t})
-        for t in (texts * (args.cli_lines // len(texts) + 1))[: args.cli_lines]
+    lines = [
+        json.dumps({"text": t, **({"diff_hunk": h} if h else {})})
+        for t, h in (pairs * (args.cli_lines // len(pairs) + 1))[: args.cli_lines]
     ]
     novel = [json.dumps({"text": t}) for t in spliced(texts, args.cli_lines)]
     print(
@@ -377,12 +400,12 @@ def main() -> None:
     for size in SIZES:
         playbooks = sets[size]
         try:
-            before = f"{per_comment(old_set(playbooks), texts, 2):.1f}"
+            before = f"{per_comment(old_set(playbooks), singles, 2):.1f}"
         except re2.error:
             before = "fails to compile"
         with tempfile.TemporaryDirectory() as tmp:
             write_playbooks(playbooks, Path(tmp))
-            rate, startup = cli_rate(Path(tmp), labelled)
+            rate, startup = cli_rate(Path(tmp), lines)
             rate_novel, _ = cli_rate(Path(tmp), novel)
         patterns = sum(len(p.patterns) + len(p.exclude) for p in playbooks)
         print(

@@ -60,7 +60,11 @@ def test_the_shipped_labelled_set_is_the_one_in_tests_data():
         for line in (ROOT / "tests" / "data" / f"{name}.jsonl").read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                expected.append(LabelledComment(row["text"], tuple(row["playbooks"]), name))
+                expected.append(
+                    LabelledComment(
+                        row["text"], tuple(row["playbooks"]), name, row.get("diff_hunk", "")
+                    )
+                )
     assert list(labelled_comments()) == expected, (
         "bot/data/labelled-comments.jsonl is a copy of tests/data/*.jsonl; regenerate it"
     )

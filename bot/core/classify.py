@@ -133,13 +133,16 @@ class Classifier:
             owners = [entries[i] for i in self._set.owners_of(bid)]
             self._includes.append(tuple(dict.fromkeys(e.owner for e in owners if not e.exclude)))
             self._excludes.append(tuple(dict.fromkeys(e.owner for e in owners if e.exclude)))
-        # on_code rules: their comment patterns in a set of their own, each entry owned by the
-        # rule's number in ``_rules`` (playbook, comment pattern, code pattern).
+        # on_code rules: their comment patterns in a set of their own; ``_rule_of`` gives each
+        # of its entries the rule's number in ``_rules`` (playbook, comment pattern, code pattern).
         self._rules: list[tuple[str, str, str]] = []
+        self._rule_of: list[int] = []
         cues: list[Entry] = []
         for p in playbooks:
             for rule in p.on_code:
-                cues += entries_for(str(len(self._rules)), rule.comment, False, p.source)
+                more = entries_for(p.id, rule.comment, False, p.source)
+                cues += more
+                self._rule_of += [len(self._rules)] * len(more)
                 self._rules.append((p.id, rule.comment, rule.code))
         self._cues = PatternSet(cues, budget) if cues else None
 
@@ -163,7 +166,7 @@ class Classifier:
         data = code.encode("utf-8")
         for bid in self._cues.branch_hits(words.encode("utf-8")):
             for index in self._cues.owners_of(bid):
-                rule = int(self._cues.entries[index].owner)
+                rule = self._rule_of[index]
                 owner, _, code_pattern = self._rules[rule]
                 if owner in skip or rule >= first.get(owner, rule + 1):
                     continue

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.core.classify import code_lines
 from bot.core.config_folder import (
     ANNOTATIONS_PER_REQUEST,
     FolderState,
@@ -35,6 +36,7 @@ class LabelledComment:
     text: str
     playbooks: tuple[str, ...]
     set: str = ""
+    diff_hunk: str = ""  # a line comment's code, where it was recorded
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,11 @@ class MatchDiff:
 def _matched(playbook: Playbook | None, labelled: Sequence[LabelledComment]) -> set[int]:
     if playbook is None:
         return set()
-    return {i for i, c in enumerate(labelled) if matches(playbook, c.text)}
+    return {
+        i
+        for i, c in enumerate(labelled)
+        if matches(playbook, c.text, code_lines(c.diff_hunk) if c.diff_hunk else "")
+    }
 
 
 def match_diff(

@@ -54,7 +54,10 @@ def labelled_comments() -> tuple[LabelledComment, ...]:
         resources.files("bot").joinpath("data/labelled-comments.jsonl").read_text(encoding="utf-8")
     )
     rows = (json.loads(line) for line in text.splitlines() if line.strip())
-    return tuple(LabelledComment(r["text"], tuple(r["playbooks"]), r.get("set", "")) for r in rows)
+    return tuple(
+        LabelledComment(r["text"], tuple(r["playbooks"]), r.get("set", ""), r.get("diff_hunk", ""))
+        for r in rows
+    )
 
 
 class ConfigUnreadable(Exception):
