@@ -34,6 +34,7 @@ def test_preview_shows_the_nudge_cosign_request_and_followups_with_the_triggerin
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "✓ use bind params here" in out
+    assert "✓ What if the name comes from user input?  (on: cursor.execute(" in out
     assert (
         "===== The nudge =====" in out and "**Learning nudge · SQL injection** · about 2 min" in out
     )

@@ -150,6 +150,13 @@ def _examples(playbook: Playbook) -> list[str]:
         f"  {'✓' if not matches(playbook, text) else '✗ matches!'} {text}"
         for text in playbook.examples_no_match
     ] or ["  (none)"]
+    if playbook.examples_on_code:
+        lines.append("Line comments that trigger it beside their code (examples.match_on_code):")
+        lines += [
+            f"  {'✓' if matches(playbook, pair.comment, pair.code) else '✗ does not match!'} "
+            f"{pair.comment}  (on: {' / '.join(pair.code.split(chr(10)))})"
+            for pair in playbook.examples_on_code
+        ]
     trigger = playbook.trigger
     lines.append(
         f"A nudge comes after {trigger.comments} such comments within {trigger.within_days} days, "
