@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,21 @@ MAX_DAYS = 365
 _TEXT = Field("text", example="'some text'")
 _PATTERN = Field("text", example=r"'\bbind param'", checks=(_pattern_check,))
 
+
+def _pairs(comment: str, code: str, *checks: Callable[[str], str | None]) -> Field:
+    """A list of ``comment``/``code`` pairs (on_code rules, or their examples)."""
+    return Field(
+        "list",
+        item=Field(
+            "mapping",
+            children={
+                "comment": Field("text", required=True, example=comment, checks=checks),
+                "code": Field("text", required=True, example=code, checks=checks),
+            },
+        ),
+    )
+
+
 SCHEMA: dict[str, Field] = {
     "id": Field("text", required=True, example="sql-injection"),
     "title": Field("text", required=True, example="SQL injection"),
@@ -212,25 +227,8 @@ SCHEMA: dict[str, Field] = {
         children={
             "patterns": Field("list", required=True, item=_PATTERN, checks=(not_empty("pattern"),)),
             "exclude": Field("list", item=_PATTERN),
-            "on_code": Field(
-                "list",
-                item=Field(
-                    "mapping",
-                    children={
-                        "comment": Field(
-                            "text",
-                            required=True,
-                            example=r"'\bshould ?n.t be here'",
-                            checks=(_pattern_check,),
-                        ),
-                        "code": Field(
-                            "text",
-                            required=True,
-                            example="'(password|secret)\\s*=\\s*\"'",
-                            checks=(_pattern_check,),
-                        ),
-                    },
-                ),
+            "on_code": _pairs(
+                r"'\bshould ?n.t be here'", "'(password|secret)\\s*=\\s*\"'", _pattern_check
             ),
         },
     ),
@@ -239,18 +237,7 @@ SCHEMA: dict[str, Field] = {
         children={
             "match": Field("list", item=_TEXT),
             "no_match": Field("list", item=_TEXT),
-            "match_on_code": Field(
-                "list",
-                item=Field(
-                    "mapping",
-                    children={
-                        "comment": Field(
-                            "text", required=True, example="'This should not be here.'"
-                        ),
-                        "code": Field("text", required=True, example="'password = \"hunter2\"'"),
-                    },
-                ),
-            ),
+            "match_on_code": _pairs("'This should not be here.'", "'password = \"hunter2\"'"),
         },
     ),
     "trigger": Field(
