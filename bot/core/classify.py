@@ -28,6 +28,7 @@ from bot.core.patterns import (
     SetBudget,
     compiled,
     entries_for,
+    occurs_test,
 )
 from bot.core.playbook import Playbook
 
@@ -145,49 +146,55 @@ class Classifier:
                 self._rule_of += [len(self._rules)] * len(more)
                 self._rules.append((p.id, rule.comment, rule.code))
         self._cues = PatternSet(cues, budget) if cues else None
+        self._code_tests = [occurs_test(code) for _, _, code in self._rules]
 
-    def _scan(self, words: str) -> tuple[set[str], set[str], list[int]]:
-        """Playbooks whose patterns match ``words``, those excluded, and the matching branches."""
+    def _scan(self, data: bytes) -> tuple[set[str], set[str], list[int]]:
+        """Playbooks whose patterns match the UTF-8 ``data``, those excluded, and the matching
+        branches."""
         found: set[str] = set()
         excluded: set[str] = set()
         includes, excludes = self._includes, self._excludes
-        branches = self._set.branch_hits(words.encode("utf-8"))
+        branches = self._set.branch_hits(data)
         for bid in branches:
             found.update(includes[bid])
             excluded.update(excludes[bid])
         return found, excluded, branches
 
-    def _by_code(self, words: str, code: str, skip: set[str]) -> dict[str, int]:
-        """Playbook id -> the first of its ``on_code`` rules that matches ``words`` beside
-        ``code``, for the playbooks not in ``skip``."""
-        if self._cues is None or not code.strip():
+    def _by_code(self, data: bytes, diff_hunk: str, skip: set[str]) -> dict[str, int]:
+        """Playbook id -> the first of its ``on_code`` rules that matches the UTF-8 ``data``
+        beside ``diff_hunk``'s code, for the playbooks not in ``skip``. The code is cut out of
+        the hunk only when a rule's comment pattern matched."""
+        if self._cues is None or not diff_hunk:
             return {}
         first: dict[str, int] = {}
-        data = code.encode("utf-8")
-        for bid in self._cues.branch_hits(words.encode("utf-8")):
+        code: bytes | None = None
+        for bid in self._cues.branch_hits(data):
             for index in self._cues.owners_of(bid):
                 rule = self._rule_of[index]
-                owner, _, code_pattern = self._rules[rule]
+                owner = self._rules[rule][0]
                 if owner in skip or rule >= first.get(owner, rule + 1):
                     continue
-                if compiled(code_pattern).search(data) is not None:
+                if code is None:
+                    code = code_lines(diff_hunk).encode("utf-8")
+                if code.strip() and self._code_tests[rule](code):
                     first[owner] = rule
         return first
 
     def classify(self, text: str, diff_hunk: str = "") -> list[str]:
         """Ids of the playbooks whose patterns match ``text`` and whose exclusions do not; with
         a line comment's ``diff_hunk``, also those an ``on_code`` rule matches."""
-        words = reviewer_words(text)
-        found, excluded, _ = self._scan(words)
+        data = reviewer_words(text).encode("utf-8")
+        found, excluded, _ = self._scan(data)
         found -= excluded
         if diff_hunk and self._cues is not None:
-            found.update(self._by_code(words, code_lines(diff_hunk), found | excluded))
+            found.update(self._by_code(data, diff_hunk, found | excluded))
         return sorted(found)
 
     def matches(self, text: str, diff_hunk: str = "") -> list[Match]:
         """Like :meth:`classify`, with the pattern and a short quote around its first hit."""
         words = reviewer_words(text)
-        ids, excluded, branches = self._scan(words)
+        data = words.encode("utf-8")
+        ids, excluded, branches = self._scan(data)
         ids -= excluded
         entries = self._set.entries
         first: dict[str, int] = {}
@@ -204,13 +211,12 @@ class Classifier:
             owner: _match(owner, entries[index].pattern, entries[index].branch, words)
             for owner, index in first.items()
         }
-        code = code_lines(diff_hunk)
-        for owner, rule in self._by_code(words, code, ids | excluded).items():
+        for owner, rule in self._by_code(data, diff_hunk, ids | excluded).items():
             _, comment_pattern, code_pattern = self._rules[rule]
             made[owner] = replace(
                 _match(owner, comment_pattern, comment_pattern, words),
                 code_pattern=code_pattern,
-                code_words=_code_line(code_pattern, code),
+                code_words=_code_line(code_pattern, code_lines(diff_hunk)),
             )
         return [made[pid] for pid in sorted(made)]
 

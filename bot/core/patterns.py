@@ -404,6 +404,12 @@ def _match_of(one: _SearchSet) -> _Test:
     return match if callable(match) else one.Match
 
 
+def occurs_test(pattern: str) -> _Test:
+    """A test whether ``pattern`` occurs in UTF-8 data (a non-empty answer when it does): the forward DFA
+    only, cheaper than a search that also finds where the match starts."""
+    return _match_of(_test(pattern))
+
+
 @lru_cache(maxsize=65_536)
 def _test(branch: str) -> _SearchSet:
     one: _SearchSet = re2.Set.SearchSet(RE2_OPTIONS)
