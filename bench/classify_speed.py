@@ -52,8 +52,7 @@ if str(ROOT) not in sys.path:
 import re2  # noqa: E402
 
 from bot.core.classify import Classifier, code_lines, reviewer_words  # noqa: E402
-from bot.core.patterns import compiled  # noqa: E402
-from bot.core.playbook import OnCode, Playbook, load_playbooks  # noqa: E402
+from bot.core.playbook import OnCode, Playbook, load_playbooks, matches  # noqa: E402
 
 SIZES = (10, 60, 300)
 _CONSONANTS = "bcdfghjklmnprstvwz"
@@ -200,19 +199,7 @@ def brute_force(playbooks: list[Playbook]):
 
     def predict(text: str, diff_hunk: str = "") -> list[str]:
         words, code = reviewer_words(text), code_lines(diff_hunk)
-        return sorted(
-            p.id
-            for p in playbooks
-            if not any(compiled(x).search(words) for x in p.exclude)
-            and (
-                any(compiled(x).search(words) for x in p.patterns)
-                or any(
-                    compiled(r.comment).search(words) and compiled(r.code).search(code)
-                    for r in p.on_code
-                    if code
-                )
-            )
-        )
+        return sorted(p.id for p in playbooks if matches(p, words, code))
 
     return predict
 

@@ -186,8 +186,7 @@ class Classifier:
         data = reviewer_words(text).encode("utf-8")
         found, excluded, _ = self._scan(data)
         found -= excluded
-        if diff_hunk and self._cues is not None:
-            found.update(self._by_code(data, diff_hunk, found | excluded))
+        found.update(self._by_code(data, diff_hunk, found | excluded))
         return sorted(found)
 
     def matches(self, text: str, diff_hunk: str = "") -> list[Match]:

@@ -405,8 +405,8 @@ def _match_of(one: _SearchSet) -> _Test:
 
 
 def occurs_test(pattern: str) -> _Test:
-    """A test whether ``pattern`` occurs in UTF-8 data (a non-empty answer when it does): the forward DFA
-    only, cheaper than a search that also finds where the match starts."""
+    """A test whether ``pattern`` occurs in UTF-8 data (a non-empty answer when it does): the
+    forward DFA only, cheaper than a search that also finds where the match starts."""
     return _match_of(_test(pattern))
 
 

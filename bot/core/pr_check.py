@@ -54,11 +54,7 @@ class MatchDiff:
 def _matched(playbook: Playbook | None, labelled: Sequence[LabelledComment]) -> set[int]:
     if playbook is None:
         return set()
-    return {
-        i
-        for i, c in enumerate(labelled)
-        if matches(playbook, c.text, code_lines(c.diff_hunk) if c.diff_hunk else "")
-    }
+    return {i for i, c in enumerate(labelled) if matches(playbook, c.text, code_lines(c.diff_hunk))}
 
 
 def match_diff(
